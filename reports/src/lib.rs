@@ -1,0 +1,2 @@
+//! Output formats (being written).
+#![forbid(unsafe_code)]

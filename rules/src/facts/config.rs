@@ -1,0 +1,132 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One effective option: the last value wins, and it remembers where it was set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionValue {
+    /// `None` for a bare flag such as `skip-ssl`.
+    pub value: Option<String>,
+    /// The name as written (`ssl-ca`, `loose_ssl_ca`).
+    pub spelled: String,
+    pub group: String,
+    pub file: String,
+    pub line: u32,
+}
+
+impl OptionValue {
+    pub fn location(&self) -> crate::Location {
+        crate::Location::file(self.file.clone(), Some(self.line))
+    }
+
+    /// The value, or `""` for a bare flag.
+    pub fn as_str(&self) -> &str {
+        self.value.as_deref().unwrap_or("")
+    }
+}
+
+/// Effective options of a program (mysqld, or the mysql client), keyed by
+/// normalized name: lowercase, `-` folded to `_`, `loose_` prefix removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionSet {
+    pub options: BTreeMap<String, OptionValue>,
+}
+
+impl OptionSet {
+    /// Looks an option up by any spelling (`ssl-ca`, `ssl_ca`).
+    pub fn get(&self, name: &str) -> Option<&OptionValue> {
+        self.options.get(&normalize_option_name(name))
+    }
+}
+
+/// `Ssl-CA` -> `ssl_ca`; `loose-ssl-ca` -> `ssl_ca`.
+pub fn normalize_option_name(name: &str) -> String {
+    let n = name.trim().to_ascii_lowercase().replace('-', "_");
+    match n.strip_prefix("loose_") {
+        Some(rest) => rest.to_string(),
+        None => n,
+    }
+}
+
+/// A scalar from database.yml with the line it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YmlValue {
+    pub value: String,
+    pub line: u32,
+    /// The value is (or contains) an ERB tag such as `<%= ENV['DB_HOST'] %>`:
+    /// its runtime value is unknown.
+    pub erb: bool,
+}
+
+/// One environment (`production:`) of a Rails database.yml, after anchors,
+/// aliases and `<<:` merge keys are resolved and `url:` is folded in.
+/// Passwords are never kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbEnvironment {
+    pub name: String,
+    /// Line of the environment's key.
+    pub line: u32,
+    pub adapter: Option<YmlValue>,
+    pub host: Option<YmlValue>,
+    pub port: Option<YmlValue>,
+    pub socket: Option<YmlValue>,
+    pub username: Option<YmlValue>,
+    pub database: Option<YmlValue>,
+    pub sslca: Option<YmlValue>,
+    pub sslkey: Option<YmlValue>,
+    pub sslcert: Option<YmlValue>,
+    pub sslcapath: Option<YmlValue>,
+    pub sslcipher: Option<YmlValue>,
+    pub ssl_mode: Option<YmlValue>,
+    pub sslverify: Option<YmlValue>,
+    /// `url:` with any password removed.
+    pub url: Option<YmlValue>,
+}
+
+impl DbEnvironment {
+    /// True when the adapter is a MySQL one (mysql2, trilogy, mysql) or unknown.
+    pub fn is_mysql(&self) -> bool {
+        match &self.adapter {
+            None => true,
+            Some(a) if a.erb => true,
+            Some(a) => {
+                let a = a.value.to_ascii_lowercase();
+                a.contains("mysql") || a == "trilogy" || a == "makara_mysql2"
+            }
+        }
+    }
+
+    /// True when the connection goes over TCP: a host other than `localhost`
+    /// and no socket. `localhost` (or no host) makes libmysqlclient use the
+    /// Unix socket, where TLS is never negotiated.
+    pub fn connects_over_tcp(&self) -> bool {
+        match &self.host {
+            None => false,
+            Some(h) => h.erb || !h.value.trim().eq_ignore_ascii_case("localhost"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseYml {
+    pub path: String,
+    pub environments: Vec<DbEnvironment>,
+}
+
+/// `/etc/ssl/openssl.cnf`: the part the RANDFILE rule reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpensslCnf {
+    pub path: String,
+    /// Active (not commented out) `RANDFILE = ...` lines: (line, text).
+    pub randfile: Vec<(u32, String)>,
+}
+
+/// An `/etc/passwd` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OsUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+    pub shell: String,
+}

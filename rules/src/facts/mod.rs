@@ -1,0 +1,255 @@
+//! The typed facts model. Collectors (live over SSH/MySQL, or a snapshot
+//! folder) fill it; rules only read it.
+//!
+//! Every optional part is an `Option`: `None` means "not collected" (and a
+//! [`CollectionProblem`] says why), which is different from "collected and
+//! empty". Rules that need a missing fact report nothing rather than guess.
+
+mod cert;
+mod config;
+mod mysql;
+mod net;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+pub use cert::{Certificate, KeyAlgorithm, PrivateKeyFacts, PublicKeyInfo};
+pub use config::{
+    DatabaseYml, DbEnvironment, OpensslCnf, OptionSet, OptionValue, OsUser, YmlValue,
+};
+pub use mysql::{Account, Flavor, MysqlFacts, MysqlVersion, ReplicationChannel, Require};
+pub use net::{ConnectionFacts, ProbeFacts};
+
+use crate::layout::Layout;
+
+/// Every host of a scan, in inventory order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Fleet {
+    pub hosts: Vec<HostFacts>,
+}
+
+impl Fleet {
+    /// Environment names, sorted.
+    pub fn environments(&self) -> BTreeSet<&str> {
+        self.hosts.iter().map(|h| h.environment.as_str()).collect()
+    }
+
+    pub fn hosts_in<'a, 'e>(
+        &'a self,
+        environment: &'e str,
+    ) -> impl Iterator<Item = &'a HostFacts> + use<'a, 'e> {
+        self.hosts
+            .iter()
+            .filter(move |h| h.environment == environment)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    DbMaster,
+    DbReplica,
+    App,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::DbMaster => "db_master",
+            Role::DbReplica => "db_replica",
+            Role::App => "app",
+        }
+    }
+}
+
+/// Whether the scanner could reach and log in to a host at all (SCAN001).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Reachability {
+    Reachable,
+    Unreachable { reason: String },
+}
+
+/// A fact that could not be collected or parsed (SCAN002).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CollectionProblem {
+    /// What was being collected: `option file`, `certificate`, `mysql accounts`...
+    pub what: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+/// What the collector saw of one path on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMeta {
+    pub path: String,
+    pub status: FileStatus,
+    /// Permission bits (`0o600`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum FileStatus {
+    Present,
+    Missing,
+    Unreadable { reason: String },
+}
+
+/// A set of TLS files that belong together (CA, certificate, key) and who
+/// uses them. Built from the server's ssl-* options, the keygen directory,
+/// users' `~/.mysql`, `[client]` options and database.yml environments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsIdentity {
+    pub kind: IdentityKind,
+    /// Where this identity was declared: an option line, a database.yml
+    /// environment, or the layout directory it was found in.
+    pub origin: crate::Location,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum IdentityKind {
+    /// The server's own ssl-ca/ssl-cert/ssl-key.
+    Server,
+    /// Client keys a database host keeps for a MySQL user (keygen directory).
+    Keygen { user: String },
+    /// Client keys in an OS user's `~/.mysql`.
+    UserHome { user: String },
+    /// Client TLS options of a `[client]`-family option group.
+    ClientOptions,
+    /// An environment of an application's database.yml.
+    App { path: String, environment: String },
+}
+
+/// Everything collected about one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostFacts {
+    pub name: String,
+    pub environment: String,
+    pub roles: BTreeSet<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    pub layout: Layout,
+    /// The application's OS and MySQL user (the seed's `deploy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_user: Option<String>,
+    pub reachability: Reachability,
+    pub problems: Vec<CollectionProblem>,
+    /// Every path the collector looked at, found or not.
+    pub files: BTreeMap<String, FileMeta>,
+    /// Option files mysqld read, in read order.
+    pub option_files: Vec<String>,
+    /// Effective options of the groups mysqld reads; `None` if no option file was read.
+    pub server_options: Option<OptionSet>,
+    /// Effective options of the groups the mysql client reads.
+    pub client_options: Option<OptionSet>,
+    /// Parsed certificates, by file path (a file may hold a bundle).
+    pub certificates: BTreeMap<String, Vec<Certificate>>,
+    /// Private keys, by file path, described by derived facts only.
+    pub private_keys: BTreeMap<String, PrivateKeyFacts>,
+    pub identities: Vec<TlsIdentity>,
+    pub database_ymls: Vec<DatabaseYml>,
+    /// `/etc/passwd`, when collected.
+    pub os_users: Option<BTreeMap<String, OsUser>>,
+    pub openssl_cnf: Option<OpensslCnf>,
+    /// SQL facts of the host's MySQL server, when it runs one and they were collected.
+    pub mysql: Option<MysqlFacts>,
+    /// The scanner's own connection to the server.
+    pub connection: Option<ConnectionFacts>,
+    /// The credential-less TLS probe of the server's port.
+    pub probe: Option<ProbeFacts>,
+}
+
+impl HostFacts {
+    /// A host with nothing collected yet.
+    pub fn new(name: &str, environment: &str, layout: Layout) -> Self {
+        HostFacts {
+            name: name.to_string(),
+            environment: environment.to_string(),
+            roles: BTreeSet::new(),
+            address: None,
+            layout,
+            app_user: None,
+            reachability: Reachability::Reachable,
+            problems: Vec::new(),
+            files: BTreeMap::new(),
+            option_files: Vec::new(),
+            server_options: None,
+            client_options: None,
+            certificates: BTreeMap::new(),
+            private_keys: BTreeMap::new(),
+            identities: Vec::new(),
+            database_ymls: Vec::new(),
+            os_users: None,
+            openssl_cnf: None,
+            mysql: None,
+            connection: None,
+            probe: None,
+        }
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn is_db(&self) -> bool {
+        self.has_role(Role::DbMaster) || self.has_role(Role::DbReplica)
+    }
+
+    pub fn is_reachable(&self) -> bool {
+        self.reachability == Reachability::Reachable
+    }
+
+    pub fn file(&self, path: &str) -> Option<&FileMeta> {
+        self.files.get(path)
+    }
+
+    /// True when the path was seen and is present.
+    pub fn file_exists(&self, path: &str) -> bool {
+        matches!(
+            self.files.get(path),
+            Some(FileMeta {
+                status: FileStatus::Present,
+                ..
+            })
+        )
+    }
+
+    /// The first certificate of a file (the leaf, in a chain file).
+    pub fn leaf_certificate(&self, path: &str) -> Option<&Certificate> {
+        self.certificates.get(path).and_then(|c| c.first())
+    }
+
+    /// The server's own identity, if its options name one.
+    pub fn server_identity(&self) -> Option<&TlsIdentity> {
+        self.identities
+            .iter()
+            .find(|i| i.kind == IdentityKind::Server)
+    }
+}
+
+/// Unix seconds to `YYYY-MM-DD` (UTC).
+pub fn format_date(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+        Err(_) => unix.to_string(),
+    }
+}

@@ -1,0 +1,164 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    Mysql,
+    Mariadb,
+    Percona,
+}
+
+/// A parsed server version string: `5.6.21-log`, `10.11.19-MariaDB-0+deb12u1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MysqlVersion {
+    pub flavor: Flavor,
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+    /// The string as the server reported it.
+    pub raw: String,
+}
+
+impl MysqlVersion {
+    pub fn triple(&self) -> (u32, u32, u32) {
+        (self.major, self.minor, self.patch)
+    }
+
+    pub fn is_mariadb(&self) -> bool {
+        self.flavor == Flavor::Mariadb
+    }
+
+    /// True for `>= (major, minor, patch)`.
+    pub fn at_least(&self, major: u32, minor: u32, patch: u32) -> bool {
+        self.triple() >= (major, minor, patch)
+    }
+}
+
+impl fmt::Display for MysqlVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+/// An account's `REQUIRE` clause (`mysql.user.ssl_type`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Require {
+    None,
+    Ssl,
+    X509,
+    /// `REQUIRE ISSUER/SUBJECT/CIPHER ...`
+    Specified {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        issuer: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cipher: Option<String>,
+    },
+}
+
+impl Require {
+    /// True when the account must present a client certificate.
+    pub fn requires_certificate(&self) -> bool {
+        match self {
+            Require::X509 => true,
+            Require::Specified {
+                issuer, subject, ..
+            } => issuer.is_some() || subject.is_some(),
+            Require::None | Require::Ssl => false,
+        }
+    }
+
+    pub fn as_sql(&self) -> &'static str {
+        match self {
+            Require::None => "NONE",
+            Require::Ssl => "SSL",
+            Require::X509 => "X509",
+            Require::Specified { .. } => "SPECIFIED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub user: String,
+    pub host: String,
+    pub require: Require,
+    #[serde(default)]
+    pub is_role: bool,
+    #[serde(default)]
+    pub locked: bool,
+}
+
+impl Account {
+    /// `deploy@%`, as used in locations: `account:deploy@%`.
+    pub fn name(&self) -> String {
+        format!("{}@{}", self.user, self.host)
+    }
+
+    /// Loopback-only accounts never cross a network.
+    pub fn is_local(&self) -> bool {
+        matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "::1")
+    }
+
+    /// Accounts the server itself owns (never flagged).
+    pub fn is_system(&self) -> bool {
+        matches!(
+            self.user.as_str(),
+            "mariadb.sys" | "mysql.sys" | "mysql.session" | "mysql.infoschema" | "PUBLIC"
+        ) || (self.is_role && self.user == "PUBLIC")
+    }
+}
+
+/// One replication channel of a replica (`SHOW REPLICA STATUS` / `SHOW ALL SLAVES STATUS`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicationChannel {
+    /// `""` for the default channel.
+    pub name: String,
+    pub source_host: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_user: Option<String>,
+    /// `Master_SSL_Allowed`: Yes/No/Ignored -> true/false/false.
+    pub ssl_allowed: bool,
+    /// `Master_SSL_Verify_Server_Cert`.
+    pub ssl_verify_server_cert: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_ca: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_key: Option<String>,
+}
+
+/// SQL facts of one server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MysqlFacts {
+    pub version: Option<MysqlVersion>,
+    /// Global variables, lowercase names (`have_ssl`, `ssl_ca`, `tls_version`).
+    pub variables: BTreeMap<String, String>,
+    /// Status variables, lowercase names (`ssl_server_not_after`, `ssl_cipher`).
+    pub status: BTreeMap<String, String>,
+    /// `None` when the account list could not be read.
+    pub accounts: Option<Vec<Account>>,
+    /// `None` when replica status could not be read; empty on a non-replica.
+    pub replication: Option<Vec<ReplicationChannel>>,
+    /// MySQL 8 `performance_schema.tls_channel_status`: channel -> property -> value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tls_channels: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl MysqlFacts {
+    pub fn variable(&self, name: &str) -> Option<&str> {
+        self.variables
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    pub fn status_value(&self, name: &str) -> Option<&str> {
+        self.status.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}

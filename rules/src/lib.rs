@@ -1,0 +1,27 @@
+//! The heart of sslaudit: the facts model collectors fill, the parsers that
+//! turn raw host files into facts, the rule catalogue that reads them, and the
+//! findings and policy that come out.
+//!
+//! Rules never do I/O: everything they need is in [`facts::HostFacts`], so
+//! they are pure, testable from fixtures and trivially parallel.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod certs;
+pub mod facts;
+pub mod finding;
+pub mod host;
+pub mod layout;
+pub mod mysql;
+pub mod parse;
+pub mod policy;
+pub mod registry;
+pub mod report;
+pub mod rule;
+pub mod scan;
+pub mod severity;
+
+pub use facts::{Fleet, HostFacts};
+pub use finding::{Finding, Location};
+pub use rule::{Context, Rule, RuleMeta};
+pub use severity::Severity;

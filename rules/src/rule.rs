@@ -1,0 +1,117 @@
+//! The `Rule` trait and the metadata every rule carries beside its code.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::facts::{Fleet, HostFacts};
+use crate::policy::Thresholds;
+use crate::{Finding, Severity};
+
+/// What a rule is, next to its code: the same text feeds `sslaudit explain`,
+/// the HTML report and SARIF's rule help.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleMeta {
+    /// Stable id (`SSL004`): reports, waivers and CI gates refer to it.
+    pub id: Cow<'static, str>,
+    /// Kebab-case name of the bad state (`certificate-expiry`).
+    pub name: Cow<'static, str>,
+    /// Nominal severity; a rule may grade its findings (SSL004: critical,
+    /// high or medium) and a policy may override it.
+    pub severity: Severity,
+    /// One line, no trailing period.
+    pub summary: Cow<'static, str>,
+    /// Markdown with the sections "What it checks", "Why it matters" and "How to fix".
+    pub help: Cow<'static, str>,
+    /// Seed document sections, CIS controls, manual pages.
+    pub references: Cow<'static, [&'static str]>,
+}
+
+impl RuleMeta {
+    pub const fn new(
+        id: &'static str,
+        name: &'static str,
+        severity: Severity,
+        summary: &'static str,
+        help: &'static str,
+        references: &'static [&'static str],
+    ) -> Self {
+        RuleMeta {
+            id: Cow::Borrowed(id),
+            name: Cow::Borrowed(name),
+            severity,
+            summary: Cow::Borrowed(summary),
+            help: Cow::Borrowed(help),
+            references: Cow::Borrowed(references),
+        }
+    }
+}
+
+/// What every rule sees besides the host it checks.
+pub struct Context<'a> {
+    /// The instant expiry and waivers are judged against (unix seconds).
+    pub as_of: i64,
+    pub thresholds: &'a Thresholds,
+    /// The whole fleet, for rules that compare a host with its environment.
+    pub fleet: &'a Fleet,
+}
+
+impl<'a> Context<'a> {
+    /// MySQL usernames that applications of `environment` name in their
+    /// database.yml files (literal values only).
+    pub fn app_usernames(&self, environment: &str) -> BTreeSet<&'a str> {
+        let mut users = BTreeSet::new();
+        for host in self.fleet.hosts_in(environment) {
+            if let Some(u) = &host.app_user {
+                users.insert(u.as_str());
+            }
+            for yml in &host.database_ymls {
+                for env in &yml.environments {
+                    if let Some(u) = &env.username
+                        && !u.erb
+                    {
+                        users.insert(u.value.as_str());
+                    }
+                }
+            }
+        }
+        users
+    }
+
+    /// The environment's db_master, if the inventory names one.
+    pub fn master_of(&self, environment: &str) -> Option<&'a HostFacts> {
+        self.fleet
+            .hosts_in(environment)
+            .find(|h| h.has_role(crate::facts::Role::DbMaster))
+    }
+}
+
+/// A check. Implementations are pure functions of facts: they never do I/O.
+///
+/// The engine calls [`Rule::check_host`] once per reachable host (hosts in
+/// parallel) and [`Rule::check_fleet`] once per scan, after every host's
+/// facts are in. A rule implements whichever fits and pushes findings to
+/// `out`; it reports nothing when a fact it needs was not collected (SCAN002
+/// says so). Every finding carries the rule's id and a location whose file
+/// or object tells apart two problems of the same rule on the same host.
+pub trait Rule: Send + Sync {
+    fn meta(&self) -> &RuleMeta;
+
+    fn check_host(&self, _cx: &Context<'_>, _host: &HostFacts, _out: &mut Vec<Finding>) {}
+
+    fn check_fleet(&self, _cx: &Context<'_>, _out: &mut Vec<Finding>) {}
+
+    /// A finding of this rule at its default severity.
+    fn finding(&self, host: &HostFacts, message: String, location: crate::Location) -> Finding {
+        let m = self.meta();
+        Finding::new(
+            m.id.clone(),
+            m.severity,
+            &host.name,
+            &host.environment,
+            message,
+            location,
+        )
+    }
+}
