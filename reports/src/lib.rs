@@ -1,2 +1,90 @@
-//! Output formats (being written).
+//! sslaudit's output formats. Every format presents the same
+//! [`ScanReport`](sslaudit_rules::report::ScanReport) (plus, where it shows rule
+//! help, the metadata of the rules that ran, in catalogue order):
+//!
+//! - [`json`]: the complete machine-readable model, and its
+//!   reader, so a saved report can be turned into another format later;
+//!   documented in `docs/json-report.md`.
+//! - [`sarif`]: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers;
+//!   documented in `docs/sarif.md`.
+//! - [`terminal`]: the human summary, optionally colored.
+//!
+//! The crate does no I/O: every function takes the model and returns a value
+//! or a string, and the CLI decides where it goes.
 #![forbid(unsafe_code)]
+
+pub mod json;
+pub mod sarif;
+pub mod terminal;
+
+use sslaudit_rules::Severity;
+
+/// Why a report could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Not JSON, or JSON of the wrong shape; serde_json's message names the
+    /// line and column.
+    #[error("invalid sslaudit JSON report: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A JSON document without `schema_version`; `hint` says what it looks like instead.
+    #[error("not an sslaudit JSON report: no `schema_version` at the top level{hint}")]
+    NotAReport { hint: &'static str },
+    /// A report written by a version of sslaudit whose JSON shape this one does not read.
+    #[error("sslaudit JSON report has schema_version {found}, this sslaudit reads {supported}")]
+    UnsupportedSchema { found: u64, supported: u32 },
+}
+
+/// The SARIF result level of a severity: critical and high are `error`,
+/// medium is `warning`, low is `note`.
+pub fn level_for(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+/// GitHub's `security-severity` score of a severity, chosen inside GitHub's
+/// bands (critical > 9.0, high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9) so the
+/// alert shows the same severity word as our own reports.
+pub fn security_severity(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "2.0",
+    }
+}
+
+/// Upper-case severity label for human output (`CRITICAL`, `HIGH`, ...).
+pub fn severity_label(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical => "CRITICAL",
+        Severity::High => "HIGH",
+        Severity::Medium => "MEDIUM",
+        Severity::Low => "LOW",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_follow_severity() {
+        assert_eq!(level_for(Severity::Critical), "error");
+        assert_eq!(level_for(Severity::High), "error");
+        assert_eq!(level_for(Severity::Medium), "warning");
+        assert_eq!(level_for(Severity::Low), "note");
+    }
+
+    #[test]
+    fn security_severity_falls_in_github_bands() {
+        // GitHub: critical > 9.0, high 7.0..=8.9, medium 4.0..=6.9, low 0.1..=3.9.
+        let score = |s| security_severity(s).parse::<f64>().unwrap();
+        assert!(score(Severity::Critical) > 9.0);
+        assert!((7.0..=8.9).contains(&score(Severity::High)));
+        assert!((4.0..=6.9).contains(&score(Severity::Medium)));
+        assert!((0.1..=3.9).contains(&score(Severity::Low)));
+    }
+}

@@ -88,7 +88,7 @@ impl Finding {
         location: Location,
     ) -> Self {
         let rule_id = rule_id.into();
-        let fingerprint = fingerprint(&rule_id, host, &location);
+        let fingerprint = fingerprint(&rule_id, environment, host, &location);
         Finding {
             rule_id,
             severity,
@@ -128,11 +128,14 @@ impl Finding {
     }
 }
 
-/// `sha256(rule \0 host \0 file \0 object)`, first 16 bytes as hex.
-pub fn fingerprint(rule_id: &str, host: &str, location: &Location) -> String {
+/// `sha256(rule \0 environment \0 host \0 file \0 object)`, first 16
+/// bytes as hex. The environment is part of it because host names repeat
+/// across environments (`db-master` in production and in staging).
+pub fn fingerprint(rule_id: &str, environment: &str, host: &str, location: &Location) -> String {
     let mut h = Sha256::new();
     for part in [
         rule_id,
+        environment,
         host,
         location.file.as_deref().unwrap_or(""),
         location.object.as_deref().unwrap_or(""),

@@ -128,11 +128,7 @@ impl Layout {
 fn glob_prefix_matches(dir: &str, path: &str) -> bool {
     let dparts: Vec<&str> = dir.trim_end_matches('/').split('/').collect();
     let pparts: Vec<&str> = path.split('/').collect();
-    pparts.len() > dparts.len()
-        && dparts
-            .iter()
-            .zip(&pparts)
-            .all(|(d, p)| *d == "*" || d == p)
+    pparts.len() > dparts.len() && dparts.iter().zip(&pparts).all(|(d, p)| *d == "*" || d == p)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod finding;
 pub mod host;
 pub mod layout;
 pub mod mysql;
+pub mod pack;
 pub mod parse;
 pub mod policy;
 pub mod registry;

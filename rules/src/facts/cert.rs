@@ -51,12 +51,10 @@ pub struct Certificate {
 }
 
 impl Certificate {
-    /// Common name from the subject, if any.
+    /// Common name from the subject, if any: the most specific one (first in
+    /// RFC 4514 order), as written there (RFC 4514 escapes such as `\,` kept).
     pub fn common_name(&self) -> Option<&str> {
-        self.subject.split(',').find_map(|rdn| {
-            let rdn = rdn.trim();
-            rdn.strip_prefix("CN=")
-        })
+        rfc4514_attributes(&self.subject).find_map(|atv| atv.strip_prefix("CN="))
     }
 
     pub fn is_self_signed(&self) -> bool {
@@ -82,6 +80,30 @@ impl Certificate {
     pub fn is_auto_generated(&self) -> bool {
         self.subject.contains("Auto_Generated") || self.issuer.contains("Auto_Generated")
     }
+}
+
+/// The `type=value` parts of an RFC 4514 name, split at the `,` and `+` that
+/// are not backslash-escaped (a value may contain `\,`).
+fn rfc4514_attributes(name: &str) -> impl Iterator<Item = &str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut escaped = false;
+    for (i, c) in name.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            ',' | '+' => {
+                parts.push(name[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(name[start..].trim());
+    parts.into_iter()
 }
 
 /// A private key described by derived facts only: the key material is never

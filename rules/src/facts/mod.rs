@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use cert::{Certificate, KeyAlgorithm, PrivateKeyFacts, PublicKeyInfo};
 pub use config::{
     DatabaseYml, DbEnvironment, OpensslCnf, OptionSet, OptionValue, OsUser, YmlValue,
+    normalize_option_name,
 };
 pub use mysql::{Account, Flavor, MysqlFacts, MysqlVersion, ReplicationChannel, Require};
 pub use net::{ConnectionFacts, ProbeFacts};

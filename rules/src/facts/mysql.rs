@@ -159,6 +159,8 @@ impl MysqlFacts {
     }
 
     pub fn status_value(&self, name: &str) -> Option<&str> {
-        self.status.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.status
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 }

@@ -1,1 +1,5 @@
-//! (rules of this family are being written)
+//! Rules about the database hosts' own system configuration.
+
+pub mod openssl_randfile;
+
+pub use openssl_randfile::OpensslRandfile;

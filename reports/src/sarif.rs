@@ -1,0 +1,747 @@
+//! SARIF 2.1.0, shaped for GitHub code scanning (see `docs/sarif.md`).
+//!
+//! A fleet is not a source tree, so locations need a convention:
+//!
+//! - A finding about a file on a host points at the path without its leading
+//!   slash, relative to the base id `HOST_<host>` that `originalUriBaseIds`
+//!   resolves to `ssh://<host>/`. Viewers that resolve base ids open
+//!   `ssh://db-master/etc/mysql/my.cnf`; GitHub shows `etc/mysql/my.cnf`.
+//! - A finding about an object only (an account, a server variable) points at
+//!   the inventory the scan read ([`SarifOptions::inventory_uri`]), line 1,
+//!   and names the object as a logical location `mysql://<host>/<object>`.
+//!
+//! Every result carries `partialFingerprints["sslaudit/v1"]`, the finding's
+//! own fingerprint, so alerts survive line moves and host reordering.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location as SarifLocation, LogicalLocation, Message,
+    MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region,
+    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
+    RunAutomationDetails, Sarif, Suppression as SarifSuppression, Tool, ToolComponent,
+};
+use sslaudit_rules::finding::{Finding, Suppression, fingerprint};
+use sslaudit_rules::report::{HostStatus, HostSummary, ScanReport};
+use sslaudit_rules::{RuleMeta, Severity};
+
+use crate::{level_for, security_severity};
+
+/// The `$schema` every log names.
+pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// The key of the finding's fingerprint in `partialFingerprints`.
+pub const FINGERPRINT_KEY: &str = "sslaudit/v1";
+/// Where object-only findings point when no inventory path is given.
+pub const DEFAULT_INVENTORY_URI: &str = "sslaudit-inventory";
+/// GitHub truncates longer rule descriptions.
+pub const MAX_FULL_DESCRIPTION_CHARS: usize = 1024;
+
+const TOOL_NAME: &str = "sslaudit";
+const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// What the SARIF log says beyond the report itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SarifOptions {
+    /// `runs[0].automationDetails.id`: GitHub keeps one set of alerts per
+    /// category, so scans of different fleets or environments should differ.
+    pub category: Option<String>,
+    /// The inventory or snapshot the scan read, as a repository-relative path
+    /// or a URI: the physical location of findings about accounts and server
+    /// variables. [`DEFAULT_INVENTORY_URI`] when `None`.
+    pub inventory_uri: Option<String>,
+    /// When the scan started and ended (RFC 3339, UTC), for
+    /// `invocations[0]`; nothing else in the log depends on time.
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+}
+
+/// The SARIF level of a severity (see [`level_for`]).
+pub fn result_level(sev: Severity) -> ResultLevel {
+    match sev {
+        Severity::Critical | Severity::High => ResultLevel::Error,
+        Severity::Medium => ResultLevel::Warning,
+        Severity::Low => ResultLevel::Note,
+    }
+}
+
+/// The report as one SARIF run. `rules` are the rules that ran, in catalogue
+/// order; `driver.rules` lists them in that order (then, sorted, any rule id
+/// a finding names that `rules` lacks), and every result's `ruleIndex`
+/// points into that list.
+pub fn to_sarif(report: &ScanReport, rules: &[&RuleMeta], opts: &SarifOptions) -> Sarif {
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    // The engine already sorts; sorting again keeps the log independent of
+    // whoever built the report (a hand-edited JSON, another host order).
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+
+    let (descriptors, index) = descriptors(rules, &findings);
+    let bases = HostBases::new(&findings);
+    let inventory = opts
+        .inventory_uri
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .map_or_else(|| DEFAULT_INVENTORY_URI.to_string(), encode_inventory_uri);
+
+    let results: Vec<SarifResult> = findings
+        .iter()
+        .map(|f| {
+            let rule_index = index.get(f.rule_id.as_str()).copied().unwrap_or_default();
+            result(f, rule_index, &bases, &inventory)
+        })
+        .collect();
+
+    let mut driver = ToolComponent::builder()
+        .name(TOOL_NAME)
+        .version(report.tool.version.clone())
+        .rules(descriptors)
+        .build();
+    if is_semver(&report.tool.version) {
+        driver.semantic_version = Some(report.tool.version.clone());
+    }
+    if !INFORMATION_URI.is_empty() {
+        driver.information_uri = Some(INFORMATION_URI.to_string());
+    }
+
+    let mut run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(results)
+        .invocations(vec![invocation(report, opts)])
+        .properties(
+            PropertyBag::builder()
+                .additional_properties(BTreeMap::from([("as_of".to_string(), json!(report.as_of))]))
+                .build(),
+        )
+        .build();
+    if !bases.by_host.is_empty() {
+        run.original_uri_base_ids = Some(bases.original_uri_base_ids());
+    }
+    if let Some(category) = opts.category.as_deref().filter(|c| !c.is_empty()) {
+        run.automation_details = Some(RunAutomationDetails::builder().id(category).build());
+    }
+
+    Sarif::builder()
+        .schema(SCHEMA_URI)
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build()
+}
+
+/// [`to_sarif`] as pretty JSON with a trailing newline.
+pub fn to_sarif_string(report: &ScanReport, rules: &[&RuleMeta], opts: &SarifOptions) -> String {
+    let sarif = to_sarif(report, rules, opts);
+    // The SARIF model holds only strings, numbers and string-keyed maps.
+    let mut out =
+        serde_json::to_string_pretty(&sarif).expect("a SARIF log always serializes to JSON");
+    out.push('\n');
+    out
+}
+
+/// `driver.rules` and the index of each rule id in it.
+fn descriptors<'a>(
+    rules: &'a [&RuleMeta],
+    findings: &[&'a Finding],
+) -> (Vec<ReportingDescriptor>, BTreeMap<&'a str, usize>) {
+    let mut out = Vec::new();
+    let mut index = BTreeMap::new();
+    for meta in rules {
+        if index.contains_key(meta.id.as_ref()) {
+            continue;
+        }
+        index.insert(meta.id.as_ref(), out.len());
+        out.push(descriptor(meta));
+    }
+    // A finding of a rule the caller did not describe (a report read back
+    // from JSON by an older catalogue) still gets a descriptor, so every
+    // result has a valid ruleIndex; its severity is the worst seen.
+    let mut unknown: BTreeMap<&str, Severity> = BTreeMap::new();
+    for f in findings {
+        if !index.contains_key(f.rule_id.as_str()) {
+            let worst = unknown.entry(f.rule_id.as_str()).or_insert(f.severity);
+            *worst = (*worst).max(f.severity);
+        }
+    }
+    for (id, severity) in unknown {
+        index.insert(id, out.len());
+        out.push(unknown_descriptor(id, severity));
+    }
+    (out, index)
+}
+
+fn descriptor(meta: &RuleMeta) -> ReportingDescriptor {
+    let markdown = help_markdown(meta);
+    let text = markdown_to_text(&markdown);
+    let mut d = ReportingDescriptor::builder()
+        .id(meta.id.to_string())
+        .name(meta.name.to_string())
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(meta.summary.to_string())
+                .build(),
+        )
+        .full_description(
+            MultiformatMessageString::builder()
+                .text(full_description(meta))
+                .build(),
+        )
+        .help(
+            MultiformatMessageString::builder()
+                .text(text)
+                .markdown(markdown)
+                .build(),
+        )
+        .default_configuration(default_configuration(meta.severity))
+        .properties(rule_properties(tags(meta), meta.severity))
+        .build();
+    d.help_uri = meta
+        .references
+        .iter()
+        .find(|r| r.starts_with("https://") || r.starts_with("http://"))
+        .map(|r| r.to_string());
+    d
+}
+
+fn unknown_descriptor(id: &str, severity: Severity) -> ReportingDescriptor {
+    let summary = format!("findings of rule {id}, whose metadata this sslaudit does not have");
+    ReportingDescriptor::builder()
+        .id(id)
+        .name(id)
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(summary.clone())
+                .build(),
+        )
+        .full_description(MultiformatMessageString::builder().text(summary).build())
+        .default_configuration(default_configuration(severity))
+        .properties(rule_properties(
+            vec!["security".into(), "tls".into(), family(id).into()],
+            severity,
+        ))
+        .build()
+}
+
+fn default_configuration(severity: Severity) -> ReportingConfiguration {
+    ReportingConfiguration::builder()
+        .level(level_for(severity))
+        .build()
+}
+
+fn rule_properties(tags: Vec<String>, severity: Severity) -> PropertyBag {
+    PropertyBag::builder()
+        .tags(tags)
+        .additional_properties(BTreeMap::from([
+            ("precision".to_string(), json!("high")),
+            (
+                "security-severity".to_string(),
+                json!(security_severity(severity)),
+            ),
+        ]))
+        .build()
+}
+
+/// `security`, `tls`, the family (`mysql` for SSLxxx, `scan` for SCANxxx,
+/// `rule-pack` for user-defined ids) and `cis` when a CIS control is cited.
+fn tags(meta: &RuleMeta) -> Vec<String> {
+    let mut tags = vec![
+        "security".to_string(),
+        "tls".to_string(),
+        family(&meta.id).to_string(),
+    ];
+    if meta.references.iter().any(|r| r.starts_with("CIS")) {
+        tags.push("cis".to_string());
+    }
+    tags
+}
+
+fn family(id: &str) -> &'static str {
+    let numbered = |prefix: &str| {
+        id.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if numbered("SSL") {
+        "mysql"
+    } else if numbered("SCAN") {
+        "scan"
+    } else {
+        "rule-pack"
+    }
+}
+
+/// The help as written, plus the references when the help does not list them.
+fn help_markdown(meta: &RuleMeta) -> String {
+    let mut md = meta.help.trim_end().to_string();
+    if md.is_empty() {
+        md = meta.summary.to_string();
+    }
+    if !meta.references.is_empty() && !md.contains("## References") {
+        md.push_str("\n\n## References\n\n");
+        for r in meta.references.iter() {
+            md.push_str("- ");
+            md.push_str(r);
+            md.push('\n');
+        }
+    }
+    md.truncate(md.trim_end().len());
+    md.push('\n');
+    md
+}
+
+/// Summary, then the first paragraph of "What it checks", cut to GitHub's limit.
+fn full_description(meta: &RuleMeta) -> String {
+    let mut text = meta.summary.trim().to_string();
+    if let Some(paragraph) = first_paragraph(&meta.help, "What it checks") {
+        if !text.is_empty() {
+            text.push_str(". ");
+        }
+        text.push_str(&strip_inline_markdown(&paragraph));
+    }
+    truncate_chars(&text, MAX_FULL_DESCRIPTION_CHARS)
+}
+
+/// The first paragraph under the heading titled `title` (any level), joined
+/// into one line.
+fn first_paragraph(markdown: &str, title: &str) -> Option<String> {
+    let mut lines = markdown.lines().skip_while(|l| {
+        let t = l.trim();
+        !(t.starts_with('#') && t.trim_start_matches('#').trim().eq_ignore_ascii_case(title))
+    });
+    lines.next()?;
+    let paragraph: Vec<&str> = lines
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    (!paragraph.is_empty()).then(|| paragraph.join(" "))
+}
+
+fn strip_inline_markdown(s: &str) -> String {
+    s.replace("**", "").replace('`', "")
+}
+
+/// Plain text for viewers without Markdown: headings lose their `#`s, code
+/// fences and inline marks go, everything else stays as written.
+fn markdown_to_text(markdown: &str) -> String {
+    let mut out = String::new();
+    for line in markdown.lines() {
+        let t = line.trim_start();
+        if t.starts_with("```") {
+            continue;
+        }
+        if t.starts_with('#') {
+            out.push_str(t.trim_start_matches('#').trim());
+        } else {
+            out.push_str(&strip_inline_markdown(line));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// `MAJOR.MINOR.PATCH[-pre][+build]` with numeric core parts.
+fn is_semver(v: &str) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The uriBaseId of each host that has a finding about a file.
+struct HostBases {
+    by_host: BTreeMap<String, String>,
+}
+
+impl HostBases {
+    fn new(findings: &[&Finding]) -> Self {
+        let hosts: BTreeSet<&str> = findings
+            .iter()
+            .filter(|f| file_of(f).is_some())
+            .map(|f| f.host.as_str())
+            .collect();
+        let mut by_host = BTreeMap::new();
+        let mut taken = BTreeSet::new();
+        for host in hosts {
+            let sanitized: String = host
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let base = format!("HOST_{sanitized}");
+            // `db-1` and `db_1` sanitize alike; hosts come sorted, so the
+            // suffixes are the same on every run.
+            let mut id = base.clone();
+            let mut n = 2;
+            while taken.contains(&id) {
+                id = format!("{base}_{n}");
+                n += 1;
+            }
+            taken.insert(id.clone());
+            by_host.insert(host.to_string(), id);
+        }
+        HostBases { by_host }
+    }
+
+    fn original_uri_base_ids(&self) -> BTreeMap<String, ArtifactLocation> {
+        self.by_host
+            .iter()
+            .map(|(host, id)| {
+                let location = ArtifactLocation::builder()
+                    .uri(format!("ssh://{}/", encode(host, is_authority_char)))
+                    .description(Message::builder().text(format!("host {host}")).build())
+                    .build();
+                (id.clone(), location)
+            })
+            .collect()
+    }
+}
+
+fn file_of(f: &Finding) -> Option<&str> {
+    f.location.file.as_deref().filter(|p| !p.trim().is_empty())
+}
+
+fn result(f: &Finding, rule_index: usize, bases: &HostBases, inventory: &str) -> SarifResult {
+    let mut properties = BTreeMap::from([
+        ("host".to_string(), json!(f.host)),
+        ("environment".to_string(), json!(f.environment)),
+        ("severity".to_string(), json!(f.severity.as_str())),
+    ]);
+    if !f.evidence.is_empty() {
+        properties.insert("evidence".to_string(), json!(f.evidence));
+    }
+    let fingerprint = if f.fingerprint.is_empty() {
+        fingerprint(&f.rule_id, &f.environment, &f.host, &f.location)
+    } else {
+        f.fingerprint.clone()
+    };
+    let mut r = SarifResult::builder()
+        .rule_id(f.rule_id.clone())
+        .rule_index(i64::try_from(rule_index).unwrap_or(i64::MAX))
+        .level(result_level(f.severity))
+        // GitHub shows the message and the path, never the properties: without
+        // the host, twenty hosts' `etc/mysql/my.cnf` alerts look alike.
+        .message(
+            Message::builder()
+                .text(format!("{}/{}: {}", f.environment, f.host, f.message))
+                .build(),
+        )
+        .locations(vec![location(f, bases, inventory)])
+        .partial_fingerprints(BTreeMap::from([(FINGERPRINT_KEY.to_string(), fingerprint)]))
+        .properties(
+            PropertyBag::builder()
+                .additional_properties(properties)
+                .build(),
+        )
+        .build();
+    if let Some(s) = &f.suppressed {
+        r.suppressions = Some(vec![suppression(s)]);
+    }
+    r
+}
+
+fn location(f: &Finding, bases: &HostBases, inventory: &str) -> SarifLocation {
+    let physical = match (file_of(f), bases.by_host.get(&f.host)) {
+        (Some(path), Some(base)) => {
+            let mut physical = PhysicalLocation::builder()
+                .artifact_location(
+                    ArtifactLocation::builder()
+                        .uri(encode_relative_path(path.trim_start_matches('/')))
+                        .uri_base_id(base.clone())
+                        .build(),
+                )
+                .build();
+            physical.region = f
+                .location
+                .line
+                .filter(|l| *l >= 1)
+                .map(|l| Region::builder().start_line(i64::from(l)).build());
+            physical
+        }
+        _ => PhysicalLocation::builder()
+            .artifact_location(ArtifactLocation::builder().uri(inventory).build())
+            .region(Region::builder().start_line(1).build())
+            .build(),
+    };
+    let object = f.location.object.as_deref().filter(|o| !o.is_empty());
+    let logical = match object {
+        Some(object) => Some(host_object(&f.host, object)),
+        // Neither file nor object: the host itself (an unreachable host).
+        None if file_of(f).is_none() => Some(host_object(&f.host, "")),
+        None => None,
+    };
+    let mut location = SarifLocation::builder().physical_location(physical).build();
+    location.logical_locations = logical.map(|l| vec![l]);
+    location
+}
+
+fn host_object(host: &str, object: &str) -> LogicalLocation {
+    LogicalLocation::builder()
+        .name(if object.is_empty() { host } else { object })
+        .fully_qualified_name(format!("mysql://{host}/{object}"))
+        .kind("resource")
+        .build()
+}
+
+fn suppression(s: &Suppression) -> SarifSuppression {
+    let mut out = SarifSuppression::builder()
+        .kind("external")
+        .status("accepted")
+        .justification(s.justification.clone())
+        .build();
+    if let Some(expires) = &s.expires {
+        out.properties = Some(
+            PropertyBag::builder()
+                .additional_properties(BTreeMap::from([("expires".to_string(), json!(expires))]))
+                .build(),
+        );
+    }
+    out
+}
+
+fn invocation(report: &ScanReport, opts: &SarifOptions) -> Invocation {
+    let mut hosts: Vec<&HostSummary> = report.hosts.iter().collect();
+    hosts.sort_by(|a, b| (&a.environment, &a.name).cmp(&(&b.environment, &b.name)));
+    let execution: Vec<Notification> = hosts
+        .iter()
+        .filter_map(|h| host_notification(report, h))
+        .collect();
+    let configuration: Vec<Notification> = report
+        .expired_waivers
+        .iter()
+        .map(|w| {
+            let object = w.object.as_deref().map(|o| format!(" ({o})")).unwrap_or_default();
+            notification(
+                "warning",
+                format!(
+                    "waiver for {} on {}{object} expired on {} ({}): its findings are reported again",
+                    w.rule, w.host, w.expires, w.origin
+                ),
+                None,
+            )
+        })
+        .collect();
+    let mut inv = Invocation::builder().execution_successful(true).build();
+    inv.start_time_utc = opts.start_time.clone();
+    inv.end_time_utc = opts.end_time.clone();
+    inv.tool_execution_notifications = (!execution.is_empty()).then_some(execution);
+    inv.tool_configuration_notifications = (!configuration.is_empty()).then_some(configuration);
+    inv
+}
+
+/// An error for an unreachable host, a warning for a partially scanned one,
+/// quoting the SCAN001/SCAN002 finding when there is one.
+fn host_notification(report: &ScanReport, host: &HostSummary) -> Option<Notification> {
+    let (level, rule, what) = match host.status {
+        HostStatus::Scanned => return None,
+        HostStatus::Unreachable => ("error", "SCAN001", "was not scanned"),
+        HostStatus::Partial => ("warning", "SCAN002", "was scanned partially"),
+    };
+    let reasons: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == rule && f.host == host.name && f.environment == host.environment)
+        .map(|f| f.message.as_str())
+        .collect();
+    let mut message = format!("host {} ({}) {what}", host.name, host.environment);
+    if !reasons.is_empty() {
+        message.push_str(": ");
+        message.push_str(&reasons.join("; "));
+    }
+    Some(notification(
+        level,
+        message,
+        Some(host_object(&host.name, "")),
+    ))
+}
+
+fn notification(level: &str, message: String, at: Option<LogicalLocation>) -> Notification {
+    let mut n = Notification::builder()
+        .level(Value::from(level))
+        .message(Message::builder().text(message).build())
+        .build();
+    n.locations = at.map(|l| vec![SarifLocation::builder().logical_locations(vec![l]).build()]);
+    n
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn is_authority_char(b: u8) -> bool {
+    is_unreserved(b)
+        || matches!(
+            b,
+            b'!' | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'['
+                | b']'
+        )
+}
+
+/// Path characters of RFC 3986 except `:`, which in a relative reference's
+/// first segment would read as a scheme.
+fn is_relative_path_char(b: u8) -> bool {
+    is_unreserved(b)
+        || matches!(
+            b,
+            b'/' | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b'@'
+        )
+}
+
+fn encode(s: &str, keep: fn(u8) -> bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if keep(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn encode_relative_path(path: &str) -> String {
+    encode(path, is_relative_path_char)
+}
+
+/// A URI (`scheme:...`) is kept as given; a path is percent-encoded.
+fn encode_inventory_uri(uri: &str) -> String {
+    let has_scheme = uri.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.len() > 1
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    });
+    if has_scheme {
+        uri.to_string()
+    } else {
+        encode_relative_path(uri)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HELP: &str = "## What it checks\n\nThat `have_ssl` is\n**YES** on every server.\n\nMore.\n\n## Why it matters\n\nx\n\n## How to fix\n\n```sh\n/etc/init.d/mysql restart\n```\n";
+
+    #[test]
+    fn first_paragraph_of_a_section() {
+        assert_eq!(
+            first_paragraph(HELP, "What it checks").as_deref(),
+            Some("That `have_ssl` is **YES** on every server.")
+        );
+        assert_eq!(first_paragraph(HELP, "Nowhere"), None);
+        assert_eq!(
+            first_paragraph("## What it checks\n\n## Next\n", "What it checks"),
+            None
+        );
+    }
+
+    #[test]
+    fn full_description_is_cut_at_the_limit() {
+        let long = format!("## What it checks\n\n{}\n", "word ".repeat(400));
+        let meta = RuleMeta::new("SSL900", "x", Severity::Low, "summary", "", &[]);
+        let meta = RuleMeta {
+            help: long.into(),
+            ..meta
+        };
+        let d = full_description(&meta);
+        assert_eq!(d.chars().count(), MAX_FULL_DESCRIPTION_CHARS);
+        assert!(d.starts_with("summary. word word"));
+        assert!(d.ends_with('…'));
+    }
+
+    #[test]
+    fn help_text_drops_markdown_syntax() {
+        let text = markdown_to_text(HELP);
+        assert!(text.starts_with("What it checks\n\nThat have_ssl is\nYES on every server."));
+        assert!(text.contains("/etc/init.d/mysql restart\n"));
+        assert!(!text.contains("```"));
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(family("SSL001"), "mysql");
+        assert_eq!(family("SCAN002"), "scan");
+        assert_eq!(family("ACME-7"), "rule-pack");
+        assert_eq!(family("SSL"), "rule-pack");
+        assert_eq!(family("SSLX1"), "rule-pack");
+    }
+
+    #[test]
+    fn semver_detection() {
+        assert!(is_semver("0.1.0"));
+        assert!(is_semver("1.2.3-rc.1+build.5"));
+        assert!(!is_semver("1.2"));
+        assert!(!is_semver("dev"));
+        assert!(!is_semver("1.x.0"));
+    }
+
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(encode_relative_path("etc/mysql/my.cnf"), "etc/mysql/my.cnf");
+        assert_eq!(
+            encode_relative_path("etc/my cnf/a:b%"),
+            "etc/my%20cnf/a%3Ab%25"
+        );
+        assert_eq!(encode_relative_path("home/zoë"), "home/zo%C3%AB");
+        assert_eq!(encode("db master", is_authority_char), "db%20master");
+        assert_eq!(encode_inventory_uri("fleet/prod.toml"), "fleet/prod.toml");
+        assert_eq!(encode_inventory_uri("file:///srv/x"), "file:///srv/x");
+        assert_eq!(encode_inventory_uri("C:\\inv"), "C%3A%5Cinv");
+    }
+
+    fn finding_at(host: &str, file: &str) -> Finding {
+        Finding::new(
+            "SSL001",
+            Severity::High,
+            host,
+            "production",
+            "m",
+            sslaudit_rules::Location::file(file, None),
+        )
+    }
+
+    #[test]
+    fn colliding_host_names_get_distinct_base_ids() {
+        let a = finding_at("db-1", "/etc/my.cnf");
+        let b = finding_at("db_1", "/etc/my.cnf");
+        let c = finding_at("db.1", "/etc/my.cnf");
+        let bases = HostBases::new(&[&c, &a, &b]);
+        let ids: BTreeSet<&String> = bases.by_host.values().collect();
+        assert_eq!(ids.len(), 3);
+        assert_eq!(bases.by_host["db-1"], "HOST_db_1");
+        assert_eq!(bases.by_host["db.1"], "HOST_db_1_2");
+        assert_eq!(bases.by_host["db_1"], "HOST_db_1_3");
+    }
+}

@@ -1,0 +1,273 @@
+//! The human summary: a header line with the counts, the active findings
+//! grouped by environment and host, the waived findings apart, and the
+//! waivers that expired. The CI gate line is the CLI's, not this module's.
+//!
+//! Text that comes from hosts (messages, paths, justifications) is printed
+//! with control characters escaped, so a crafted certificate subject or file
+//! name cannot move the cursor or recolor the terminal.
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use sslaudit_rules::finding::Finding;
+use sslaudit_rules::report::{HostStatus, HostSummary, ScanReport};
+use sslaudit_rules::{RuleMeta, Severity};
+
+use crate::severity_label;
+
+const RESET: &str = "\x1b[0m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+
+fn severity_style(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical => "\x1b[1;35m",
+        Severity::High => "\x1b[1;31m",
+        Severity::Medium => "\x1b[33m",
+        Severity::Low => "\x1b[36m",
+    }
+}
+
+/// Writes ANSI styles only when color is on.
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The summary as lines of text, each ending in a newline. `rules` names the
+/// rules (`SSL001 have-ssl-disabled`); a rule missing from it shows its id only.
+pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String {
+    let p = Painter { color };
+    let names: BTreeMap<&str, &str> = rules
+        .iter()
+        .map(|m| (m.id.as_ref(), m.name.as_ref()))
+        .collect();
+    let hosts: BTreeMap<(&str, &str), &HostSummary> = report
+        .hosts
+        .iter()
+        .map(|h| ((h.environment.as_str(), h.name.as_str()), h))
+        .collect();
+
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    // Worst first within a host: a person reads the top lines.
+    findings.sort_by(|a, b| {
+        (&a.environment, &a.host, Reverse(a.severity), a.sort_key()).cmp(&(
+            &b.environment,
+            &b.host,
+            Reverse(b.severity),
+            b.sort_key(),
+        ))
+    });
+    let (waived, active): (Vec<&Finding>, Vec<&Finding>) =
+        findings.into_iter().partition(|f| f.suppressed.is_some());
+
+    let mut out = header(report, &active, waived.len(), &p);
+
+    if active.is_empty() {
+        out.push_str("\nno findings\n");
+    }
+    for group in groups(&active) {
+        out.push('\n');
+        out.push_str(&host_heading(group[0], &hosts, &p));
+        for f in group {
+            out.push_str(&finding_line(f, &names, &p));
+        }
+    }
+
+    if !waived.is_empty() {
+        let _ = write!(
+            out,
+            "\n{}\n",
+            p.paint(BOLD, &format!("waived ({})", waived.len()))
+        );
+        for group in groups(&waived) {
+            out.push_str(&host_heading(group[0], &hosts, &p));
+            for f in group {
+                out.push_str(&finding_line(f, &names, &p));
+                if let Some(s) = &f.suppressed {
+                    let when = match &s.expires {
+                        Some(date) => format!("waived until {}", clean(date)),
+                        None => "waived".to_string(),
+                    };
+                    let note = format!("{when}: {}", clean(&s.justification));
+                    let _ = writeln!(out, "    {}", p.paint(DIM, &note));
+                }
+            }
+        }
+    }
+
+    if !report.expired_waivers.is_empty() {
+        let title = format!("expired waivers ({})", report.expired_waivers.len());
+        let _ = write!(out, "\n{}\n", p.paint(BOLD, &title));
+        for w in &report.expired_waivers {
+            let object = w
+                .object
+                .as_deref()
+                .map(|o| format!(" ({})", clean(o)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} on {}{object}: expired on {}, findings reported again  {}",
+                clean(&w.rule),
+                clean(&w.host),
+                clean(&w.expires),
+                p.paint(DIM, &format!("({})", clean(&w.origin))),
+            );
+        }
+    }
+    out
+}
+
+/// `sslaudit 0.1.0, as of DATE: 3 hosts (...); 4 findings (...); 1 suppressed`.
+fn header(report: &ScanReport, active: &[&Finding], suppressed: usize, p: &Painter) -> String {
+    let count = |s: HostStatus| report.hosts.iter().filter(|h| h.status == s).count();
+    let hosts = format!(
+        "{} ({} scanned, {} partial, {} unreachable)",
+        plural(report.hosts.len(), "host"),
+        count(HostStatus::Scanned),
+        count(HostStatus::Partial),
+        count(HostStatus::Unreachable),
+    );
+    let by_severity: Vec<String> = Severity::ALL
+        .iter()
+        .map(|&sev| {
+            let n = active.iter().filter(|f| f.severity == sev).count();
+            let text = format!("{n} {sev}");
+            if n > 0 {
+                p.paint(severity_style(sev), &text)
+            } else {
+                text
+            }
+        })
+        .collect();
+    let mut line = format!(
+        "{} {}, as of {}: {hosts}; {} ({}); {suppressed} suppressed",
+        clean(&report.tool.name),
+        clean(&report.tool.version),
+        clean(&report.as_of),
+        plural(active.len(), "finding"),
+        by_severity.join(", "),
+    );
+    if !report.expired_waivers.is_empty() {
+        let _ = write!(
+            line,
+            "; {}",
+            plural(report.expired_waivers.len(), "expired waiver")
+        );
+    }
+    line.push('\n');
+    line
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Consecutive runs of sorted findings on the same environment and host.
+fn groups<'a>(findings: &[&'a Finding]) -> Vec<Vec<&'a Finding>> {
+    let mut out: Vec<Vec<&Finding>> = Vec::new();
+    for &f in findings {
+        match out.last_mut() {
+            Some(group) if group[0].environment == f.environment && group[0].host == f.host => {
+                group.push(f)
+            }
+            _ => out.push(vec![f]),
+        }
+    }
+    out
+}
+
+/// `production/db-master (db_master)`, with the status when not fully scanned.
+fn host_heading(f: &Finding, hosts: &BTreeMap<(&str, &str), &HostSummary>, p: &Painter) -> String {
+    let mut heading = format!("{}/{}", clean(&f.environment), clean(&f.host));
+    if let Some(h) = hosts.get(&(f.environment.as_str(), f.host.as_str())) {
+        if !h.roles.is_empty() {
+            let _ = write!(heading, " ({})", clean(&h.roles.join(", ")));
+        }
+        match h.status {
+            HostStatus::Scanned => {}
+            HostStatus::Partial => heading.push_str(", partial"),
+            HostStatus::Unreachable => heading.push_str(", unreachable"),
+        }
+    }
+    format!("{}\n", p.paint(BOLD, &heading))
+}
+
+/// `  HIGH      SSL001 have-ssl-disabled  message  (/etc/mysql/my.cnf:12)`.
+fn finding_line(f: &Finding, names: &BTreeMap<&str, &str>, p: &Painter) -> String {
+    let label = format!("{:<8}", severity_label(f.severity));
+    let mut line = format!(
+        "  {}  {}",
+        p.paint(severity_style(f.severity), &label),
+        clean(&f.rule_id)
+    );
+    if let Some(name) = names.get(f.rule_id.as_str()) {
+        line.push(' ');
+        line.push_str(&clean(name));
+    }
+    line.push_str("  ");
+    line.push_str(&clean(&f.message));
+    let at = f.location.display();
+    if !at.is_empty() {
+        line.push_str("  ");
+        line.push_str(&p.paint(DIM, &format!("({})", clean(&at))));
+    }
+    line.push('\n');
+    line
+}
+
+/// Escapes control characters (ESC, newlines, ...) and bidirectional
+/// overrides, which could reorder what a person reads, in text from hosts.
+fn clean(s: &str) -> Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if s.chars().any(unsafe_char) {
+        Cow::Owned(
+            s.chars()
+                .map(|c| {
+                    if unsafe_char(c) {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(clean("plain"), "plain");
+        assert_eq!(clean("a\x1b[2Jb\nc"), "a\\u{1b}[2Jb\\nc");
+        assert_eq!(clean("key\u{202e}txt.crt"), "key\\u{202e}txt.crt");
+    }
+
+    #[test]
+    fn plural_words() {
+        assert_eq!(plural(0, "host"), "0 hosts");
+        assert_eq!(plural(1, "host"), "1 host");
+        assert_eq!(plural(2, "expired waiver"), "2 expired waivers");
+    }
+}

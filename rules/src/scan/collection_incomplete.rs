@@ -1,0 +1,264 @@
+//! SCAN002: a fact the collector could not collect or parse.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::facts::{CollectionProblem, HostFacts};
+use crate::rule::{Context, Rule, RuleMeta};
+use crate::{Finding, Location, Severity};
+
+pub struct CollectionIncomplete;
+
+const HELP: &str = r#"## What it checks
+
+Every problem the collector recorded for a host: a file that could not be
+read, an option file, database.yml or certificate that could not be parsed
+(with its line), an SQL query the scanner's account was not allowed to run
+(`SELECT command denied ...`). One finding per problem.
+
+## Why it matters
+
+Rules that need a fact that was not collected report nothing rather than
+guess. Without this finding, a broken option file or a missing privilege
+would look exactly like a clean host: an `ssl-ca` line after the parse error
+is never seen, and unreadable accounts are never checked for `REQUIRE X509`.
+
+## How to fix
+
+Fix what the message names, then scan again:
+
+- a file that could not be parsed: correct the line shown (an unterminated
+  `[group` header, a stray character, a damaged PEM block). mysqld stops at
+  the same errors, so check it with `mysqld --print-defaults` or
+  `my_print_defaults mysqld`; check a certificate with
+  `openssl x509 -enddate -noout -in <file>`;
+- a file that could not be read: let the scanner's user read it (or run the
+  collector with `sudo`);
+- a query that was denied: grant the scanner's account the privilege it
+  needs, e.g. `GRANT SELECT ON mysql.* TO 'sslaudit'@'%';`.
+"#;
+
+static META: RuleMeta = RuleMeta::new(
+    "SCAN002",
+    "collection-incomplete",
+    Severity::Medium,
+    "a fact could not be collected or parsed, so the rules that need it checked nothing",
+    HELP,
+    &["sslaudit snapshot format: host.toml [[problem]]"],
+);
+
+/// The problem's message as a finding wants it: trimmed, no trailing period.
+fn tidy(message: &str) -> &str {
+    let m = message.trim();
+    m.strip_suffix('.').unwrap_or(m).trim_end()
+}
+
+fn describe(p: &CollectionProblem) -> String {
+    let what = p.what.trim();
+    let msg = tidy(&p.message);
+    match (&p.path, p.line) {
+        (Some(path), Some(line)) => format!("{what} {path}:{line} could not be parsed: {msg}"),
+        (Some(path), None) => format!("{what} {path} could not be collected: {msg}"),
+        (None, Some(line)) => format!("{what} (line {line}) could not be parsed: {msg}"),
+        (None, None) => format!("{what} could not be collected: {msg}"),
+    }
+}
+
+fn base_object(p: &CollectionProblem) -> String {
+    match &p.path {
+        Some(path) => format!("problem:{}:{path}", p.what.trim()),
+        None => format!("problem:{}", p.what.trim()),
+    }
+}
+
+fn with_line(p: &CollectionProblem) -> String {
+    match p.line {
+        Some(l) => format!("{}:{l}", base_object(p)),
+        None => format!("{}:-", base_object(p)),
+    }
+}
+
+fn message_tag(p: &CollectionProblem) -> String {
+    hex::encode(&Sha256::digest(tidy(&p.message).as_bytes())[..4])
+}
+
+/// An object per problem that no other problem of the host shares (the
+/// fingerprint hashes it). The plain `problem:<what>:<path>` is kept when it
+/// is unique, so fingerprints stay put as line numbers move; only colliding
+/// problems add the line, and then a tag of the message.
+fn objects(problems: &[&CollectionProblem]) -> Vec<String> {
+    let mut base_count: BTreeMap<String, usize> = BTreeMap::new();
+    let mut line_count: BTreeMap<String, usize> = BTreeMap::new();
+    for p in problems {
+        *base_count.entry(base_object(p)).or_default() += 1;
+        *line_count.entry(with_line(p)).or_default() += 1;
+    }
+    problems
+        .iter()
+        .map(|p| {
+            let base = base_object(p);
+            if base_count[&base] == 1 {
+                return base;
+            }
+            let lined = with_line(p);
+            if line_count[&lined] == 1 {
+                return lined;
+            }
+            format!("{lined}#{}", message_tag(p))
+        })
+        .collect()
+}
+
+impl Rule for CollectionIncomplete {
+    fn meta(&self) -> &RuleMeta {
+        &META
+    }
+
+    fn check_host(&self, _cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
+        // Sorted and deduplicated so that the same problem recorded twice (a
+        // file reached by two !include paths) is one finding, and order of
+        // collection never changes the output.
+        let mut problems: Vec<&CollectionProblem> = host.problems.iter().collect();
+        problems.sort();
+        problems.dedup();
+        let objects = objects(&problems);
+        for (p, object) in problems.iter().zip(objects) {
+            let loc = match &p.path {
+                Some(path) => Location::file(path.clone(), p.line).with_object(object),
+                None => Location::object(object),
+            };
+            out.push(
+                self.finding(host, describe(p), loc)
+                    .evidence("what", p.what.trim())
+                    .evidence("error", tidy(&p.message)),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Fleet;
+    use crate::layout::Layout;
+    use crate::policy::Thresholds;
+
+    fn problem(
+        what: &str,
+        path: Option<&str>,
+        line: Option<u32>,
+        message: &str,
+    ) -> CollectionProblem {
+        CollectionProblem {
+            what: what.into(),
+            path: path.map(str::to_string),
+            line,
+            message: message.into(),
+        }
+    }
+
+    fn run(problems: Vec<CollectionProblem>) -> Vec<Finding> {
+        let mut h = HostFacts::new("db-master", "production", Layout::engineyard());
+        h.problems = problems;
+        let t = Thresholds::default();
+        let fleet = Fleet::default();
+        let cx = Context {
+            as_of: 0,
+            thresholds: &t,
+            fleet: &fleet,
+        };
+        let mut out = Vec::new();
+        CollectionIncomplete.check_host(&cx, &h, &mut out);
+        out
+    }
+
+    #[test]
+    fn messages_name_file_and_line() {
+        let f = run(vec![
+            problem(
+                "option file",
+                Some("/etc/mysql/conf.d/broken.cnf"),
+                Some(7),
+                "unterminated group header",
+            ),
+            problem(
+                "mysql accounts",
+                None,
+                None,
+                "SELECT command denied to user 'sslaudit'@'%' for table 'global_priv'.",
+            ),
+            problem(
+                "certificate",
+                Some("/db/mysql/5.6/data/server.crt"),
+                None,
+                "no PEM or DER certificate found",
+            ),
+        ]);
+        let msgs: Vec<&str> = f.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "certificate /db/mysql/5.6/data/server.crt could not be collected: no PEM or DER certificate found",
+                "mysql accounts could not be collected: SELECT command denied to user 'sslaudit'@'%' for table 'global_priv'",
+                "option file /etc/mysql/conf.d/broken.cnf:7 could not be parsed: unterminated group header",
+            ]
+        );
+        assert!(f.iter().all(|f| f.severity == Severity::Medium));
+        assert_eq!(
+            f[2].location.file.as_deref(),
+            Some("/etc/mysql/conf.d/broken.cnf")
+        );
+        assert_eq!(f[2].location.line, Some(7));
+        assert_eq!(
+            f[2].location.object.as_deref(),
+            Some("problem:option file:/etc/mysql/conf.d/broken.cnf")
+        );
+        assert_eq!(
+            f[1].location.object.as_deref(),
+            Some("problem:mysql accounts")
+        );
+    }
+
+    #[test]
+    fn fingerprints_never_collide() {
+        let f = run(vec![
+            problem("option file", Some("/etc/my.cnf"), Some(3), "bad line"),
+            problem("option file", Some("/etc/my.cnf"), Some(9), "bad line"),
+            problem("mysql replication", None, None, "access denied"),
+            problem("mysql replication", None, None, "timeout"),
+            // An exact duplicate collapses into one finding.
+            problem("mysql replication", None, None, "timeout"),
+        ]);
+        assert_eq!(f.len(), 4, "{f:#?}");
+        let mut prints: Vec<&str> = f.iter().map(|f| f.fingerprint.as_str()).collect();
+        prints.sort();
+        prints.dedup();
+        assert_eq!(prints.len(), 4);
+        assert!(
+            f[0].location
+                .object
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("problem:mysql replication:-#")
+        );
+        assert_eq!(
+            f[2].location.object.as_deref(),
+            Some("problem:option file:/etc/my.cnf:3")
+        );
+    }
+
+    #[test]
+    fn output_does_not_depend_on_collection_order() {
+        let a = problem("option file", Some("/etc/my.cnf"), Some(3), "x");
+        let b = problem("mysql accounts", None, None, "y");
+        let one = run(vec![a.clone(), b.clone()]);
+        let two = run(vec![b, a]);
+        assert_eq!(one, two);
+    }
+
+    #[test]
+    fn no_problems_no_findings() {
+        assert!(run(vec![]).is_empty());
+    }
+}

@@ -1,0 +1,8 @@
+//! The sslaudit scanner: snapshot loading, evidence-to-facts building, the
+//! parallel rule engine, and the `sslaudit` command line.
+#![forbid(unsafe_code)]
+
+pub mod build;
+pub mod engine;
+pub mod evidence;
+pub mod snapshot;

@@ -1,0 +1,362 @@
+//! Reading a snapshot folder (docs/snapshot-format.md) into evidence.
+//!
+//! The folder's structure (snapshot.toml, host.toml) is the caller's
+//! contract: a broken one stops the scan with an error naming the file and
+//! line. Everything a host handed over (its files, mysql.json, ...) is
+//! evidence: a bad one becomes a problem on that host (SCAN002) and the
+//! scan goes on.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sslaudit_rules::facts::{CollectionProblem, FileMeta, FileStatus, Fleet};
+
+use crate::evidence::{FileEntry, FileRecord, HostEvidence, HostMeta};
+
+/// The snapshot format this build reads and writes.
+pub const FORMAT: u32 = 1;
+
+/// Files larger than this are recorded but not read.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// `snapshot.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: u32,
+    #[serde(default)]
+    pub tool: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub collected_at: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot folder {0} does not exist")]
+    NotFound(PathBuf),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: snapshot format {found} is not supported (this build reads format {FORMAT})")]
+    Format { path: PathBuf, found: u32 },
+    #[error("{0}: no hosts found (expected <environment>/<host>/host.toml folders)")]
+    Empty(PathBuf),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
+    move |source| SnapshotError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Parses a TOML file, turning errors into `file:line: message`.
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SnapshotError> {
+    let text = fs::read_to_string(path).map_err(io_err(path))?;
+    toml::from_str(&text).map_err(|e| SnapshotError::Parse {
+        path: path.to_path_buf(),
+        line: e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(1),
+        message: e.message().to_string(),
+    })
+}
+
+/// Reads `snapshot.toml` alone (for `--as-of` defaults and checks).
+pub fn read_manifest(root: &Path) -> Result<Manifest, SnapshotError> {
+    if !root.is_dir() {
+        return Err(SnapshotError::NotFound(root.to_path_buf()));
+    }
+    let path = root.join("snapshot.toml");
+    let manifest: Manifest = read_toml(&path)?;
+    if manifest.format != FORMAT {
+        return Err(SnapshotError::Format {
+            path,
+            found: manifest.format,
+        });
+    }
+    Ok(manifest)
+}
+
+/// The host folders of a snapshot (`<env>/<host>`), sorted, without reading them.
+pub fn host_dirs(root: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
+    let mut dirs = Vec::new();
+    for env in sorted_dirs(root)? {
+        for host in sorted_dirs(&env)? {
+            if host.join("host.toml").is_file() {
+                dirs.push(host);
+            }
+        }
+    }
+    if dirs.is_empty() {
+        return Err(SnapshotError::Empty(root.to_path_buf()));
+    }
+    Ok(dirs)
+}
+
+fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let ft = entry.file_type().map_err(io_err(dir))?;
+        if ft.is_dir() {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads `host.toml` of a host folder, defaulting name and environment from the path.
+pub fn read_host_meta(dir: &Path) -> Result<HostMeta, SnapshotError> {
+    let mut meta: HostMeta = read_toml(&dir.join("host.toml"))?;
+    let folder = |p: Option<&Path>| {
+        p.and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    if meta.name.is_empty() {
+        meta.name = folder(Some(dir));
+    }
+    if meta.environment.is_empty() {
+        meta.environment = folder(dir.parent());
+    }
+    Ok(meta)
+}
+
+/// Reads one host folder. Only `host.toml` errors are fatal.
+pub fn read_host(dir: &Path) -> Result<HostEvidence, SnapshotError> {
+    let meta = read_host_meta(dir)?;
+    let mut ev = HostEvidence {
+        meta,
+        origin: dir.display().to_string(),
+        files: BTreeMap::new(),
+        mysql: None,
+        connection: None,
+        probe: None,
+        problems: Vec::new(),
+    };
+    let records: BTreeMap<String, FileRecord> =
+        read_json_evidence(dir, "files.json", &mut ev.problems).unwrap_or_default();
+    let fs_root = dir.join("fs");
+    if fs_root.is_dir() {
+        walk_fs(&fs_root, &fs_root, &mut ev);
+    }
+    for (path, rec) in records {
+        apply_record(&mut ev, path, rec);
+    }
+    ev.mysql = read_json_evidence(dir, "mysql.json", &mut ev.problems);
+    ev.connection = read_json_evidence(dir, "connection.json", &mut ev.problems);
+    ev.probe = read_json_evidence(dir, "probe.json", &mut ev.problems);
+    Ok(ev)
+}
+
+/// Reads an optional JSON evidence file; a broken one is a problem on the host.
+fn read_json_evidence<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    problems: &mut Vec<CollectionProblem>,
+) -> Option<T> {
+    let path = dir.join(name);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            problems.push(CollectionProblem {
+                what: format!("snapshot {name}"),
+                path: Some(path.display().to_string()),
+                line: None,
+                message: e.to_string(),
+            });
+            return None;
+        }
+    };
+    match serde_json::from_str(&text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(CollectionProblem {
+                what: format!("snapshot {name}"),
+                path: Some(path.display().to_string()),
+                line: u32::try_from(e.line()).ok(),
+                message: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+fn walk_fs(fs_root: &Path, dir: &Path, ev: &mut HostEvidence) {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            ev.problems.push(CollectionProblem {
+                what: "snapshot folder".into(),
+                path: Some(dir.display().to_string()),
+                line: None,
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let Ok(rel) = p.strip_prefix(fs_root) else {
+            continue;
+        };
+        let host_path = format!("/{}", rel.to_string_lossy());
+        let Ok(md) = fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if md.is_dir() {
+            walk_fs(fs_root, &p, ev);
+            continue;
+        }
+        let mut meta = FileMeta {
+            path: host_path.clone(),
+            status: FileStatus::Present,
+            mode: Some(0o644),
+            owner: Some("root".into()),
+            group: Some("root".into()),
+            size: Some(md.len()),
+        };
+        let content = if md.file_type().is_symlink() {
+            // A snapshot holds files as found, never links: a link in one
+            // could point anywhere on the scanning machine.
+            meta.status = FileStatus::Unreadable {
+                reason: "symbolic link inside the snapshot (not followed)".into(),
+            };
+            None
+        } else if md.len() > MAX_FILE_BYTES {
+            meta.status = FileStatus::Unreadable {
+                reason: format!(
+                    "file is {} bytes, over the {} byte cap",
+                    md.len(),
+                    MAX_FILE_BYTES
+                ),
+            };
+            None
+        } else {
+            match read_capped(&p) {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    meta.status = FileStatus::Unreadable {
+                        reason: e.to_string(),
+                    };
+                    None
+                }
+            }
+        };
+        ev.files.insert(
+            host_path,
+            FileEntry {
+                meta,
+                content,
+                key: None,
+            },
+        );
+    }
+}
+
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn parse_mode(s: &str) -> Option<u32> {
+    u32::from_str_radix(s.trim().trim_start_matches("0o"), 8).ok()
+}
+
+fn apply_record(ev: &mut HostEvidence, path: String, rec: FileRecord) {
+    let entry = ev.files.entry(path.clone()).or_insert_with(|| FileEntry {
+        meta: FileMeta {
+            path: path.clone(),
+            status: FileStatus::Present,
+            mode: None,
+            owner: None,
+            group: None,
+            size: None,
+        },
+        content: None,
+        key: None,
+    });
+    entry.meta.status = match rec.status.as_str() {
+        "missing" => FileStatus::Missing,
+        "unreadable" => FileStatus::Unreadable {
+            reason: rec.reason.clone().unwrap_or_else(|| "unreadable".into()),
+        },
+        _ => entry.meta.status.clone(),
+    };
+    if let Some(m) = &rec.mode {
+        match parse_mode(m) {
+            Some(m) => entry.meta.mode = Some(m),
+            None => ev.problems.push(CollectionProblem {
+                what: "snapshot files.json".into(),
+                path: Some(path.clone()),
+                line: None,
+                message: format!("mode `{m}` is not an octal number"),
+            }),
+        }
+    }
+    if rec.owner.is_some() {
+        entry.meta.owner = rec.owner;
+    }
+    if rec.group.is_some() {
+        entry.meta.group = rec.group;
+    }
+    if rec.size.is_some() {
+        entry.meta.size = rec.size;
+    }
+    if rec.key.is_some() {
+        entry.key = rec.key;
+    }
+}
+
+/// Reads a snapshot and builds the facts of every host `select` keeps,
+/// hosts in parallel, in folder order.
+pub fn load_fleet(
+    root: &Path,
+    select: impl Fn(&HostMeta) -> bool,
+) -> Result<(Manifest, Fleet), SnapshotError> {
+    let manifest = read_manifest(root)?;
+    let mut dirs = Vec::new();
+    for dir in host_dirs(root)? {
+        if select(&read_host_meta(&dir)?) {
+            dirs.push(dir);
+        }
+    }
+    let hosts = dirs
+        .par_iter()
+        .map(|d| read_host(d).map(|ev| crate::build::build_host(&ev)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((manifest, Fleet { hosts }))
+}
+
+impl Manifest {
+    /// `collected_at` as unix seconds, when present and valid.
+    pub fn collected_at_unix(&self) -> Option<i64> {
+        let s = self.collected_at.as_deref()?;
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(|t| t.unix_timestamp())
+    }
+}

@@ -1,0 +1,226 @@
+//! End-to-end runs of the `sslaudit` binary: the demo fleet, exit codes, and
+//! errors that name their file and line.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sslaudit_rules::registry;
+use sslaudit_scanner::snapshot;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn demo() -> PathBuf {
+    root().join("fixtures/demo-fleet")
+}
+
+/// The demo fleet's own collection day, so expiry findings never rot.
+fn demo_as_of() -> String {
+    let m = snapshot::read_manifest(&demo()).expect("demo fleet manifest");
+    m.collected_at.expect("demo fleet has collected_at")[..10].to_string()
+}
+
+fn sslaudit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sslaudit"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run sslaudit")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn demo_fleet_triggers_every_rule_and_fails_the_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("demo.json");
+    let sarif = dir.path().join("demo.sarif");
+    let as_of = demo_as_of();
+    let out = sslaudit(&[
+        "scan",
+        "--snapshot",
+        demo().to_str().unwrap(),
+        "--as-of",
+        &as_of,
+        "--json",
+        json.to_str().unwrap(),
+        "--sarif",
+        sarif.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("gate: FAILED"), "{stdout}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let fired: std::collections::BTreeSet<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    let missing: Vec<&str> = registry::RULES
+        .iter()
+        .map(|r| r.meta().id.as_ref())
+        .filter(|id| !fired.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the demo fleet does not trigger {missing:?}"
+    );
+    assert!(report["hosts"].as_array().unwrap().len() >= 6);
+
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    for result in sarif["runs"][0]["results"].as_array().unwrap() {
+        assert!(result["ruleId"].is_string());
+        assert!(result["level"].is_string());
+        assert!(result["message"]["text"].is_string());
+        assert!(!result["locations"].as_array().unwrap().is_empty());
+        assert!(result["properties"]["host"].is_string());
+    }
+}
+
+#[test]
+fn reruns_with_the_same_as_of_are_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let as_of = demo_as_of();
+    let mut outputs = Vec::new();
+    for i in 0..2 {
+        let json = dir.path().join(format!("{i}.json"));
+        let out = sslaudit(&[
+            "scan",
+            "--snapshot",
+            demo().to_str().unwrap(),
+            "--as-of",
+            &as_of,
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        outputs.push(std::fs::read(&json).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn fail_on_never_passes_and_limit_selects_hosts() {
+    let out = sslaudit(&[
+        "scan",
+        "--snapshot",
+        demo().to_str().unwrap(),
+        "--fail-on",
+        "never",
+        "--limit",
+        "staging",
+        "--json",
+        "-",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for h in report["hosts"].as_array().unwrap() {
+        assert_eq!(h["environment"], "staging");
+    }
+}
+
+#[test]
+fn a_missing_snapshot_is_exit_2_with_a_clear_message() {
+    let out = sslaudit(&["scan", "--snapshot", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no/such/dir does not exist"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_malformed_policy_or_rule_pack_is_exit_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[thresholds]\nexpiry_high_days = \"soon\"\n").unwrap();
+    let out = sslaudit(&[
+        "scan",
+        "--snapshot",
+        demo().to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("policy.toml:2:"), "{}", stderr(&out));
+
+    let pack = dir.path().join("pack.toml");
+    std::fs::write(&pack, "[[rule]]\nid = \"org1\"\n").unwrap();
+    let out = sslaudit(&[
+        "scan",
+        "--snapshot",
+        demo().to_str().unwrap(),
+        "--rules",
+        pack.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("pack.toml:"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_waiver_suppresses_until_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[[waiver]]\nrule = \"SCAN001\"\nhost = \"*\"\njustification = \"host retired\"\nexpires = 2099-01-01\n\n\
+[[waiver]]\nrule = \"SSL004\"\njustification = \"old waiver\"\nexpires = 2000-01-01\n",
+    )
+    .unwrap();
+    let out = sslaudit(&[
+        "scan",
+        "--snapshot",
+        demo().to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--json",
+        "-",
+        "--quiet",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let scan001: Vec<_> = findings
+        .iter()
+        .filter(|f| f["rule_id"] == "SCAN001")
+        .collect();
+    assert!(!scan001.is_empty());
+    assert!(
+        scan001
+            .iter()
+            .all(|f| f["suppressed"]["justification"] == "host retired")
+    );
+    assert!(
+        findings
+            .iter()
+            .filter(|f| f["rule_id"] == "SSL004")
+            .all(|f| f["suppressed"].is_null())
+    );
+    assert_eq!(report["expired_waivers"][0]["rule"], "SSL004");
+}
+
+#[test]
+fn rules_and_explain_list_the_catalogue() {
+    let out = sslaudit(&["rules", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rules.as_array().unwrap().len(), registry::RULES.len());
+    let out = sslaudit(&["explain", "SSL004"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("certificate-expiry") && text.contains("How to fix"),
+        "{text}"
+    );
+    let out = sslaudit(&["explain", "SSL999"]);
+    assert_eq!(out.status.code(), Some(2));
+}
