@@ -55,8 +55,6 @@ fn is_trilogy(env: &DbEnvironment) -> bool {
 /// is absent or exactly `localhost`; a `socket:` next to a remote host is
 /// ignored. Trilogy never maps `localhost` to the socket, but Rails' Trilogy
 /// adapter drops `host` whenever `socket` is set, so there the socket wins.
-/// This refines `DbEnvironment::connects_over_tcp`, which does not look at
-/// the adapter or the socket.
 pub(crate) fn transport(env: &DbEnvironment) -> Transport<'_> {
     let socket = set_value(&env.socket);
     if is_trilogy(env) {

@@ -95,16 +95,6 @@ impl DbEnvironment {
             }
         }
     }
-
-    /// True when the connection goes over TCP: a host other than `localhost`
-    /// and no socket. `localhost` (or no host) makes libmysqlclient use the
-    /// Unix socket, where TLS is never negotiated.
-    pub fn connects_over_tcp(&self) -> bool {
-        match &self.host {
-            None => false,
-            Some(h) => h.erb || !h.value.trim().eq_ignore_ascii_case("localhost"),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

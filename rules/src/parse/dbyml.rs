@@ -1017,7 +1017,6 @@ mod tests {
             "explicit key overrides the merge"
         );
         assert_eq!(dev.database, val("shop_development", 17));
-        assert!(!dev.connects_over_tcp());
 
         let test = env(&yml, "test");
         assert_eq!(
@@ -1031,7 +1030,6 @@ mod tests {
             prod.host,
             erb(r#"<%= ENV.fetch("DB_HOST") { "db-master" } %>"#, 12)
         );
-        assert!(prod.connects_over_tcp());
         assert!(prod.is_mysql());
         assert_eq!(prod.database, val("shop_production", 29));
         assert_eq!(prod.sslca, val("/home/deploy/.mysql/root.crt", 30));
