@@ -223,7 +223,8 @@ fn finding_line(f: &Finding, names: &BTreeMap<&str, &str>, p: &Painter) -> Strin
     line.push_str("  ");
     line.push_str(&clean(&f.message));
     let at = f.location.display();
-    if !at.is_empty() {
+    // Most messages already name their file and line; say it only once.
+    if !at.is_empty() && !f.message.contains(&at) {
         line.push_str("  ");
         line.push_str(&p.paint(DIM, &format!("({})", clean(&at))));
     }

@@ -256,7 +256,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let started = time::OffsetDateTime::now_utc();
     let (_, fleet) = load_fleet(&args.source)?;
     let (findings, outcome) = engine::evaluate(&fleet, &rules, &policy, as_of);
-    let report = engine::report(&fleet, findings, outcome, &as_of_label);
+    let report = engine::report(&fleet, findings, outcome, &policy, as_of, &as_of_label);
     let ended = time::OffsetDateTime::now_utc();
     let metas = rules.metas();
 

@@ -6,7 +6,9 @@ use rayon::prelude::*;
 use sslaudit_rules::facts::{Fleet, HostFacts};
 use sslaudit_rules::finding::sort_findings;
 use sslaudit_rules::policy::{Policy, PolicyOutcome};
-use sslaudit_rules::report::{HostSummary, SCHEMA_VERSION, ScanReport, ToolInfo};
+use sslaudit_rules::report::{
+    CertificateSummary, HostSummary, SCHEMA_VERSION, ScanReport, ToolInfo,
+};
 use sslaudit_rules::{Context, Finding, Rule, RuleMeta, Severity};
 
 /// The rules of a scan: the compiled catalogue plus any rule packs, minus
@@ -95,10 +97,25 @@ pub fn report(
     fleet: &Fleet,
     findings: Vec<Finding>,
     outcome: PolicyOutcome,
+    policy: &Policy,
+    as_of: i64,
     as_of_label: &str,
 ) -> ScanReport {
     let mut hosts: Vec<HostSummary> = fleet.hosts.iter().map(HostSummary::of).collect();
     hosts.sort_by(|a, b| (&a.environment, &a.name).cmp(&(&b.environment, &b.name)));
+    let mut certificates: Vec<CertificateSummary> = fleet
+        .hosts
+        .iter()
+        .flat_map(|h| CertificateSummary::of_host(h, as_of, policy.thresholds.expiry_medium_days))
+        .collect();
+    certificates.sort_by(|a, b| {
+        (&a.environment, &a.host, &a.path, a.index).cmp(&(
+            &b.environment,
+            &b.host,
+            &b.path,
+            b.index,
+        ))
+    });
     ScanReport {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
@@ -109,6 +126,7 @@ pub fn report(
         hosts,
         findings,
         expired_waivers: outcome.expired_waivers,
+        certificates,
     }
 }
 

@@ -189,6 +189,7 @@ pub fn sample_report() -> ScanReport {
             expires: "2026-01-01".into(),
             origin: "policy.toml:14".into(),
         }],
+        certificates: Vec::new(),
     }
 }
 
