@@ -1,0 +1,153 @@
+//! SSL017 secure-transport-not-required: the server lets clients connect over
+//! TCP without TLS.
+
+use crate::facts::HostFacts;
+use crate::mysql::support::server_version;
+use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
+
+/// SSL017: `require_secure_transport` is `OFF` on a server that has it.
+pub struct SecureTransportNotRequired;
+
+const HELP: &str = r#"## What it checks
+
+The `require_secure_transport` variable of every database server whose SQL facts were
+collected. The variable exists from MySQL 5.7.8 and MariaDB 10.5.2; where the server
+reports it, `OFF` fails. Servers without it are not reported (they cannot enforce transport
+security server-wide: use `REQUIRE X509` per account, SSL005).
+
+## Why it matters
+
+With it `OFF`, any account without a `REQUIRE` clause may connect over TCP in clear text,
+including accounts created later by someone who forgot the clause. With it `ON` the server
+refuses TCP connections without TLS (Unix socket and shared-memory connections stay
+allowed), which makes encryption a property of the server rather than of every grant.
+
+## How to fix
+
+1. Make sure every client can use TLS first (SSL018 and the application's database.yml).
+2. Set it at runtime and persist it:
+   - MySQL 8.0+: `SET PERSIST require_secure_transport = ON;`
+   - MySQL 5.7 and MariaDB: `SET GLOBAL require_secure_transport = ON;` and add
+     `require_secure_transport = ON` to the `[mysqld]` section of `/etc/mysql/my.cnf`.
+3. The server refuses to turn it on while SSL is disabled: fix SSL001 first.
+"#;
+
+static META: RuleMeta = RuleMeta::new(
+    "SSL017",
+    "secure-transport-not-required",
+    Severity::Medium,
+    "require_secure_transport is OFF: clients may connect without TLS",
+    HELP,
+    &[
+        "MySQL SSL Support: Enforce SSL Connections",
+        "MySQL 8.0 Reference Manual: Configuring Encrypted Connections as Mandatory",
+        "CIS Oracle MySQL 8.0 Benchmark 8.1: Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES'",
+    ],
+);
+
+fn is_off(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_uppercase().as_str(),
+        "OFF" | "0" | "FALSE" | "NO"
+    )
+}
+
+impl Rule for SecureTransportNotRequired {
+    fn meta(&self) -> &RuleMeta {
+        &META
+    }
+
+    fn check_host(&self, _cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
+        if !host.is_db() {
+            return;
+        }
+        let Some(m) = &host.mysql else { return };
+        // Present means supported (MySQL 5.7.8+, MariaDB 10.5.2+).
+        let Some(value) = m.variable("require_secure_transport") else {
+            return;
+        };
+        if !is_off(value) {
+            return;
+        }
+        let configured = host
+            .server_options
+            .as_ref()
+            .and_then(|o| o.get("require_secure_transport"));
+        let (message, location) = match configured {
+            Some(o) => (
+                format!(
+                    "require_secure_transport is {} (set to {} in {}:{}): clients may connect over TCP without TLS",
+                    value.trim(),
+                    o.as_str(),
+                    o.file,
+                    o.line
+                ),
+                o.location()
+                    .with_object("variable:require_secure_transport"),
+            ),
+            None => (
+                format!(
+                    "require_secure_transport is {}: clients may connect over TCP without TLS",
+                    value.trim()
+                ),
+                Location::object("variable:require_secure_transport"),
+            ),
+        };
+        let mut f = self
+            .finding(host, message, location)
+            .evidence("require_secure_transport", value.trim());
+        if let Some(v) = server_version(host) {
+            f = f.evidence("version", v.raw);
+        }
+        out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mysql::testutil::*;
+
+    #[test]
+    fn on_passes_off_fails() {
+        let mut h = db_host("db-master");
+        set_mysql(&mut h, mysql(&[("require_secure_transport", "ON")]));
+        assert!(run(&SecureTransportNotRequired, &h).is_empty());
+        set_mysql(&mut h, mysql(&[("require_secure_transport", "OFF")]));
+        let f = run(&SecureTransportNotRequired, &h);
+        assert_eq!(
+            f[0].message,
+            "require_secure_transport is OFF: clients may connect over TCP without TLS"
+        );
+        assert_eq!(f[0].severity, Severity::Medium);
+        assert_eq!(
+            f[0].location,
+            Location::object("variable:require_secure_transport")
+        );
+    }
+
+    #[test]
+    fn cites_the_option_that_sets_it() {
+        let mut h = db_host("db-master");
+        set_mysql(&mut h, mysql(&[("require_secure_transport", "OFF")]));
+        my_cnf(&mut h, &[("require_secure_transport", "0")]);
+        let f = run(&SecureTransportNotRequired, &h);
+        assert_eq!(
+            f[0].message,
+            "require_secure_transport is OFF (set to 0 in /etc/mysql/my.cnf:2): clients may connect over TCP without TLS"
+        );
+        assert_eq!(f[0].location.line, Some(2));
+    }
+
+    #[test]
+    fn absent_variable_means_unsupported_or_not_collected() {
+        let mut h = db_host("db-master");
+        set_mysql(
+            &mut h,
+            mysql(&[("version", "5.6.21-log"), ("have_ssl", "YES")]),
+        );
+        assert!(run(&SecureTransportNotRequired, &h).is_empty());
+        h.mysql = None;
+        assert!(run(&SecureTransportNotRequired, &h).is_empty());
+    }
+}
