@@ -5,4 +5,5 @@
 pub mod build;
 pub mod engine;
 pub mod evidence;
+pub mod remote;
 pub mod snapshot;
