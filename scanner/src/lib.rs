@@ -5,5 +5,6 @@
 pub mod build;
 pub mod engine;
 pub mod evidence;
+pub mod redact;
 pub mod remote;
 pub mod snapshot;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use sslaudit_rules::facts::{CollectionProblem, FileMeta, FileStatus, Fleet};
 
 use crate::evidence::{FileEntry, FileRecord, HostEvidence, HostMeta};
@@ -358,5 +359,222 @@ impl Manifest {
         time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
             .ok()
             .map(|t| t.unix_timestamp())
+    }
+}
+
+/// Where a host's files go inside `fs/`, or `None` for a path that could
+/// escape it (`..`, `.`, empty components): host paths are untrusted.
+fn fs_relative(path: &str) -> Option<PathBuf> {
+    let rest = path.strip_prefix('/')?;
+    let mut out = PathBuf::new();
+    for part in rest.split('/') {
+        if part.is_empty() || part == "." || part == ".." || part.contains('\0') {
+            return None;
+        }
+        out.push(part);
+    }
+    Some(out)
+}
+
+/// A name usable as one folder (environment or host name).
+fn folder_name(kind: &str, name: &str) -> Result<String, SnapshotError> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
+        return Err(SnapshotError::Parse {
+            path: PathBuf::from(name),
+            line: 1,
+            message: format!("{kind} name `{name}` cannot be a snapshot folder name"),
+        });
+    }
+    Ok(name.to_string())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io_err(parent))?;
+    }
+    fs::write(path, bytes).map_err(io_err(path))
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Serializing these plain structs cannot fail: no maps with non-string keys.
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+/// Writes one host's evidence as `<root>/<environment>/<name>/`: text files
+/// with their secrets redacted in place, private keys as derived facts only.
+pub fn write_host(root: &Path, ev: &HostEvidence) -> Result<PathBuf, SnapshotError> {
+    let dir = root
+        .join(folder_name("environment", &ev.meta.environment)?)
+        .join(folder_name("host", &ev.meta.name)?);
+    fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let mut meta = ev.meta.clone();
+    meta.problems.extend(ev.problems.iter().cloned());
+    let host_toml = toml::to_string_pretty(&meta).map_err(|e| SnapshotError::Parse {
+        path: dir.join("host.toml"),
+        line: 1,
+        message: e.to_string(),
+    })?;
+    write_file(&dir.join("host.toml"), host_toml.as_bytes())?;
+
+    let mut records: BTreeMap<String, FileRecord> = BTreeMap::new();
+    for (path, entry) in &ev.files {
+        let Some(rel) = fs_relative(path) else {
+            continue;
+        };
+        let (status, reason) = match &entry.meta.status {
+            FileStatus::Present => ("present", None),
+            FileStatus::Missing => ("missing", None),
+            FileStatus::Unreadable { reason } => ("unreadable", Some(reason.clone())),
+        };
+        records.insert(
+            path.clone(),
+            FileRecord {
+                status: status.into(),
+                reason,
+                mode: entry.meta.mode.map(|m| format!("{m:04o}")),
+                owner: entry.meta.owner.clone(),
+                group: entry.meta.group.clone(),
+                size: entry.meta.size,
+                key: entry.key.clone(),
+            },
+        );
+        if let Some(content) = &entry.content {
+            write_file(&dir.join("fs").join(rel), &crate::redact::redact(content))?;
+        }
+    }
+    write_file(&dir.join("files.json"), to_json(&records).as_bytes())?;
+    if let Some(m) = &ev.mysql {
+        write_file(&dir.join("mysql.json"), to_json(m).as_bytes())?;
+    }
+    if let Some(c) = &ev.connection {
+        write_file(&dir.join("connection.json"), to_json(c).as_bytes())?;
+    }
+    if let Some(p) = &ev.probe {
+        write_file(&dir.join("probe.json"), to_json(p).as_bytes())?;
+    }
+    Ok(dir)
+}
+
+/// Writes `snapshot.toml` and `SHA256SUMS` (every file of the snapshot, in
+/// `sha256sum -c` format) once every host is written.
+pub fn write_manifest(root: &Path, manifest: &Manifest) -> Result<(), SnapshotError> {
+    let text = toml::to_string_pretty(manifest).map_err(|e| SnapshotError::Parse {
+        path: root.join("snapshot.toml"),
+        line: 1,
+        message: e.to_string(),
+    })?;
+    write_file(&root.join("snapshot.toml"), text.as_bytes())?;
+    let mut files = Vec::new();
+    collect_paths(root, root, &mut files)?;
+    files.sort();
+    let mut sums = String::new();
+    for rel in files {
+        if rel == Path::new("SHA256SUMS") {
+            continue;
+        }
+        let bytes = fs::read(root.join(&rel)).map_err(io_err(&rel))?;
+        let digest = sha2::Sha256::digest(&bytes);
+        sums.push_str(&format!("{}  {}\n", hex::encode(digest), rel.display()));
+    }
+    write_file(&root.join("SHA256SUMS"), sums.as_bytes())
+}
+
+fn collect_paths(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SnapshotError> {
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let p = entry.path();
+        if entry.file_type().map_err(io_err(&p))?.is_dir() {
+            collect_paths(root, &p, out)?;
+        } else if let Ok(rel) = p.strip_prefix(root) {
+            out.push(rel.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sslaudit_rules::facts::{KeyAlgorithm, PrivateKeyFacts};
+
+    fn entry(path: &str, content: Option<&[u8]>, mode: u32) -> FileEntry {
+        FileEntry {
+            meta: FileMeta {
+                path: path.into(),
+                status: FileStatus::Present,
+                mode: Some(mode),
+                owner: Some("mysql".into()),
+                group: Some("mysql".into()),
+                size: content.map(|c| c.len() as u64),
+            },
+            content: content.map(<[u8]>::to_vec),
+            key: None,
+        }
+    }
+
+    #[test]
+    fn written_evidence_reads_back_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta: HostMeta = toml::from_str(
+            "name = \"db-master\"\nenvironment = \"production\"\nroles = [\"db_master\"]\n",
+        )
+        .unwrap();
+        let mut files = BTreeMap::new();
+        files.insert(
+            "/etc/mysql/my.cnf".to_string(),
+            entry(
+                "/etc/mysql/my.cnf",
+                Some(b"[client]\npassword=hunter2\n"),
+                0o644,
+            ),
+        );
+        let mut key = entry("/db/mysql/5.6/data/server.key", None, 0o600);
+        key.key = Some(PrivateKeyFacts {
+            algorithm: KeyAlgorithm::Rsa,
+            bits: 2048,
+            curve: None,
+            encrypted: false,
+            spki_sha256: Some("ab".repeat(32)),
+            format: "RSA PRIVATE KEY".into(),
+        });
+        files.insert(key.meta.path.clone(), key);
+        files.insert(
+            "/../../escape".to_string(),
+            entry("/../../escape", Some(b"x"), 0o644),
+        );
+        let ev = HostEvidence {
+            meta,
+            origin: "test".into(),
+            files,
+            mysql: None,
+            connection: None,
+            probe: None,
+            problems: Vec::new(),
+        };
+        let host_dir = write_host(dir.path(), &ev).unwrap();
+        write_manifest(
+            dir.path(),
+            &Manifest {
+                format: FORMAT,
+                tool: Some("sslaudit test".into()),
+                collected_at: Some("2026-11-30T00:00:00Z".into()),
+                description: None,
+            },
+        )
+        .unwrap();
+        assert!(!dir.path().join("escape").exists());
+        let back = read_host(&host_dir).unwrap();
+        assert_eq!(
+            back.files["/etc/mysql/my.cnf"].content.as_deref(),
+            Some(&b"[client]\npassword=<redacted>\n"[..])
+        );
+        let k = &back.files["/db/mysql/5.6/data/server.key"];
+        assert_eq!(k.meta.mode, Some(0o600));
+        assert!(k.content.is_none());
+        assert_eq!(k.key.as_ref().unwrap().bits, 2048);
+        let sums = fs::read_to_string(dir.path().join("SHA256SUMS")).unwrap();
+        assert!(sums.contains("production/db-master/host.toml"));
+        assert!(!sums.contains("hunter2"));
+        assert_eq!(read_manifest(dir.path()).unwrap().format, FORMAT);
     }
 }
