@@ -5,6 +5,7 @@
 pub mod build;
 pub mod engine;
 pub mod evidence;
+pub mod probe;
 pub mod redact;
 pub mod remote;
 pub mod snapshot;

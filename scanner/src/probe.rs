@@ -1,0 +1,878 @@
+//! The credential-less TLS probe of a MySQL/MariaDB port: speak the
+//! client/server protocol up to the SSLRequest packet, complete a TLS
+//! handshake with OpenSSL, record what the server presented, and close
+//! without logging in.
+//!
+//! OpenSSL rather than rustls because legacy servers (MySQL 5.5/5.6 with
+//! yaSSL, TLS 1.0/1.1 only, 1024-bit keys, SHA-1 chains) must still be
+//! observed and judged: the probe lowers OpenSSL's security level to 0 for
+//! its own handshakes only and verifies nothing (it records the chain; the
+//! certificate rules judge it).
+//!
+//! Every connection has its own deadline (`ProbeOptions::timeout`) covering
+//! connect, greeting and handshake, so a probe takes at most about
+//! `timeout` x connections, and a peer that stalls, resets, answers with a
+//! MySQL error or sends garbage yields a [`ProbeRecord`] with an `error`,
+//! never a panic or a hang.
+//!
+//! Note for operators: each probe connection ends before authentication,
+//! which a MySQL server counts against the scanner's address in its host
+//! cache (`max_connect_errors`, default 100) until a successful login from
+//! that address resets it. Loopback connections (an SSH tunnel) are exempt.
+
+mod packet;
+
+pub use packet::{
+    CLIENT_SSL, Greeting, GreetingError, MAX_GREETING, ServerError, parse_err_packet,
+    parse_greeting, ssl_request,
+};
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use openssl::error::ErrorStack;
+use openssl::ssl::{
+    ErrorCode, HandshakeError, MidHandshakeSslStream, Ssl, SslContext, SslMethod, SslOptions,
+    SslRef, SslVerifyMode, SslVersion,
+};
+
+use crate::evidence::ProbeRecord;
+
+/// The MySQL port used when an address names none.
+pub const DEFAULT_PORT: u16 = 3306;
+
+/// The protocol versions tested, as OpenSSL and `Ssl_version` name them;
+/// the keys of [`ProbeRecord::accepted`].
+pub const TLS_VERSIONS: [&str; 4] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+
+const SSL_VERSIONS: [SslVersion; 4] = [
+    SslVersion::TLS1,
+    SslVersion::TLS1_1,
+    SslVersion::TLS1_2,
+    SslVersion::TLS1_3,
+];
+
+/// Everything OpenSSL can offer, in its default order of strength, so the
+/// negotiated cipher is what a server picks from a modern client's offer.
+const FULL_CIPHERS: &str = "ALL:@SECLEVEL=0";
+
+/// The classic CBC suites first, then everything else. yaSSL (MySQL 5.5/5.6
+/// community builds) reads only the first 32 suites of a ClientHello, and
+/// the full list starts with 30-odd AEAD suites it does not know; acceptance
+/// tests only need some handshake to complete, so they lead with these.
+const COMPAT_CIPHERS: &str = "AES256-SHA:AES128-SHA:DHE-RSA-AES256-SHA:DHE-RSA-AES128-SHA:\
+     EDH-RSA-DES-CBC3-SHA:DES-CBC3-SHA:ALL:@SECLEVEL=0";
+
+const TLS13_SUITES: &str = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:\
+     TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256";
+
+/// `SSL_OP_LEGACY_SERVER_CONNECT` (0x4 in every OpenSSL release), which the
+/// openssl crate does not name: OpenSSL 3 refuses servers without RFC 5746
+/// renegotiation support (yaSSL) unless it is set.
+const LEGACY_SERVER_CONNECT: SslOptions = SslOptions::from_bits_retain(0x4);
+
+/// How to probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeOptions {
+    /// Per connection: connect, greeting and TLS handshake together.
+    pub timeout: Duration,
+    /// Also test which protocol versions are accepted (one connection per
+    /// version that the first handshake does not already settle).
+    pub versions: bool,
+    /// SNI to send; none by default (MySQL servers do not use it).
+    pub server_name: Option<String>,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            timeout: Duration::from_secs(10),
+            versions: true,
+            server_name: None,
+        }
+    }
+}
+
+/// Probes `host`, `host:port`, `[v6]:port` or a bare IPv6 address over TCP
+/// (port 3306 when none is given). Names are resolved once; each connection
+/// tries the resolved addresses in order within its deadline.
+pub fn probe_tcp(address: &str, opts: &ProbeOptions) -> ProbeRecord {
+    let (host, port) = match split_address(address) {
+        Ok(hp) => hp,
+        Err(message) => return failed(address, message),
+    };
+    let label = match host.parse::<IpAddr>() {
+        Ok(IpAddr::V6(_)) => format!("[{host}]:{port}"),
+        _ => format!("{host}:{port}"),
+    };
+    let addrs: Vec<SocketAddr> = match (host.as_str(), port).to_socket_addrs() {
+        Ok(it) => it.collect(),
+        Err(e) => return failed(&label, format!("cannot resolve {host}: {e}")),
+    };
+    if addrs.is_empty() {
+        return failed(&label, format!("cannot resolve {host}: no address"));
+    }
+    let mut tcp = TcpAttempts { addrs, opts };
+    assemble(&label, opts, &mut tcp)
+}
+
+/// Probes over streams that `connect` opens, e.g. SSH `direct-tcpip`
+/// channels to the server's port; it is called once per handshake (the
+/// version tests need a fresh connection each), and sequentially.
+///
+/// The streams must enforce their own read/write timeouts (for ssh2,
+/// `Session::set_timeout`) and report them as `TimedOut` or `WouldBlock`:
+/// the probe checks `opts.timeout` between reads and writes but cannot
+/// interrupt a blocked one. `label` is recorded as the address.
+pub fn probe_with<S, F>(label: &str, connect: F, opts: &ProbeOptions) -> ProbeRecord
+where
+    S: Read + Write,
+    F: FnMut() -> io::Result<S>,
+{
+    let mut streams = StreamAttempts { connect, opts };
+    assemble(label, opts, &mut streams)
+}
+
+/// What one handshake offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Offer {
+    /// TLS 1.0 to 1.3, every cipher: what the record's protocol/cipher show.
+    Full,
+    /// TLS 1.0 to 1.2 with the classic suites first, for servers that fail
+    /// the full offer (yaSSL).
+    Legacy,
+    /// Exactly one version (an index into [`TLS_VERSIONS`]).
+    Only(usize),
+}
+
+/// What one successful connection saw.
+#[derive(Debug)]
+enum Outcome {
+    NoSsl(Greeting),
+    Tls {
+        greeting: Greeting,
+        session: Session,
+    },
+}
+
+#[derive(Debug)]
+struct Session {
+    protocol: String,
+    cipher: Option<String>,
+    chain_pem: Vec<String>,
+}
+
+/// Why one connection failed, with the greeting when it got that far.
+#[derive(Debug)]
+struct Failure {
+    greeting: Option<Greeting>,
+    message: String,
+    /// The TLS handshake itself failed (alert, close, reset): worth one
+    /// more try with the legacy offer.
+    tls_refused: bool,
+}
+
+impl Failure {
+    fn new(message: String) -> Self {
+        Failure {
+            greeting: None,
+            message,
+            tls_refused: false,
+        }
+    }
+}
+
+/// Runs handshakes; `many` may run them concurrently.
+trait Attempts {
+    fn one(&mut self, offer: Offer) -> Result<Outcome, Failure>;
+
+    fn many(&mut self, offers: &[Offer]) -> Vec<Result<Outcome, Failure>> {
+        offers.iter().map(|&o| self.one(o)).collect()
+    }
+}
+
+struct TcpAttempts<'a> {
+    addrs: Vec<SocketAddr>,
+    opts: &'a ProbeOptions,
+}
+
+impl TcpAttempts<'_> {
+    fn attempt(&self, offer: Offer) -> Result<Outcome, Failure> {
+        let deadline = Instant::now() + self.opts.timeout;
+        let stream = connect_tcp(&self.addrs, deadline, self.opts.timeout)?;
+        // Small request/response exchanges: do not wait for Nagle.
+        let _ = stream.set_nodelay(true);
+        handshake(DeadlineTcp { stream, deadline }, offer, self.opts, deadline)
+    }
+}
+
+impl Attempts for TcpAttempts<'_> {
+    fn one(&mut self, offer: Offer) -> Result<Outcome, Failure> {
+        self.attempt(offer)
+    }
+
+    /// One thread per version test: over a real network each costs several
+    /// round trips, and they are independent.
+    fn many(&mut self, offers: &[Offer]) -> Vec<Result<Outcome, Failure>> {
+        let this = &*self;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = offers
+                .iter()
+                .map(|&o| s.spawn(move || this.attempt(o)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Failure::new("the probe thread panicked".into())))
+                })
+                .collect()
+        })
+    }
+}
+
+struct StreamAttempts<'a, F> {
+    connect: F,
+    opts: &'a ProbeOptions,
+}
+
+impl<S, F> Attempts for StreamAttempts<'_, F>
+where
+    S: Read + Write,
+    F: FnMut() -> io::Result<S>,
+{
+    fn one(&mut self, offer: Offer) -> Result<Outcome, Failure> {
+        let deadline = Instant::now() + self.opts.timeout;
+        let stream = (self.connect)().map_err(|e| {
+            Failure::new(match kind(&e) {
+                IoKind::Timeout => format!(
+                    "timed out after {} opening the connection",
+                    human(self.opts.timeout)
+                ),
+                _ => format!("cannot open the connection: {e}"),
+            })
+        })?;
+        handshake(stream, offer, self.opts, deadline)
+    }
+}
+
+/// The record from the first handshake and, when asked, the version tests.
+fn assemble(label: &str, opts: &ProbeOptions, attempts: &mut dyn Attempts) -> ProbeRecord {
+    let mut rec = ProbeRecord {
+        address: label.to_string(),
+        ..ProbeRecord::default()
+    };
+    let mut first = attempts.one(Offer::Full);
+    let mut offered = Offer::Full;
+    if let Err(f) = &first
+        && f.tls_refused
+    {
+        let retry = attempts.one(Offer::Legacy);
+        if retry.is_ok() {
+            first = retry;
+            offered = Offer::Legacy;
+        }
+    }
+    let (greeting, session) = match first {
+        Ok(Outcome::NoSsl(g)) => (g, None),
+        Ok(Outcome::Tls { greeting, session }) => (greeting, Some(session)),
+        Err(f) => {
+            if let Some(g) = f.greeting {
+                rec.greeting_version = Some(g.server_version.clone());
+                rec.advertises_ssl = g.advertises_ssl();
+            }
+            rec.error = Some(f.message);
+            return rec;
+        }
+    };
+    rec.greeting_version = Some(greeting.server_version.clone());
+    rec.advertises_ssl = greeting.advertises_ssl();
+    let Some(session) = session else {
+        // No CLIENT_SSL: no version can be accepted, nothing to try.
+        if opts.versions {
+            rec.accepted = TLS_VERSIONS
+                .iter()
+                .map(|v| (v.to_string(), false))
+                .collect();
+        }
+        return rec;
+    };
+    let negotiated = TLS_VERSIONS.iter().position(|v| *v == session.protocol);
+    rec.protocol = Some(session.protocol);
+    rec.cipher = session.cipher;
+    rec.chain_pem = session.chain_pem;
+    if !opts.versions {
+        return rec;
+    }
+
+    // A server picks the highest version both sides offer (RFC 8446 4.2.1,
+    // RFC 5246 appendix E.1), so the first handshake settles every version
+    // it covered from the negotiated one up; only lower ones need a test.
+    let covered_up_to = match offered {
+        Offer::Legacy => 2,
+        _ => 3,
+    };
+    let mut to_test = Vec::new();
+    for (i, v) in TLS_VERSIONS.iter().enumerate() {
+        match negotiated {
+            Some(n) if i == n => {
+                rec.accepted.insert(v.to_string(), true);
+            }
+            Some(n) if i > n && i <= covered_up_to => {
+                rec.accepted.insert(v.to_string(), false);
+            }
+            _ => to_test.push(i),
+        }
+    }
+    let offers: Vec<Offer> = to_test.iter().map(|&i| Offer::Only(i)).collect();
+    for (i, result) in to_test.into_iter().zip(attempts.many(&offers)) {
+        let accepted = matches!(result, Ok(Outcome::Tls { .. }));
+        rec.accepted.insert(TLS_VERSIONS[i].to_string(), accepted);
+    }
+    rec
+}
+
+fn failed(address: &str, message: String) -> ProbeRecord {
+    ProbeRecord {
+        address: address.to_string(),
+        error: Some(message),
+        ..ProbeRecord::default()
+    }
+}
+
+/// One connection: greeting, SSLRequest, TLS handshake, polite close.
+fn handshake<S: Read + Write>(
+    stream: S,
+    offer: Offer,
+    opts: &ProbeOptions,
+    deadline: Instant,
+) -> Result<Outcome, Failure> {
+    let timeout = human(opts.timeout);
+    let mut conn = Conn {
+        inner: stream,
+        deadline,
+        seen: None,
+    };
+    let (seq, payload) = read_greeting(&mut conn, &timeout).map_err(Failure::new)?;
+    if let Some(e) = parse_err_packet(&payload) {
+        return Err(Failure::new(format!(
+            "server refused the connection with {e}"
+        )));
+    }
+    let greeting = parse_greeting(&payload).map_err(|e| {
+        Failure::new(format!(
+            "malformed server greeting: {e} (not a MySQL server? it sent {})",
+            packet::preview(&payload)
+        ))
+    })?;
+    if !greeting.advertises_ssl() {
+        return Ok(Outcome::NoSsl(greeting));
+    }
+    let fail = |greeting: Greeting, message: String, tls_refused: bool| Failure {
+        greeting: Some(greeting),
+        message,
+        tls_refused,
+    };
+    let request = ssl_request(seq.wrapping_add(1), &greeting);
+    if let Err(e) = conn.write_all(&request).and_then(|()| conn.flush()) {
+        let message = match kind(&e) {
+            IoKind::Timeout => format!("timed out after {timeout} sending the SSLRequest"),
+            IoKind::Reset | IoKind::Closed => {
+                "connection reset by the server before the SSLRequest".to_string()
+            }
+            IoKind::Other => format!("cannot send the SSLRequest: {e}"),
+        };
+        return Err(fail(greeting, message, false));
+    }
+    let ctx = match context(offer) {
+        Ok(c) => c,
+        Err(e) => return Err(fail(greeting, e, false)),
+    };
+    let ssl = Ssl::new(ctx).and_then(|mut ssl| {
+        if let Some(name) = &opts.server_name {
+            ssl.set_hostname(name)?;
+        }
+        Ok(ssl)
+    });
+    let ssl = match ssl {
+        Ok(s) => s,
+        Err(e) => {
+            return Err(fail(
+                greeting,
+                format!("cannot set up the TLS handshake: {}", reasons(&e)),
+                false,
+            ));
+        }
+    };
+    conn.seen = Some(Vec::new());
+    match ssl.connect(conn) {
+        Ok(mut tls) => {
+            let session = session(tls.ssl());
+            // close_notify, then the socket closes on drop: no login.
+            let _ = tls.shutdown();
+            Ok(Outcome::Tls { greeting, session })
+        }
+        Err(HandshakeError::SetupFailure(e)) => Err(fail(
+            greeting,
+            format!("cannot set up the TLS handshake: {}", reasons(&e)),
+            false,
+        )),
+        Err(HandshakeError::Failure(mid)) | Err(HandshakeError::WouldBlock(mid)) => {
+            let (message, tls_refused) = handshake_failure(mid, &timeout);
+            Err(fail(greeting, message, tls_refused))
+        }
+    }
+}
+
+/// Reads the first packet: `(sequence id, payload)`, or why not.
+fn read_greeting<S: Read + Write>(
+    conn: &mut Conn<S>,
+    timeout: &str,
+) -> Result<(u8, Vec<u8>), String> {
+    let mut header = [0u8; 4];
+    let got = read_full(conn, &mut header);
+    if let Err((e, n)) = got {
+        return Err(match kind(&e) {
+            IoKind::Timeout => format!("timed out after {timeout} waiting for the server greeting"),
+            IoKind::Closed if n == 0 => {
+                "connection closed by the server before sending a greeting".to_string()
+            }
+            IoKind::Closed => format!(
+                "connection closed by the server in the middle of the greeting (it sent {})",
+                packet::preview(&header[..n])
+            ),
+            IoKind::Reset => "connection reset by the server before the greeting".to_string(),
+            IoKind::Other => format!("cannot read the server greeting: {e}"),
+        });
+    }
+    let (len, seq) = packet::parse_header(header);
+    if len == 0 {
+        return Err("malformed server greeting: an empty packet".to_string());
+    }
+    if len > MAX_GREETING {
+        return Err(format!(
+            "malformed server greeting: its header announces {len} bytes, more than the \
+             {MAX_GREETING} allowed (not a MySQL server? it sent {})",
+            packet::preview(&header)
+        ));
+    }
+    let mut payload = vec![0u8; len];
+    if let Err((e, n)) = read_full(conn, &mut payload) {
+        return Err(match kind(&e) {
+            IoKind::Timeout => format!(
+                "timed out after {timeout} waiting for the server greeting (got {n} of {len} bytes)"
+            ),
+            IoKind::Closed | IoKind::Reset => format!(
+                "connection closed by the server in the middle of the greeting ({n} of {len} bytes)"
+            ),
+            IoKind::Other => format!("cannot read the server greeting: {e}"),
+        });
+    }
+    Ok((seq, payload))
+}
+
+/// `read_exact` that tells how many bytes arrived before the error.
+fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<(), (io::Error, usize)> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => return Err((io::ErrorKind::UnexpectedEof.into(), n)),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err((e, n)),
+        }
+    }
+    Ok(())
+}
+
+/// Explains a failed handshake; the flag tells whether the legacy offer is
+/// worth a try.
+fn handshake_failure<S: Read + Write>(
+    mut mid: MidHandshakeSslStream<Conn<S>>,
+    timeout: &str,
+) -> (String, bool) {
+    // A MySQL packet where the ServerHello should be: the server refused
+    // the SSLRequest (`Bad handshake`) or does not do TLS after all.
+    let seen = mid.get_ref().seen.clone().unwrap_or_default();
+    if let Some(message) = mysql_answer(&seen, mid.get_mut()) {
+        return (message, false);
+    }
+    let err = mid.error();
+    if let Some(io) = err.io_error() {
+        return match kind(io) {
+            IoKind::Timeout => (
+                format!("timed out after {timeout} during the TLS handshake"),
+                false,
+            ),
+            IoKind::Reset => (
+                "connection reset during the TLS handshake".to_string(),
+                true,
+            ),
+            IoKind::Closed => (
+                "connection closed by the server during the TLS handshake".to_string(),
+                true,
+            ),
+            IoKind::Other => (format!("I/O error during the TLS handshake: {io}"), false),
+        };
+    }
+    let closed = (
+        "connection closed by the server during the TLS handshake".to_string(),
+        true,
+    );
+    match err.ssl_error() {
+        _ if err.code() == ErrorCode::ZERO_RETURN => closed,
+        None if err.code() == ErrorCode::SYSCALL => closed,
+        Some(stack) if reasons(stack).contains("unexpected eof") => closed,
+        Some(stack) => (format!("TLS handshake failed: {}", reasons(stack)), true),
+        None => (format!("TLS handshake failed: {err}"), true),
+    }
+}
+
+/// When the bytes the server sent instead of a ServerHello are a MySQL
+/// packet, what it said. Reads the rest of an ERR packet (within the
+/// connection's deadline) to show the server's whole message.
+fn mysql_answer<S: Read + Write>(seen: &[u8], conn: &mut Conn<S>) -> Option<String> {
+    if seen.len() < 4 {
+        return None;
+    }
+    // A TLS record starts with a content type 20-24 and major version 3;
+    // a MySQL packet's second byte is the middle of a 24-bit length, 0 for
+    // anything short.
+    if (20..=24).contains(&seen[0]) && seen[1] == 3 {
+        return None;
+    }
+    let (len, _) = packet::parse_header([seen[0], seen[1], seen[2], seen[3]]);
+    let mut payload = seen[4..].to_vec();
+    if payload.first() == Some(&0xff) && len <= MAX_GREETING && payload.len() < len {
+        let mut rest = vec![0u8; len - payload.len()];
+        conn.seen = None;
+        match read_full(conn, &mut rest) {
+            Ok(()) => payload.extend_from_slice(&rest),
+            Err((_, n)) => payload.extend_from_slice(&rest[..n]),
+        }
+    }
+    match parse_err_packet(&payload) {
+        Some(e) => Some(format!("server answered the SSLRequest with {e}")),
+        None => Some(format!(
+            "server answered the SSLRequest with something other than TLS: {}",
+            packet::preview(seen)
+        )),
+    }
+}
+
+fn session(ssl: &SslRef) -> Session {
+    let pem = |c: &openssl::x509::X509Ref| {
+        c.to_pem()
+            .ok()
+            .map(|p| String::from_utf8_lossy(&p).into_owned())
+    };
+    // On the client side the peer chain starts with the leaf.
+    let chain_pem = match ssl.peer_cert_chain() {
+        Some(chain) => chain.iter().filter_map(pem).collect(),
+        None => ssl
+            .peer_certificate()
+            .and_then(|c| pem(&c))
+            .into_iter()
+            .collect(),
+    };
+    Session {
+        protocol: ssl.version_str().to_string(),
+        cipher: ssl.current_cipher().map(|c| c.name().to_string()),
+        chain_pem,
+    }
+}
+
+/// The SSL contexts, built once per process (building one loads OpenSSL's
+/// providers and costs far more than a handshake on the same machine).
+fn context(offer: Offer) -> Result<&'static SslContext, String> {
+    static CONTEXTS: [OnceLock<Result<SslContext, String>>; 6] = [const { OnceLock::new() }; 6];
+    let slot = match offer {
+        Offer::Full => 4,
+        Offer::Legacy => 5,
+        Offer::Only(i) => i.min(3),
+    };
+    CONTEXTS[slot]
+        .get_or_init(|| {
+            build_context(offer)
+                .map_err(|e| format!("cannot set up OpenSSL for the probe: {}", reasons(&e)))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn build_context(offer: Offer) -> Result<SslContext, ErrorStack> {
+    let mut b = SslContext::builder(SslMethod::tls_client())?;
+    // The probe records what the server presents; the rules judge it.
+    b.set_verify(SslVerifyMode::NONE);
+    // Only here: legacy handshakes (TLS 1.0/1.1, small keys, SHA-1) must
+    // complete to be observed.
+    b.set_security_level(0);
+    b.set_options(LEGACY_SERVER_CONNECT);
+    let (min, max, ciphers) = match offer {
+        Offer::Full => (SslVersion::TLS1, None, FULL_CIPHERS),
+        Offer::Legacy => (SslVersion::TLS1, Some(SslVersion::TLS1_2), COMPAT_CIPHERS),
+        Offer::Only(i) => {
+            let v = SSL_VERSIONS[i.min(3)];
+            (v, Some(v), COMPAT_CIPHERS)
+        }
+    };
+    b.set_min_proto_version(Some(min))?;
+    b.set_max_proto_version(max)?;
+    b.set_cipher_list(ciphers)?;
+    b.set_ciphersuites(TLS13_SUITES)?;
+    Ok(b.build())
+}
+
+fn reasons(stack: &ErrorStack) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for e in stack.errors() {
+        let r = e
+            .reason()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("error {:#x}", e.code()));
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    if out.is_empty() {
+        "unknown OpenSSL error".to_string()
+    } else {
+        out.join("; ")
+    }
+}
+
+enum IoKind {
+    Timeout,
+    Reset,
+    Closed,
+    Other,
+}
+
+fn kind(e: &io::Error) -> IoKind {
+    match e.kind() {
+        // A socket read timeout surfaces as WouldBlock on Unix.
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => IoKind::Timeout,
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => IoKind::Reset,
+        io::ErrorKind::UnexpectedEof => IoKind::Closed,
+        _ => IoKind::Other,
+    }
+}
+
+/// `3s`, `500ms`, `1.5s`: how durations appear in messages.
+fn human(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// Splits `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address.
+fn split_address(address: &str) -> Result<(String, u16), String> {
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| format!("invalid port {p:?} in address {address:?}"))
+    };
+    let address = address.trim();
+    if address.is_empty() {
+        return Err("empty address".to_string());
+    }
+    if let Some(rest) = address.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("unclosed '[' in address {address:?}"))?;
+        return match after {
+            "" => Ok((host.to_string(), DEFAULT_PORT)),
+            _ => match after.strip_prefix(':') {
+                Some(p) => Ok((host.to_string(), port(p)?)),
+                None => Err(format!(
+                    "unexpected {after:?} after ']' in address {address:?}"
+                )),
+            },
+        };
+    }
+    match address.rsplit_once(':') {
+        None => Ok((address.to_string(), DEFAULT_PORT)),
+        // More than one colon: a bare IPv6 address.
+        Some((host, _)) if host.contains(':') => Ok((address.to_string(), DEFAULT_PORT)),
+        Some((host, p)) => Ok((host.to_string(), port(p)?)),
+    }
+}
+
+fn connect_tcp(
+    addrs: &[SocketAddr],
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<TcpStream, Failure> {
+    let mut last = None;
+    for addr in addrs {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break;
+        }
+        match TcpStream::connect_timeout(addr, remaining) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some((*addr, e)),
+        }
+    }
+    let message = match last {
+        Some((addr, e)) => match e.kind() {
+            io::ErrorKind::ConnectionRefused => format!("connection refused by {addr}"),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+                format!("timed out after {} connecting to {addr}", human(timeout))
+            }
+            _ => format!("cannot connect to {addr}: {e}"),
+        },
+        None => format!("timed out after {} connecting", human(timeout)),
+    };
+    Err(Failure::new(message))
+}
+
+/// A TCP stream whose every read and write waits at most until the deadline.
+struct DeadlineTcp {
+    stream: TcpStream,
+    deadline: Instant,
+}
+
+impl DeadlineTcp {
+    fn remaining(&self) -> io::Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            Err(io::ErrorKind::TimedOut.into())
+        } else {
+            Ok(left)
+        }
+    }
+}
+
+impl Read for DeadlineTcp {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.remaining()?;
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
+    }
+}
+
+impl Write for DeadlineTcp {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let left = self.remaining()?;
+        self.stream.set_write_timeout(Some(left))?;
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// The stream under the TLS handshake: refuses to start I/O past the
+/// deadline, and keeps the first bytes the server sends so that a MySQL
+/// error packet in place of a ServerHello can be told apart.
+struct Conn<S> {
+    inner: S,
+    deadline: Instant,
+    seen: Option<Vec<u8>>,
+}
+
+/// Enough of the server's first answer to hold an ERR packet's header.
+const SEEN_MAX: usize = 64;
+
+impl<S: Read> Read for Conn<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if Instant::now() >= self.deadline {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        let n = self.inner.read(buf)?;
+        if let Some(seen) = &mut self.seen {
+            let room = SEEN_MAX.saturating_sub(seen.len()).min(n);
+            seen.extend_from_slice(&buf[..room]);
+        }
+        Ok(n)
+    }
+}
+
+impl<S: Write> Write for Conn<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if Instant::now() >= self.deadline {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        let ok = |a: &str| split_address(a).unwrap();
+        assert_eq!(ok("db1"), ("db1".to_string(), 3306));
+        assert_eq!(ok("127.0.0.1:3307"), ("127.0.0.1".to_string(), 3307));
+        assert_eq!(ok("[::1]:3307"), ("::1".to_string(), 3307));
+        assert_eq!(ok("[::1]"), ("::1".to_string(), 3306));
+        assert_eq!(ok("::1"), ("::1".to_string(), 3306));
+        assert_eq!(
+            split_address("db1:x").unwrap_err(),
+            "invalid port \"x\" in address \"db1:x\""
+        );
+        assert!(split_address("db1:0").is_err());
+        assert!(split_address("[::1").is_err());
+        assert!(split_address("[::1]x").is_err());
+        assert!(split_address(" ").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(human(Duration::from_secs(3)), "3s");
+        assert_eq!(human(Duration::from_millis(500)), "500ms");
+        assert_eq!(human(Duration::from_millis(1500)), "1.5s");
+    }
+
+    #[test]
+    fn contexts_build() {
+        for offer in [
+            Offer::Full,
+            Offer::Legacy,
+            Offer::Only(0),
+            Offer::Only(1),
+            Offer::Only(2),
+            Offer::Only(3),
+        ] {
+            assert!(context(offer).is_ok(), "{offer:?}");
+        }
+    }
+
+    #[test]
+    fn mysql_answers_in_place_of_a_server_hello() {
+        let mut conn = Conn {
+            inner: io::Cursor::new(b"shake".to_vec()),
+            deadline: Instant::now() + Duration::from_secs(1),
+            seen: None,
+        };
+        // OpenSSL read a 5-byte record header: the ERR packet's first bytes.
+        let seen = b"\x10\x00\x00\x02\xff\x13\x04Bad hand";
+        assert_eq!(
+            mysql_answer(seen, &mut conn).unwrap(),
+            "server answered the SSLRequest with error 1043: Bad handshake"
+        );
+        assert_eq!(mysql_answer(b"\x16\x03\x03\x00\x10", &mut conn), None);
+        assert_eq!(
+            mysql_answer(b"\x05\x00\x00\x02\x00\x00\x00\x02\x00", &mut conn).unwrap(),
+            "server answered the SSLRequest with something other than TLS: \
+             05 00 00 02 00 00 00 02 00"
+        );
+    }
+}
