@@ -7,13 +7,22 @@
 //!   documented in `docs/json-report.md`.
 //! - [`sarif`]: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers;
 //!   documented in `docs/sarif.md`.
+//! - [`html`]: the auditor's self-contained page (minijinja, autoescaped).
+//! - [`junit`], [`markdown`]: CI test reports and pull-request summaries.
 //! - [`terminal`]: the human summary, optionally colored.
+//! - [`baseline`], [`merge`]: comparing with an earlier report, and
+//!   combining the reports of sharded scans.
 //!
 //! The crate does no I/O: every function takes the model and returns a value
 //! or a string, and the CLI decides where it goes.
 #![forbid(unsafe_code)]
 
+pub mod baseline;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
 pub mod sarif;
 pub mod terminal;
 
@@ -32,6 +41,9 @@ pub enum ReportError {
     /// A report written by a version of sslaudit whose JSON shape this one does not read.
     #[error("sslaudit JSON report has schema_version {found}, this sslaudit reads {supported}")]
     UnsupportedSchema { found: u64, supported: u32 },
+    /// The HTML report's template failed to render (a bug in sslaudit, not in the input).
+    #[error("cannot render the HTML report: {0}")]
+    Template(#[from] minijinja::Error),
 }
 
 /// The SARIF result level of a severity: critical and high are `error`,

@@ -8,10 +8,14 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use globset::Glob;
-use sslaudit_reports::{json, sarif, terminal};
+use sslaudit_reports::baseline::{self, Baseline, Comparison};
+use sslaudit_reports::markdown::{self, GateVerdict, MarkdownOptions};
+use sslaudit_reports::merge::{self, MergeOptions};
+use sslaudit_reports::{html, json, junit, sarif, terminal};
 use sslaudit_rules::facts::Fleet;
 use sslaudit_rules::policy::{Policy, parse_date};
-use sslaudit_rules::{Rule, Severity, pack};
+use sslaudit_rules::report::ScanReport;
+use sslaudit_rules::{Rule, RuleMeta, Severity, pack};
 use sslaudit_scanner::engine::{self, Gate, RuleSet};
 use sslaudit_scanner::snapshot;
 
@@ -24,7 +28,9 @@ use sslaudit_scanner::snapshot;
 replicas and the application hosts that connect to them. Runs the rule catalogue \
 (`sslaudit rules`) over a snapshot of the fleet and reports findings for people \
 (terminal), CI gates (exit code, SARIF) and machines (JSON).",
-    after_help = "Examples:\n  sslaudit scan --snapshot fixtures/demo-fleet --sarif out.sarif --json out.json\n  sslaudit rules\n  sslaudit explain SSL004"
+    after_help = "Examples:\n  sslaudit scan --snapshot fixtures/demo-fleet --sarif out.sarif --json out.json\n  \
+sslaudit scan --snapshot evidence/ --baseline main.json --fail-on-new --markdown \"$GITHUB_STEP_SUMMARY\"\n  \
+sslaudit merge production.json staging.json -o fleet.json\n  sslaudit rules\n  sslaudit explain SSL004"
 )]
 pub struct Cli {
     /// More output on stderr: -v for progress notes, -vv for debugging (RUST_LOG overrides)
@@ -40,11 +46,15 @@ enum Command {
     #[command(
         after_help = "Examples:\n  sslaudit scan --snapshot fixtures/demo-fleet\n  \
 sslaudit scan --snapshot evidence/ --as-of 2026-11-30 --json out.json --sarif out.sarif --fail-on medium\n  \
-sslaudit scan --snapshot evidence/ --policy policy.toml --rules our-rules.toml --limit 'production'\n\n\
-Exit status: 0 nothing at or above --fail-on, 1 findings at or above it (or a host could not be \
-scanned), 2 the scan could not run."
+sslaudit scan --snapshot evidence/ --policy policy.toml --rules our-rules.toml --limit 'production'\n  \
+sslaudit scan --snapshot evidence/ --sarif sslaudit.sarif --html report.html --markdown \"$GITHUB_STEP_SUMMARY\" --junit junit.xml\n  \
+sslaudit scan --snapshot evidence/ --baseline main.json --fail-on-new --json current.json\n\n\
+Exit status: 0 the gate passed; 1 a finding at or above --fail-on (only new ones with \
+--fail-on-new), or a host that could not be scanned (unless --fail-on never); 2 the scan \
+could not run.\n\
+Expired waivers are warned about on stderr. See docs/ci.md for CI jobs."
     )]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the rule catalogue
     #[command(
         after_help = "Examples:\n  sslaudit rules\n  sslaudit rules --json\n  sslaudit rules --rules our-rules.toml"
@@ -67,6 +77,33 @@ scanned), 2 the scan could not run."
         /// Also look in these rule packs
         #[arg(long = "rules", value_name = "FILE")]
         packs: Vec<PathBuf>,
+    },
+    /// Merge the JSON reports, or the SARIF logs, of several shards of one scan
+    #[command(
+        long_about = "Merge the JSON reports, or the SARIF logs, of several shards of one scan \
+(say one CI job per environment, each with --limit) into one. JSON: the union of hosts, findings, \
+expired waivers and certificates, sorted, without repeats; the inputs must share as_of and the \
+sslaudit version. SARIF: one run whose rules are the union sorted by id, with every result's \
+ruleIndex rewritten, results sorted, invocations concatenated and originalUriBaseIds merged. \
+The kind is read from the content; JSON and SARIF cannot be mixed.",
+        after_help = "Examples:\n  sslaudit merge production.json staging.json -o fleet.json\n  \
+sslaudit merge production.sarif staging.sarif -o fleet.sarif --category sslaudit/fleet/\n\n\
+Exit status: 0 merged, 2 an input could not be read or the inputs do not belong together."
+    )]
+    Merge {
+        /// The reports to merge: sslaudit JSON reports, or sslaudit SARIF logs
+        #[arg(required = true, value_name = "FILE")]
+        inputs: Vec<PathBuf>,
+        /// Where to write the merged report (`-` for stdout)
+        ///
+        /// Example: -o fleet.sarif
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// SARIF only: automationDetails.id of the merged run (required when the inputs' categories differ)
+        ///
+        /// Example: --category sslaudit/fleet/
+        #[arg(long, value_name = "ID")]
+        category: Option<String>,
     },
     /// Print the facts the scanner builds for each host, as JSON (for debugging rules and packs)
     #[command(
@@ -110,7 +147,47 @@ struct ScanArgs {
     /// SARIF automationDetails.id, to tell apart several scans uploaded for one commit
     #[arg(long, value_name = "ID")]
     category: Option<String>,
+    /// Write a JUnit XML report here (`-` for stdout): a test suite per host, a test case per rule
+    ///
+    /// Each active finding is a <failure>, a rule whose findings are all waived is <skipped>,
+    /// an unreachable host is one failing SCAN001 test case. For GitLab's
+    /// artifacts:reports:junit, Jenkins and the like. Example: --junit junit.xml
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a Markdown summary here (`-` for stdout): gate verdict, counts, top findings
+    ///
+    /// For a pull-request comment or GitHub's job summary.
+    /// Example: --markdown "$GITHUB_STEP_SUMMARY"
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Write the HTML report here (`-` for stdout)
+    ///
+    /// Example: --html report.html
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Title of the HTML report and the Markdown summary
+    ///
+    /// Example: --title "sslaudit: production"
+    #[arg(long, value_name = "TEXT")]
+    title: Option<String>,
+    /// Compare with a previous scan: its JSON report or SARIF log
+    ///
+    /// Findings are matched by fingerprint: each is new or unchanged, and the baseline's
+    /// findings that are gone are absent. The JSON report gets a `baseline` block, SARIF
+    /// results a baselineState (absent ones are added with level none), the Markdown
+    /// summary a column. Example: --baseline main.json
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Only findings new since --baseline fail the gate
+    ///
+    /// A host that could not be scanned (SCAN001) still fails, new or not, unless
+    /// --fail-on never. Example: --baseline main.json --fail-on-new
+    #[arg(long, requires = "baseline")]
+    fail_on_new: bool,
     /// Lowest severity that fails the run: critical, high, medium, low or never
+    ///
+    /// Waived findings never count; a host that could not be scanned always fails
+    /// unless `never`. Example: --fail-on medium
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     fail_on: String,
     /// No terminal summary (reports and exit code only)
@@ -138,9 +215,14 @@ pub fn init_logging(verbose: u8) {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(*args),
         Command::Rules { json, packs } => rules(json, &packs),
         Command::Explain { rule, packs } => explain(&rule, &packs),
+        Command::Merge {
+            inputs,
+            output,
+            category,
+        } => merge_reports(&inputs, &output, category),
         Command::Facts { source } => facts(&source),
     }
 }
@@ -221,6 +303,15 @@ fn write_output(path: &Path, content: &str) -> Result<()> {
         std::io::stdout().write_all(content.as_bytes())?;
         return Ok(());
     }
+    // A device, a pipe or a symlink (`/dev/stderr`, a FIFO, a runner's
+    // summary file behind a link) is written in place: renaming onto it
+    // would replace it.
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.file_type().is_file()
+    {
+        return std::fs::write(path, content)
+            .with_context(|| format!("writing {}", path.display()));
+    }
     // Write beside the target then rename, so a reader never sees half a report.
     let dir = path
         .parent()
@@ -238,6 +329,74 @@ fn write_output(path: &Path, content: &str) -> Result<()> {
     Ok(())
 }
 
+/// A baseline as read, with the name it was given by.
+struct LoadedBaseline {
+    source: String,
+    baseline: Baseline,
+}
+
+fn load_baseline(path: &Path) -> Result<LoadedBaseline> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading baseline {}", path.display()))?;
+    let baseline =
+        baseline::parse(&text).with_context(|| format!("baseline {}", path.display()))?;
+    Ok(LoadedBaseline {
+        source: path.display().to_string(),
+        baseline,
+    })
+}
+
+/// The gate's decision. With `new_only`, findings the baseline already had
+/// do not count; an unwaived SCAN001 fails the gate in every mode but `never`
+/// (`Gate::passes`), new or not: an audit never passes by silence.
+fn decide(
+    gate: Gate,
+    report: &ScanReport,
+    comparison: Option<&Comparison>,
+    new_only: bool,
+) -> GateVerdict {
+    let failing = gate
+        .failing(report)
+        .into_iter()
+        .filter(|f| !new_only || comparison.is_none_or(|c| c.is_new(f)))
+        .count();
+    let unreachable = gate.0.is_some() && report.active().any(|f| f.rule_id == "SCAN001");
+    let passed = if new_only {
+        gate.0.is_none() || (failing == 0 && !unreachable)
+    } else {
+        gate.passes(report)
+    };
+    GateVerdict {
+        fail_on: gate.0,
+        passed,
+        failing,
+        new_only,
+        unreachable,
+    }
+}
+
+fn gate_line(v: &GateVerdict) -> String {
+    let Some(min) = v.fail_on else {
+        return "gate: never fails (--fail-on never)\n".to_string();
+    };
+    let new = if v.new_only { "new " } else { "" };
+    if v.passed {
+        return format!("gate: passed (no {new}findings at or above {min})\n");
+    }
+    let mut reasons = Vec::new();
+    if v.failing > 0 {
+        reasons.push(format!(
+            "{} {new}finding{} at or above {min}",
+            v.failing,
+            if v.failing == 1 { "" } else { "s" }
+        ));
+    }
+    if v.unreachable {
+        reasons.push("hosts that could not be scanned always fail an audit".to_string());
+    }
+    format!("gate: FAILED ({})\n", reasons.join("; "))
+}
+
 fn scan(args: ScanArgs) -> Result<ExitCode> {
     let gate = parse_gate(&args.fail_on)?;
     let (as_of, as_of_label) = parse_as_of(args.as_of.as_deref())?;
@@ -247,6 +406,26 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         "auto" => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         other => bail!("--color `{other}`: expected auto, always or never"),
     };
+    let outputs = [
+        ("--json", &args.json),
+        ("--sarif", &args.sarif),
+        ("--junit", &args.junit),
+        ("--markdown", &args.markdown),
+        ("--html", &args.html),
+    ];
+    let to_stdout: Vec<&str> = outputs
+        .iter()
+        .filter(|(_, p)| p.as_deref() == Some(Path::new("-")))
+        .map(|(flag, _)| *flag)
+        .collect();
+    if to_stdout.len() > 1 {
+        bail!(
+            "{} all write to stdout (`-`): give all but one a file",
+            to_stdout.join(", ")
+        );
+    }
+    // Read the baseline first: a wrong path should not cost a whole scan.
+    let loaded = args.baseline.as_deref().map(load_baseline).transpose()?;
     let packs = load_packs(&args.packs)?;
     let rules = RuleSet::new(packs);
     let policy = match &args.policy {
@@ -259,9 +438,38 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let report = engine::report(&fleet, findings, outcome, &policy, as_of, &as_of_label);
     let ended = time::OffsetDateTime::now_utc();
     let metas = rules.metas();
+    // JUnit lists a test case per rule evaluated: the enabled ones.
+    let enabled: Vec<&RuleMeta> = metas
+        .iter()
+        .copied()
+        .filter(|m| policy.is_enabled(&m.id))
+        .collect();
+
+    for w in &report.expired_waivers {
+        let object = w
+            .object
+            .as_deref()
+            .map(|o| format!(" ({o})"))
+            .unwrap_or_default();
+        eprintln!(
+            "warning: waiver for {} on {}{object} expired on {} ({}): its findings count again",
+            w.rule, w.host, w.expires, w.origin
+        );
+    }
+
+    let comparison = loaded
+        .as_ref()
+        .map(|l| baseline::compare(&report, &l.baseline));
+    let verdict = decide(gate, &report, comparison.as_ref(), args.fail_on_new);
 
     if let Some(path) = &args.json {
-        write_output(path, &json::to_json(&report))?;
+        let text = match (&loaded, &comparison) {
+            (Some(l), Some(c)) => {
+                baseline::to_json_with_baseline(&report, &c.summary(&l.source, l.baseline.format))
+            }
+            _ => json::to_json(&report),
+        };
+        write_output(path, &text)?;
     }
     if let Some(path) = &args.sarif {
         let rfc = |t: time::OffsetDateTime| {
@@ -274,34 +482,92 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             start_time: rfc(started),
             end_time: rfc(ended),
         };
-        write_output(path, &sarif::to_sarif_string(&report, &metas, &opts))?;
+        let text = match &comparison {
+            Some(c) => {
+                let mut log = serde_json::to_value(sarif::to_sarif(&report, &metas, &opts))
+                    .context("building the SARIF log")?;
+                baseline::apply_to_sarif(&mut log, c, &metas, &opts);
+                serde_json::to_string_pretty(&log).context("writing the SARIF log")? + "\n"
+            }
+            None => sarif::to_sarif_string(&report, &metas, &opts),
+        };
+        write_output(path, &text)?;
     }
-    let passes = gate.passes(&report);
+    if let Some(path) = &args.junit {
+        write_output(path, &junit::to_junit(&report, &enabled))?;
+    }
+    if let Some(path) = &args.markdown {
+        let opts = MarkdownOptions {
+            title: args.title.clone(),
+            gate: Some(verdict.clone()),
+            baseline: loaded
+                .as_ref()
+                .zip(comparison.as_ref())
+                .map(|(l, c)| (c, l.source.as_str())),
+            ..MarkdownOptions::default()
+        };
+        write_output(path, &markdown::to_markdown(&report, &metas, &opts))?;
+    }
+    if let Some(path) = &args.html {
+        let opts = html::HtmlOptions {
+            gate: gate.0,
+            title: args.title.clone(),
+        };
+        let page = html::render(&report, &metas, &opts).context("rendering the HTML report")?;
+        write_output(path, &page)?;
+    }
+
     if !args.quiet {
         let mut out = terminal::summary(&report, &metas, color);
-        let failing = gate.failing(&report).len();
-        match gate.0 {
-            None => out.push_str("gate: never fails (--fail-on never)\n"),
-            Some(min) if passes => {
-                out.push_str(&format!("gate: passed (no findings at or above {min})\n"))
-            }
-            Some(min) => out.push_str(&format!(
-                "gate: FAILED ({failing} finding{} at or above {min}{})\n",
-                if failing == 1 { "" } else { "s" },
-                if report.active().any(|f| f.rule_id == "SCAN001") {
-                    "; hosts that could not be scanned always fail an audit"
-                } else {
-                    ""
-                }
-            )),
+        if let (Some(l), Some(c)) = (&loaded, &comparison) {
+            out.push_str(&format!(
+                "baseline {}: {} new, {} unchanged, {} fixed\n",
+                l.source,
+                c.new.len(),
+                c.unchanged.len(),
+                c.absent.len()
+            ));
         }
-        std::io::stdout().write_all(out.as_bytes())?;
+        out.push_str(&gate_line(&verdict));
+        // With a report on stdout, the summary goes to stderr so the report
+        // stays parseable.
+        if to_stdout.is_empty() {
+            std::io::stdout().write_all(out.as_bytes())?;
+        } else {
+            std::io::stderr().write_all(out.as_bytes())?;
+        }
     }
-    Ok(if passes {
+    Ok(if verdict.passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+fn merge_reports(inputs: &[PathBuf], output: &Path, category: Option<String>) -> Result<ExitCode> {
+    let mut texts = Vec::with_capacity(inputs.len());
+    for p in inputs {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        texts.push((p.display().to_string(), text));
+    }
+    let refs: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let merged = merge::merge(
+        &refs,
+        &MergeOptions {
+            category: category.clone(),
+        },
+    )?;
+    if category.is_some() && matches!(merged, merge::Merged::Json(_)) {
+        eprintln!(
+            "warning: --category applies to SARIF logs only; the JSON reports were merged without it"
+        );
+    }
+    write_output(output, &merged.to_text())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn rules(as_json: bool, packs: &[PathBuf]) -> Result<ExitCode> {

@@ -1,0 +1,783 @@
+//! `sslaudit merge`: one report from the reports of several shards of a
+//! scan (say one CI job per environment, each with `--limit`).
+//!
+//! - JSON reports ([`merge_reports`]): the union of hosts, findings,
+//!   expired waivers and certificates, sorted and without repeats, exactly
+//!   as one scan of all the shards' hosts would have written them. The
+//!   shards must come from the same sslaudit and share `as_of`.
+//! - SARIF logs ([`merge_sarif`]): one run whose `driver.rules` is the union
+//!   of the inputs' rules sorted by id, every result's `ruleIndex` rewritten
+//!   to match, results sorted as [`crate::sarif`] sorts them, invocations
+//!   concatenated and `originalUriBaseIds` merged (a base id that two inputs
+//!   map to different URIs is renamed in the later one).
+//!
+//! [`merge`] reads the inputs and tells the kinds apart by content; mixing
+//! JSON and SARIF is an error.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+use sslaudit_rules::finding::{Finding, sort_findings};
+use sslaudit_rules::report::{HostStatus, HostSummary, ScanReport};
+
+use crate::ReportError;
+use crate::baseline::{finding_of_result, rule_id_of, rule_ids};
+
+/// What a merge says beyond its inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeOptions {
+    /// SARIF `automationDetails.id` of the merged run. Without it, the
+    /// inputs' categories must agree (the merged run keeps theirs).
+    pub category: Option<String>,
+}
+
+/// A merged report, of the inputs' kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Merged {
+    Json(ScanReport),
+    Sarif(Value),
+}
+
+impl Merged {
+    /// Pretty JSON with a trailing newline, like the scan writes it.
+    pub fn to_text(&self) -> String {
+        let mut out = match self {
+            Merged::Json(report) => return crate::json::to_json(report),
+            // A Value always serializes.
+            Merged::Sarif(log) => {
+                serde_json::to_string_pretty(log).expect("a JSON value always serializes")
+            }
+        };
+        out.push('\n');
+        out
+    }
+}
+
+/// Why inputs could not be merged; every variant names the files involved.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("nothing to merge")]
+    NoInput,
+    // `error`, not `source`: the message already quotes it, and a source
+    // would be printed twice in an error chain.
+    #[error("{name}: not JSON: {error}")]
+    NotJson {
+        name: String,
+        error: serde_json::Error,
+    },
+    #[error(
+        "{name}: neither an sslaudit JSON report (no `schema_version`) nor a SARIF log (no `runs`)"
+    )]
+    Unrecognized { name: String },
+    #[error("{name}: {error}")]
+    Report { name: String, error: ReportError },
+    #[error(
+        "cannot merge JSON reports ({json}) with SARIF logs ({sarif}): merge files of one kind"
+    )]
+    MixedKinds { json: String, sarif: String },
+    /// Shards judged at different instants would disagree on expiry.
+    #[error(
+        "as_of differs: {first} has `{first_value}`, {other} has `{other_value}`: merge the shards of one scan (same --as-of) only"
+    )]
+    AsOfDiffers {
+        first: String,
+        first_value: String,
+        other: String,
+        other_value: String,
+    },
+    #[error(
+        "tool differs: {first} was written by `{first_value}`, {other} by `{other_value}`: merge the outputs of one sslaudit only"
+    )]
+    ToolDiffers {
+        first: String,
+        first_value: String,
+        other: String,
+        other_value: String,
+    },
+    #[error(
+        "category (automationDetails.id) differs: {first} has `{first_value}`, {other} has `{other_value}`: give the merged run one with --category"
+    )]
+    CategoryDiffers {
+        first: String,
+        first_value: String,
+        other: String,
+        other_value: String,
+    },
+    /// A SARIF document of the wrong shape; `at` is the JSON path.
+    #[error("{name}: {at}: {message}")]
+    Sarif {
+        name: String,
+        at: String,
+        message: String,
+    },
+}
+
+/// Which kind of report a text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Json,
+    Sarif,
+}
+
+/// Merges reports given as `(name, text)`: names are used in errors only.
+pub fn merge(inputs: &[(&str, &str)], opts: &MergeOptions) -> Result<Merged, MergeError> {
+    if inputs.is_empty() {
+        return Err(MergeError::NoInput);
+    }
+    let mut parsed = Vec::with_capacity(inputs.len());
+    for &(name, text) in inputs {
+        let value: Value = serde_json::from_str(text).map_err(|error| MergeError::NotJson {
+            name: name.to_string(),
+            error,
+        })?;
+        let kind = match value.as_object() {
+            Some(top) if top.contains_key("schema_version") => Kind::Json,
+            Some(top) if top.contains_key("runs") => Kind::Sarif,
+            _ => {
+                return Err(MergeError::Unrecognized {
+                    name: name.to_string(),
+                });
+            }
+        };
+        parsed.push((name, text, kind, value));
+    }
+    let names_of = |k: Kind| {
+        parsed
+            .iter()
+            .filter(|p| p.2 == k)
+            .map(|p| p.0)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (json, sarif) = (names_of(Kind::Json), names_of(Kind::Sarif));
+    if !json.is_empty() && !sarif.is_empty() {
+        return Err(MergeError::MixedKinds { json, sarif });
+    }
+    if sarif.is_empty() {
+        let mut reports = Vec::with_capacity(parsed.len());
+        for (name, text, _, _) in &parsed {
+            let report = crate::json::from_json(text).map_err(|error| MergeError::Report {
+                name: name.to_string(),
+                error,
+            })?;
+            reports.push((*name, report));
+        }
+        merge_reports(&reports).map(Merged::Json)
+    } else {
+        let logs: Vec<(&str, Value)> = parsed.into_iter().map(|(n, _, _, v)| (n, v)).collect();
+        merge_sarif(&logs, opts).map(Merged::Sarif)
+    }
+}
+
+/// Merges JSON reports (see the module docs).
+pub fn merge_reports(inputs: &[(&str, ScanReport)]) -> Result<ScanReport, MergeError> {
+    let Some((first_name, first)) = inputs.first() else {
+        return Err(MergeError::NoInput);
+    };
+    let tool_of = |r: &ScanReport| format!("{} {}", r.tool.name, r.tool.version);
+    for (name, r) in &inputs[1..] {
+        if r.as_of != first.as_of {
+            return Err(MergeError::AsOfDiffers {
+                first: first_name.to_string(),
+                first_value: first.as_of.clone(),
+                other: name.to_string(),
+                other_value: r.as_of.clone(),
+            });
+        }
+        if r.tool != first.tool {
+            return Err(MergeError::ToolDiffers {
+                first: first_name.to_string(),
+                first_value: tool_of(first),
+                other: name.to_string(),
+                other_value: tool_of(r),
+            });
+        }
+    }
+
+    // A host in two shards (overlapping --limit globs) appears once, with
+    // every role either saw and the worse status.
+    let mut hosts: BTreeMap<(String, String), HostSummary> = BTreeMap::new();
+    for (_, r) in inputs {
+        for h in &r.hosts {
+            let key = (h.environment.clone(), h.name.clone());
+            match hosts.get_mut(&key) {
+                None => {
+                    hosts.insert(key, h.clone());
+                }
+                Some(seen) => {
+                    for role in &h.roles {
+                        if !seen.roles.contains(role) {
+                            seen.roles.push(role.clone());
+                        }
+                    }
+                    if status_rank(&h.status) > status_rank(&seen.status) {
+                        seen.status = h.status.clone();
+                    }
+                }
+            }
+        }
+    }
+
+    // The engine's own order and repeat rule: findings equal in environment,
+    // host, rule, location and message are one (and so have one fingerprint).
+    // Two findings that merely share a fingerprint are both kept: one rule
+    // may report the same object at two lines.
+    let mut findings: Vec<Finding> = inputs
+        .iter()
+        .flat_map(|(_, r)| r.findings.iter().cloned())
+        .collect();
+    sort_findings(&mut findings);
+
+    // Every shard of one policy lists the same expired waivers in the
+    // policy's order: the first-seen order keeps it.
+    let mut expired_waivers = Vec::new();
+    for (_, r) in inputs {
+        for w in &r.expired_waivers {
+            if !expired_waivers.contains(w) {
+                expired_waivers.push(w.clone());
+            }
+        }
+    }
+
+    let mut certificates: Vec<_> = inputs
+        .iter()
+        .flat_map(|(_, r)| r.certificates.iter().cloned())
+        .collect();
+    certificates.sort_by(|a, b| {
+        (&a.environment, &a.host, &a.path, a.index, &a.sha256).cmp(&(
+            &b.environment,
+            &b.host,
+            &b.path,
+            b.index,
+            &b.sha256,
+        ))
+    });
+    certificates.dedup();
+
+    Ok(ScanReport {
+        schema_version: first.schema_version,
+        tool: first.tool.clone(),
+        as_of: first.as_of.clone(),
+        hosts: hosts.into_values().collect(),
+        findings,
+        expired_waivers,
+        certificates,
+    })
+}
+
+fn status_rank(s: &HostStatus) -> u8 {
+    match s {
+        HostStatus::Scanned => 0,
+        HostStatus::Partial => 1,
+        HostStatus::Unreachable => 2,
+    }
+}
+
+/// One sslaudit run of an input, with where it came from.
+struct InputRun<'a> {
+    name: &'a str,
+    at: String,
+    run: &'a Map<String, Value>,
+}
+
+/// Merges SARIF logs (see the module docs). Every run of every input must be
+/// an sslaudit run; their tool versions, `properties.as_of` and (unless
+/// `opts.category` is given) `automationDetails.id` must agree.
+pub fn merge_sarif(inputs: &[(&str, Value)], opts: &MergeOptions) -> Result<Value, MergeError> {
+    let sarif_err = |name: &str, at: String, message: &str| MergeError::Sarif {
+        name: name.to_string(),
+        at,
+        message: message.to_string(),
+    };
+    let mut runs: Vec<InputRun<'_>> = Vec::new();
+    for (name, log) in inputs {
+        let version = log.get("version").and_then(Value::as_str);
+        if version != Some("2.1.0") {
+            return Err(sarif_err(
+                name,
+                "version".into(),
+                &format!(
+                    "is {}, this sslaudit merges SARIF 2.1.0 only",
+                    version.map_or_else(|| "missing".to_string(), |v| format!("`{v}`"))
+                ),
+            ));
+        }
+        let list = log
+            .get("runs")
+            .and_then(Value::as_array)
+            .ok_or_else(|| sarif_err(name, "runs".into(), "is not an array"))?;
+        for (i, run) in list.iter().enumerate() {
+            let at = format!("runs[{i}]");
+            let run = run
+                .as_object()
+                .ok_or_else(|| sarif_err(name, at.clone(), "is not an object"))?;
+            let tool = run
+                .get("tool")
+                .and_then(|t| t.pointer("/driver/name"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if tool != "sslaudit" {
+                return Err(sarif_err(
+                    name,
+                    at,
+                    &format!(
+                        "is a run of `{tool}`, not sslaudit: merge combines the shards of one sslaudit scan"
+                    ),
+                ));
+            }
+            runs.push(InputRun { name, at, run });
+        }
+    }
+    let Some(first) = runs.first() else {
+        return Err(MergeError::NoInput);
+    };
+
+    let text_at = |r: &InputRun<'_>, path: &[&str]| {
+        let mut v = r.run.get(path[0])?;
+        for key in &path[1..] {
+            v = v.get(key)?;
+        }
+        v.as_str().map(str::to_string)
+    };
+    let describe = |r: &InputRun<'_>| format!("{} ({})", r.name, r.at);
+    for r in &runs[1..] {
+        let (a, b) = (
+            text_at(first, &["tool", "driver", "version"]),
+            text_at(r, &["tool", "driver", "version"]),
+        );
+        if a != b {
+            return Err(MergeError::ToolDiffers {
+                first: describe(first),
+                first_value: format!("sslaudit {}", a.unwrap_or_default()),
+                other: describe(r),
+                other_value: format!("sslaudit {}", b.unwrap_or_default()),
+            });
+        }
+        let (a, b) = (
+            text_at(first, &["properties", "as_of"]),
+            text_at(r, &["properties", "as_of"]),
+        );
+        if a != b {
+            return Err(MergeError::AsOfDiffers {
+                first: describe(first),
+                first_value: a.unwrap_or_default(),
+                other: describe(r),
+                other_value: b.unwrap_or_default(),
+            });
+        }
+        let (a, b) = (
+            text_at(first, &["automationDetails", "id"]),
+            text_at(r, &["automationDetails", "id"]),
+        );
+        if opts.category.is_none() && a != b {
+            return Err(MergeError::CategoryDiffers {
+                first: describe(first),
+                first_value: a.unwrap_or_default(),
+                other: describe(r),
+                other_value: b.unwrap_or_default(),
+            });
+        }
+    }
+
+    // The union of the rules, sorted by id; the first input's descriptor of
+    // an id wins.
+    let mut descriptors: BTreeMap<String, Value> = BTreeMap::new();
+    for r in &runs {
+        for (i, d) in r
+            .run
+            .get("tool")
+            .and_then(|t| t.pointer("/driver/rules"))
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let id = d.get("id").and_then(Value::as_str).ok_or_else(|| {
+                sarif_err(
+                    r.name,
+                    format!("{}.tool.driver.rules[{i}]", r.at),
+                    "has no id",
+                )
+            })?;
+            descriptors
+                .entry(id.to_string())
+                .or_insert_with(|| d.clone());
+        }
+    }
+    let index: BTreeMap<String, usize> = descriptors
+        .keys()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), i))
+        .collect();
+
+    let mut merged = first.run.clone();
+    merged.remove("originalUriBaseIds");
+    let mut artifacts: Vec<Value> = Vec::new();
+    let mut logical: Vec<Value> = Vec::new();
+    let mut results: Vec<(SortKey, Value)> = Vec::new();
+    let mut invocations: Vec<Value> = Vec::new();
+    for r in &runs {
+        let bases = match r.run.get("originalUriBaseIds") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        let renames = merge_uri_base_ids(&mut merged, &bases);
+        let offsets = Offsets {
+            artifacts: artifacts.len(),
+            logical: logical.len(),
+        };
+        for (key, list) in [
+            ("artifacts", &mut artifacts),
+            ("logicalLocations", &mut logical),
+        ] {
+            if let Some(Value::Array(items)) = r.run.get(key) {
+                for item in items {
+                    let mut item = item.clone();
+                    offsets.shift(&mut item);
+                    if let Some(parent) = item.get_mut("parentIndex")
+                        && let Some(p) = parent.as_u64()
+                    {
+                        *parent = json!(p + offsets.logical as u64);
+                    }
+                    list.push(item);
+                }
+            }
+        }
+        let own_rules = rule_ids(r.run);
+        if let Some(list) = r.run.get("results").and_then(Value::as_array) {
+            for (j, result) in list.iter().enumerate() {
+                let at = format!("{}.results[{j}]", r.at);
+                let rule_id = rule_id_of(result, &own_rules)
+                    .ok_or_else(|| sarif_err(r.name, at.clone(), "has no ruleId"))?;
+                let mut result = result.clone();
+                rename_uri_base_ids(&mut result, &renames);
+                offsets.shift(&mut result);
+                let Some(obj) = result.as_object_mut() else {
+                    return Err(sarif_err(r.name, at, "is not an object"));
+                };
+                obj.insert("ruleId".into(), json!(rule_id));
+                match index.get(&rule_id) {
+                    Some(&i) => {
+                        obj.insert("ruleIndex".into(), json!(i));
+                        if let Some(Value::Object(rule)) = obj.get_mut("rule") {
+                            rule.insert("index".into(), json!(i));
+                        }
+                    }
+                    // No input describes the rule: an index would point nowhere.
+                    None => {
+                        obj.remove("ruleIndex");
+                        if let Some(Value::Object(rule)) = obj.get_mut("rule") {
+                            rule.remove("index");
+                        }
+                    }
+                }
+                results.push((sort_key(&result, &own_rules), result));
+            }
+        }
+        if let Some(list) = r.run.get("invocations").and_then(Value::as_array) {
+            for inv in list {
+                let mut inv = inv.clone();
+                rename_uri_base_ids(&mut inv, &renames);
+                rewrite_associated_rules(&mut inv, &own_rules, &index);
+                invocations.push(inv);
+            }
+        }
+    }
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    results.dedup_by(|a, b| a.1 == b.1);
+
+    if let Some(Value::Object(tool)) = merged.get_mut("tool")
+        && let Some(Value::Object(driver)) = tool.get_mut("driver")
+    {
+        driver.insert(
+            "rules".into(),
+            Value::Array(descriptors.into_values().collect()),
+        );
+    }
+    merged.insert(
+        "results".into(),
+        Value::Array(results.into_iter().map(|(_, r)| r).collect()),
+    );
+    for (key, list) in [
+        ("invocations", invocations),
+        ("artifacts", artifacts),
+        ("logicalLocations", logical),
+    ] {
+        if list.is_empty() {
+            merged.remove(key);
+        } else {
+            merged.insert(key.into(), Value::Array(list));
+        }
+    }
+    if let Some(category) = opts.category.as_deref().filter(|c| !c.is_empty()) {
+        merged.insert("automationDetails".into(), json!({ "id": category }));
+    }
+
+    let mut log = match inputs.first() {
+        Some((_, Value::Object(top))) => top.clone(),
+        _ => Map::new(),
+    };
+    log.insert("runs".into(), json!([Value::Object(merged)]));
+    Ok(Value::Object(log))
+}
+
+/// Index shifts of the run-level arrays results point into.
+struct Offsets {
+    artifacts: usize,
+    logical: usize,
+}
+
+impl Offsets {
+    /// Shifts `artifactLocation.index` and the `index` of entries of
+    /// `logicalLocations` arrays anywhere in `v`.
+    fn shift(&self, v: &mut Value) {
+        if self.artifacts == 0 && self.logical == 0 {
+            return;
+        }
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map.iter_mut() {
+                    match (k.as_str(), &mut *child) {
+                        ("artifactLocation", Value::Object(a)) => {
+                            shift_index(a, self.artifacts);
+                        }
+                        ("logicalLocations", Value::Array(items)) => {
+                            for item in items.iter_mut() {
+                                if let Value::Object(l) = item {
+                                    shift_index(l, self.logical);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.shift(child);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| self.shift(i)),
+            _ => {}
+        }
+    }
+}
+
+fn shift_index(obj: &mut Map<String, Value>, by: usize) {
+    if let Some(i) = obj.get("index").and_then(Value::as_u64) {
+        obj.insert("index".into(), json!(i + by as u64));
+    }
+}
+
+/// Notifications may name a rule by index (`associatedRule.index`).
+fn rewrite_associated_rules(
+    v: &mut Value,
+    own: &[Option<String>],
+    index: &BTreeMap<String, usize>,
+) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Object(rule)) = map.get_mut("associatedRule") {
+                let id = rule
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| {
+                        let i = usize::try_from(rule.get("index")?.as_u64()?).ok()?;
+                        own.get(i).cloned().flatten()
+                    });
+                match id.as_ref().and_then(|id| index.get(id)) {
+                    Some(&i) => {
+                        rule.insert("index".into(), json!(i));
+                    }
+                    None => {
+                        rule.remove("index");
+                    }
+                }
+            }
+            map.values_mut()
+                .for_each(|c| rewrite_associated_rules(c, own, index));
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|c| rewrite_associated_rules(c, own, index)),
+        _ => {}
+    }
+}
+
+/// The order [`crate::sarif::to_sarif`] writes results in (environment,
+/// host, rule, location, message), then the whole result as text so that
+/// results of other shapes still sort the same way every time.
+type SortKey = (
+    Option<(String, String, String, sslaudit_rules::Location, String)>,
+    String,
+);
+
+fn sort_key(result: &Value, rules: &[Option<String>]) -> SortKey {
+    let model = finding_of_result(result, rules)
+        .ok()
+        .map(|f| (f.environment, f.host, f.rule_id, f.location, f.message));
+    (model, result.to_string())
+}
+
+/// Merges `incoming` base ids into `run.originalUriBaseIds`. An id whose
+/// location (`uri`, `uriBaseId`) the run already has under some id is mapped
+/// to that id; a new id is added as is; an id the run uses for another
+/// location gets the first free `<id>_<n>`. Returns the renames.
+pub(crate) fn merge_uri_base_ids(
+    run: &mut Map<String, Value>,
+    incoming: &Map<String, Value>,
+) -> BTreeMap<String, String> {
+    let mut renames = BTreeMap::new();
+    if incoming.is_empty() {
+        return renames;
+    }
+    let target = run
+        .entry("originalUriBaseIds")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Value::Object(target) = target else {
+        return renames;
+    };
+    let where_of = |v: &Value| (v.get("uri").cloned(), v.get("uriBaseId").cloned());
+    for (id, loc) in incoming {
+        let wanted = where_of(loc);
+        if let Some((existing, _)) = target.iter().find(|(_, v)| where_of(v) == wanted) {
+            if existing != id {
+                renames.insert(id.clone(), existing.clone());
+            }
+            continue;
+        }
+        if !target.contains_key(id) {
+            target.insert(id.clone(), loc.clone());
+            continue;
+        }
+        let mut n = 2;
+        let fresh = loop {
+            let candidate = format!("{id}_{n}");
+            if !target.contains_key(&candidate) && !incoming.contains_key(&candidate) {
+                break candidate;
+            }
+            n += 1;
+        };
+        target.insert(fresh.clone(), loc.clone());
+        renames.insert(id.clone(), fresh);
+    }
+    renames
+}
+
+/// Rewrites every `uriBaseId` in `v` by `renames`.
+pub(crate) fn rename_uri_base_ids(v: &mut Value, renames: &BTreeMap<String, String>) {
+    if renames.is_empty() {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(id)) = map.get_mut("uriBaseId")
+                && let Some(new) = renames.get(id.as_str())
+            {
+                *id = new.clone();
+            }
+            map.values_mut()
+                .for_each(|c| rename_uri_base_ids(c, renames));
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|c| rename_uri_base_ids(c, renames)),
+        _ => {}
+    }
+}
+
+/// Appends to `run.tool.driver.rules` the descriptors of `incoming` whose id
+/// it lacks; returns the index of every rule id of the run afterwards.
+pub(crate) fn extend_rules(
+    run: &mut Map<String, Value>,
+    incoming: &[Value],
+) -> BTreeMap<String, usize> {
+    let mut index = BTreeMap::new();
+    let Some(Value::Array(rules)) = run
+        .get_mut("tool")
+        .and_then(|t| t.get_mut("driver"))
+        .and_then(|d| d.as_object_mut())
+        .map(|d| d.entry("rules").or_insert_with(|| Value::Array(Vec::new())))
+    else {
+        return index;
+    };
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    for (i, r) in rules.iter().enumerate() {
+        if let Some(id) = r.get("id").and_then(Value::as_str)
+            && ids.insert(id.to_string())
+        {
+            index.insert(id.to_string(), i);
+        }
+    }
+    for d in incoming {
+        if let Some(id) = d.get("id").and_then(Value::as_str)
+            && ids.insert(id.to_string())
+        {
+            index.insert(id.to_string(), rules.len());
+            rules.push(d.clone());
+        }
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_ids_merge_by_location() {
+        let mut run = Map::new();
+        run.insert(
+            "originalUriBaseIds".into(),
+            json!({"HOST_a": {"uri": "ssh://a/"}, "HOST_b": {"uri": "ssh://b/"}}),
+        );
+        let incoming = json!({
+            "HOST_a": {"uri": "ssh://a/"},
+            "HOST_b": {"uri": "ssh://b.other/"},
+            "X": {"uri": "ssh://a/"},
+            "HOST_c": {"uri": "ssh://c/"}
+        });
+        let renames = merge_uri_base_ids(&mut run, incoming.as_object().unwrap());
+        assert_eq!(
+            renames,
+            BTreeMap::from([
+                ("HOST_b".to_string(), "HOST_b_2".to_string()),
+                ("X".to_string(), "HOST_a".to_string()),
+            ])
+        );
+        assert_eq!(
+            run["originalUriBaseIds"],
+            json!({
+                "HOST_a": {"uri": "ssh://a/"},
+                "HOST_b": {"uri": "ssh://b/"},
+                "HOST_b_2": {"uri": "ssh://b.other/"},
+                "HOST_c": {"uri": "ssh://c/"}
+            })
+        );
+        let mut result = json!({"locations": [{"physicalLocation": {"artifactLocation": {"uri": "x", "uriBaseId": "HOST_b"}}}]});
+        rename_uri_base_ids(&mut result, &renames);
+        assert_eq!(
+            result.pointer("/locations/0/physicalLocation/artifactLocation/uriBaseId"),
+            Some(&json!("HOST_b_2"))
+        );
+    }
+
+    #[test]
+    fn rules_are_extended_once() {
+        let mut run = Map::new();
+        run.insert(
+            "tool".into(),
+            json!({"driver": {"name": "sslaudit", "rules": [{"id": "B"}, {"id": "A"}]}}),
+        );
+        let index = extend_rules(&mut run, &[json!({"id": "A"}), json!({"id": "C"})]);
+        assert_eq!(
+            index,
+            BTreeMap::from([("A".into(), 1), ("B".into(), 0), ("C".into(), 2)])
+        );
+        assert_eq!(
+            run["tool"]["driver"]["rules"],
+            json!([{"id": "B"}, {"id": "A"}, {"id": "C"}])
+        );
+    }
+}
