@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod build;
+pub mod collect;
 pub mod engine;
 pub mod evidence;
 pub mod probe;

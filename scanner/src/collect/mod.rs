@@ -1,0 +1,3 @@
+//! Collectors: what a live scan gathers from a host, as evidence.
+
+pub mod mysql;

@@ -1,0 +1,237 @@
+//! Every statement the scanner sends to a MySQL/MariaDB server, grouped in
+//! sections. Both collectors run exactly these statements: the host's own
+//! client (all sections in one batch) and the scanner's TCP connection (one
+//! statement at a time). docs/scanner-queries.md lists them for DBAs; keep
+//! the two in step.
+//!
+//! Each section ends in at most one result set. Sections whose SQL differs
+//! between versions choose their table on the server side (a `PREPARE` of a
+//! string built from `@@version`), so the batch never needs a second round
+//! trip to learn the version first. The replica status statement has no
+//! spelling that every version accepts and cannot be chosen that way
+//! reliably on every version, so the batch sends the three spellings and the
+//! collector keeps the one that applies (the others fail with a syntax
+//! error, before any privilege check).
+
+use sslaudit_rules::facts::{Flavor, MysqlVersion};
+
+/// A group of statements whose last one yields the section's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Section {
+    Variables,
+    SessionStatus,
+    GlobalStatus,
+    Accounts,
+    /// MariaDB: every replication connection.
+    AllSlavesStatus,
+    /// MySQL 8.0.22 and later.
+    ReplicaStatus,
+    /// MySQL before 8.0.22 (removed in 8.4).
+    SlaveStatus,
+    TlsChannels,
+}
+
+/// In the order the batch runs them.
+pub(crate) const SECTIONS: [Section; 8] = [
+    Section::Variables,
+    Section::SessionStatus,
+    Section::GlobalStatus,
+    Section::Accounts,
+    Section::AllSlavesStatus,
+    Section::ReplicaStatus,
+    Section::SlaveStatus,
+    Section::TlsChannels,
+];
+
+/// The global variables the rules (and a reader of the evidence) need: the
+/// version, every ssl/tls setting, and where relative ssl paths resolve.
+const VARIABLES: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version', \
+    'version_comment', 'version_ssl_library', 'have_ssl', 'have_openssl', 'datadir', \
+    'require_secure_transport', 'auto_generate_certs', 'port', 'bind_address', \
+    'skip_networking') OR Variable_name LIKE 'ssl\\_%' OR Variable_name LIKE 'tls\\_%' \
+    OR Variable_name LIKE 'admin\\_ssl\\_%' OR Variable_name LIKE 'admin\\_tls\\_%'";
+
+/// The scanner's own session: `Ssl_cipher` and `Ssl_version` are empty when
+/// it is not encrypted. Also carries the loaded certificate's dates.
+const SESSION_STATUS: &str = "SHOW SESSION STATUS LIKE 'Ssl\\_%'";
+
+/// The dates of the certificate the server loaded (`Dec  1 00:00:00 2030 GMT`).
+const GLOBAL_STATUS: &str = "SHOW GLOBAL STATUS LIKE 'Ssl\\_server\\_not\\_%'";
+
+/// `@@version` as a number (`10.11.19-MariaDB-...` -> 101119, `8.0.36-28` -> 80036).
+const SET_VERSION_ID: &str = "SET @sslaudit_version_id := \
+    SUBSTRING_INDEX(SUBSTRING_INDEX(@@version, '-', 1), '.', 1) * 10000 \
+    + SUBSTRING_INDEX(SUBSTRING_INDEX(SUBSTRING_INDEX(@@version, '-', 1), '.', 2), '.', -1) * 100 \
+    + SUBSTRING_INDEX(SUBSTRING_INDEX(SUBSTRING_INDEX(@@version, '-', 1), '.', 3), '.', -1)";
+
+/// MariaDB 10.4 and later keep accounts in `mysql.global_priv` (JSON);
+/// `mysql.user` is a view there without the lock flag. Only the REQUIRE
+/// fields are read, never the password hash. `ssl_type` is mapped to the
+/// `mysql.user` spelling ('' ANY X509 SPECIFIED).
+const SET_ACCOUNTS_SQL: &str = "SET @sslaudit_sql := IF(@@version LIKE '%MariaDB%' \
+    AND @sslaudit_version_id >= 100400, \
+    'SELECT User AS user, Host AS host, \
+    ELT(IFNULL(JSON_VALUE(Priv, ''$.ssl_type''), 0) + 1, '''', ''ANY'', ''X509'', ''SPECIFIED'') AS ssl_type, \
+    JSON_VALUE(Priv, ''$.ssl_cipher'') AS ssl_cipher, \
+    JSON_VALUE(Priv, ''$.x509_issuer'') AS x509_issuer, \
+    JSON_VALUE(Priv, ''$.x509_subject'') AS x509_subject, \
+    JSON_VALUE(Priv, ''$.account_locked'') AS account_locked, \
+    JSON_VALUE(Priv, ''$.is_role'') AS is_role FROM mysql.global_priv', \
+    CONCAT('SELECT User AS user, Host AS host, ssl_type, ssl_cipher, x509_issuer, x509_subject, ', \
+    IF(EXISTS(SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'mysql' \
+    AND TABLE_NAME = 'user' AND COLUMN_NAME = 'account_locked'), 'account_locked', 'NULL'), \
+    ' AS account_locked, ', \
+    IF(EXISTS(SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'mysql' \
+    AND TABLE_NAME = 'user' AND COLUMN_NAME = 'is_role'), 'is_role', 'NULL'), \
+    ' AS is_role FROM mysql.user'))";
+
+/// `performance_schema.tls_channel_status` exists from MySQL 8.0.21; elsewhere
+/// the section is an empty result rather than an error.
+const SET_TLS_CHANNELS_SQL: &str = "SET @sslaudit_sql := IF(@@version NOT LIKE '%MariaDB%' \
+    AND @sslaudit_version_id >= 80021, \
+    'SELECT CHANNEL AS channel, PROPERTY AS property, VALUE AS value \
+    FROM performance_schema.tls_channel_status', \
+    'SELECT NULL AS channel, NULL AS property, NULL AS value FROM DUAL WHERE 1 = 0')";
+
+impl Section {
+    /// The section's name in the batch output and in the docs.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Section::Variables => "variables",
+            Section::SessionStatus => "session_status",
+            Section::GlobalStatus => "global_status",
+            Section::Accounts => "accounts",
+            Section::AllSlavesStatus => "all_slaves_status",
+            Section::ReplicaStatus => "replica_status",
+            Section::SlaveStatus => "slave_status",
+            Section::TlsChannels => "tls_channels",
+        }
+    }
+
+    /// `CollectionProblem::what` when the section fails.
+    pub(crate) fn what(self) -> &'static str {
+        match self {
+            Section::Variables => "mysql variables",
+            Section::SessionStatus => "mysql session status",
+            Section::GlobalStatus => "mysql status",
+            Section::Accounts => "mysql accounts",
+            Section::AllSlavesStatus | Section::ReplicaStatus | Section::SlaveStatus => {
+                "mysql replication"
+            }
+            Section::TlsChannels => "mysql tls channels",
+        }
+    }
+
+    /// A short name of the query, for problem messages.
+    pub(crate) fn query(self) -> &'static str {
+        match self {
+            Section::Variables => "SHOW GLOBAL VARIABLES",
+            Section::SessionStatus => "SHOW SESSION STATUS LIKE 'Ssl_%'",
+            Section::GlobalStatus => "SHOW GLOBAL STATUS LIKE 'Ssl_server_not_%'",
+            Section::Accounts => "SELECT ... FROM mysql.global_priv / mysql.user",
+            Section::AllSlavesStatus => "SHOW ALL SLAVES STATUS",
+            Section::ReplicaStatus => "SHOW REPLICA STATUS",
+            Section::SlaveStatus => "SHOW SLAVE STATUS",
+            Section::TlsChannels => "SELECT ... FROM performance_schema.tls_channel_status",
+        }
+    }
+
+    /// The statements, each a single line, in order.
+    pub(crate) fn statements(self) -> &'static [&'static str] {
+        match self {
+            Section::Variables => &[VARIABLES],
+            Section::SessionStatus => &[SESSION_STATUS],
+            Section::GlobalStatus => &[GLOBAL_STATUS],
+            Section::Accounts => &[
+                SET_VERSION_ID,
+                SET_ACCOUNTS_SQL,
+                "PREPARE sslaudit_accounts FROM @sslaudit_sql",
+                "EXECUTE sslaudit_accounts",
+                "DEALLOCATE PREPARE sslaudit_accounts",
+            ],
+            Section::AllSlavesStatus => &["SHOW ALL SLAVES STATUS"],
+            Section::ReplicaStatus => &["SHOW REPLICA STATUS"],
+            Section::SlaveStatus => &["SHOW SLAVE STATUS"],
+            Section::TlsChannels => &[
+                SET_VERSION_ID,
+                SET_TLS_CHANNELS_SQL,
+                "PREPARE sslaudit_tls_channels FROM @sslaudit_sql",
+                "EXECUTE sslaudit_tls_channels",
+                "DEALLOCATE PREPARE sslaudit_tls_channels",
+            ],
+        }
+    }
+
+    pub(crate) fn is_replication(self) -> bool {
+        matches!(
+            self,
+            Section::AllSlavesStatus | Section::ReplicaStatus | Section::SlaveStatus
+        )
+    }
+}
+
+/// The replica status spellings to use, best first: the one the version
+/// accepts, or all of them in order of likelihood when the version is unknown.
+pub(crate) fn replication_sections(version: Option<&MysqlVersion>) -> &'static [Section] {
+    match version {
+        Some(v) if v.flavor == Flavor::Mariadb => &[Section::AllSlavesStatus],
+        Some(v) if v.at_least(8, 0, 22) => &[Section::ReplicaStatus],
+        Some(_) => &[Section::SlaveStatus],
+        None => &[
+            Section::ReplicaStatus,
+            Section::AllSlavesStatus,
+            Section::SlaveStatus,
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sslaudit_rules::parse::version::parse_version;
+
+    #[test]
+    fn statements_are_single_lines_without_terminators() {
+        // The batch maps the client's "at line N" back to a section, which
+        // needs one statement per line.
+        for s in SECTIONS {
+            for st in s.statements() {
+                assert!(!st.contains('\n'), "{st}");
+                assert!(!st.trim_end().ends_with(';'), "{st}");
+                assert!(!st.contains("  "), "collapsed whitespace: {st}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let names: std::collections::BTreeSet<&str> = SECTIONS.iter().map(|s| s.name()).collect();
+        assert_eq!(names.len(), SECTIONS.len());
+    }
+
+    #[test]
+    fn replica_spelling_follows_the_version() {
+        let v = |s: &str, c: &str| parse_version(s, Some(c));
+        assert_eq!(
+            replication_sections(v("10.11.19-MariaDB-0+deb12u1", "Debian 12").as_ref()),
+            &[Section::AllSlavesStatus]
+        );
+        assert_eq!(
+            replication_sections(v("8.0.22", "MySQL Community Server - GPL").as_ref()),
+            &[Section::ReplicaStatus]
+        );
+        assert_eq!(
+            replication_sections(v("8.4.3", "MySQL Community Server - GPL").as_ref()),
+            &[Section::ReplicaStatus]
+        );
+        assert_eq!(
+            replication_sections(v("8.0.21", "MySQL Community Server - GPL").as_ref()),
+            &[Section::SlaveStatus]
+        );
+        assert_eq!(
+            replication_sections(v("5.6.21-log", "MySQL Community Server (GPL)").as_ref()),
+            &[Section::SlaveStatus]
+        );
+        assert_eq!(replication_sections(None).len(), 3);
+    }
+}
