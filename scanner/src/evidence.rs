@@ -160,10 +160,21 @@ impl FileSource for HostEvidence {
             .filter_map(|(p, _)| p[prefix.len()..].split('/').next().map(str::to_string))
             .collect();
         names.dedup();
-        if names.is_empty() {
-            Err(SourceError::Missing)
-        } else {
-            Ok(names)
+        if !names.is_empty() {
+            return Ok(names);
+        }
+        // The SSH collector records a directory it listed as a present entry
+        // without content: an empty directory, not a missing one.
+        match self.files.get(path.trim_end_matches('/')) {
+            Some(e)
+                if e.meta.status == sslaudit_rules::facts::FileStatus::Present
+                    && e.content.is_none()
+                    && e.key.is_none()
+                    && e.meta.size.is_none() =>
+            {
+                Ok(Vec::new())
+            }
+            _ => Err(SourceError::Missing),
         }
     }
 }

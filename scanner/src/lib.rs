@@ -6,6 +6,8 @@ pub mod build;
 pub mod collect;
 pub mod engine;
 pub mod evidence;
+pub mod inventory;
+pub mod live;
 pub mod probe;
 pub mod redact;
 pub mod remote;

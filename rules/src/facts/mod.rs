@@ -84,6 +84,19 @@ pub struct CollectionProblem {
     pub message: String,
 }
 
+impl CollectionProblem {
+    /// True when the problem is that the scanner could not get in at all:
+    /// the database refused the login, or its TLS could not be verified, or
+    /// the client could not be run. Such a host was not audited (SCAN001),
+    /// which is more than a missing fact (SCAN002).
+    pub fn is_access_failure(&self) -> bool {
+        matches!(
+            self.what.as_str(),
+            "mysql login" | "mysql connection" | "mysql tls" | "mysql client"
+        )
+    }
+}
+
 /// What the collector saw of one path on the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileMeta {

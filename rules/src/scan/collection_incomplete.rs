@@ -119,7 +119,12 @@ impl Rule for CollectionIncomplete {
         // Sorted and deduplicated so that the same problem recorded twice (a
         // file reached by two !include paths) is one finding, and order of
         // collection never changes the output.
-        let mut problems: Vec<&CollectionProblem> = host.problems.iter().collect();
+        // Access failures are SCAN001's: the host was not audited at all.
+        let mut problems: Vec<&CollectionProblem> = host
+            .problems
+            .iter()
+            .filter(|p| !p.is_access_failure())
+            .collect();
         problems.sort();
         problems.dedup();
         let objects = objects(&problems);

@@ -10,7 +10,9 @@ const HELP: &str = r#"## What it checks
 
 Every host of the inventory (or snapshot) that the scanner could not reach or
 log in to, with the reason the transport gave (`ssh: connection refused`,
-an authentication failure, a timeout).
+an authentication failure, a timeout), and every host whose database refused
+the scanner: a refused MySQL login, a server certificate the scanner could
+not verify, a client that would not run.
 
 ## Why it matters
 
@@ -42,6 +44,19 @@ impl Rule for HostUnreachable {
     }
 
     fn check_host(&self, _cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
+        // A database that refuses the scanner leaves the host unaudited just
+        // as surely as a dead SSH port: the audit must not pass by silence.
+        for p in host.problems.iter().filter(|p| p.is_access_failure()) {
+            let msg = format!(
+                "the scanner could not log in to the database, its SQL facts were not checked: {}",
+                p.message.trim()
+            );
+            out.push(
+                self.finding(host, msg, Location::object(format!("host:{}", p.what)))
+                    .evidence("what", p.what.clone())
+                    .evidence("error", p.message.trim()),
+            );
+        }
         let Reachability::Unreachable { reason } = &host.reachability else {
             return;
         };
@@ -106,6 +121,27 @@ mod tests {
         let mut h = HostFacts::new("app-1", "production", Layout::engineyard());
         h.reachability = Reachability::Unreachable { reason: " ".into() };
         assert!(run(&h)[0].message.ends_with(": no reason given"));
+    }
+
+    #[test]
+    fn a_refused_database_login_is_an_unaudited_host() {
+        let mut h = HostFacts::new("db-master", "production", Layout::engineyard());
+        h.problems.push(crate::facts::CollectionProblem {
+            what: "mysql login".into(),
+            path: None,
+            line: None,
+            message: "ERROR 1045 (28000): Access denied for user 'sslaudit'@'10.0.0.5'".into(),
+        });
+        h.problems.push(crate::facts::CollectionProblem {
+            what: "mysql accounts".into(),
+            path: None,
+            line: None,
+            message: "SELECT command denied".into(),
+        });
+        let f = run(&h);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("Access denied"), "{}", f[0].message);
+        assert_eq!(f[0].location.object.as_deref(), Some("host:mysql login"));
     }
 
     #[test]

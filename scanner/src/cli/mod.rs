@@ -7,17 +7,19 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use globset::Glob;
+
+mod live;
+mod source;
+
+use source::SourceArgs;
 use sslaudit_reports::baseline::{self, Baseline, Comparison};
 use sslaudit_reports::markdown::{self, GateVerdict, MarkdownOptions};
 use sslaudit_reports::merge::{self, MergeOptions};
 use sslaudit_reports::{html, json, junit, sarif, terminal};
-use sslaudit_rules::facts::Fleet;
 use sslaudit_rules::policy::{Policy, parse_date};
 use sslaudit_rules::report::ScanReport;
 use sslaudit_rules::{Rule, RuleMeta, Severity, pack};
 use sslaudit_scanner::engine::{self, Gate, RuleSet};
-use sslaudit_scanner::snapshot;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -105,6 +107,56 @@ Exit status: 0 merged, 2 an input could not be read or the inputs do not belong 
         #[arg(long, value_name = "ID")]
         category: Option<String>,
     },
+    /// Collect evidence from live hosts into a snapshot folder (secrets excluded)
+    #[command(
+        long_about = "Collect evidence from live hosts into a snapshot folder: per host the files \
+the rules need (secret values redacted in place, private keys described by derived facts only), \
+the SQL facts and the TLS probe, plus snapshot.toml (tool, collection time) and SHA256SUMS. \
+Audits keep it as evidence; `sslaudit scan --snapshot DIR --as-of <collection day>` gives \
+the same findings as the live scan.",
+        after_help = "Examples:\n  sslaudit collect --inventory fleet.yaml --out evidence/2026-11-30\n  \
+sslaudit collect --host root@127.0.10.1 --identity-file id_ed25519 --known-hosts known_hosts --out ev/"
+    )]
+    Collect {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// The snapshot folder to create (must not exist or be empty)
+        #[arg(long, short = 'o', value_name = "DIR")]
+        out: PathBuf,
+        /// No summary line
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Probe the TLS of MySQL ports, without credentials
+    #[command(
+        long_about = "Probe the TLS of MySQL ports without credentials: speak the MySQL protocol \
+up to the SSLRequest, complete a TLS handshake, record the greeting's version, the negotiated \
+protocol and cipher, the presented chain, and which protocol versions the server accepts \
+(TLS 1.0/1.1 included), then judge them with the rules (SSL004, SSL008, SSL009, SSL015, SSL016, \
+SSL018...). Like sslscan --starttls-mysql, with findings.",
+        after_help = "Examples:\n  sslaudit probe 127.0.0.1:3306\n  sslaudit probe 127.0.10.1 127.0.10.2:3307 --timeout 3s --json probe.json\n\n\
+Exit status: 0 the gate passed, 1 findings at or above --fail-on, 2 bad arguments."
+    )]
+    Probe {
+        /// Servers to probe: HOST[:PORT] (default port 3306)
+        #[arg(required = true, value_name = "HOST[:PORT]")]
+        targets: Vec<String>,
+        /// Per connection timeout (`3s`, `500ms`, `1m`)
+        #[arg(long, value_name = "DURATION", default_value = "5s")]
+        timeout: String,
+        /// Skip testing which protocol versions each server accepts
+        #[arg(long)]
+        no_versions: bool,
+        /// Lowest severity that fails the run: critical, high, medium, low or never
+        #[arg(long, value_name = "SEVERITY", default_value = "high")]
+        fail_on: String,
+        /// Write the JSON report here
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Inventory tools
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
     /// Print the facts the scanner builds for each host, as JSON (for debugging rules and packs)
     #[command(
         after_help = "Examples:\n  sslaudit facts --snapshot fixtures/demo-fleet --limit db-master"
@@ -115,14 +167,18 @@ Exit status: 0 merged, 2 an input could not be read or the inputs do not belong 
     },
 }
 
-#[derive(Debug, Args)]
-struct SourceArgs {
-    /// A snapshot folder (see docs/snapshot-format.md)
-    #[arg(long, value_name = "DIR")]
-    snapshot: PathBuf,
-    /// Only hosts whose name or environment matches this glob (repeatable)
-    #[arg(long, value_name = "GLOB")]
-    limit: Vec<String>,
+#[derive(Debug, Subcommand)]
+enum InventoryCommand {
+    /// Validate an inventory and try each host's SSH and MySQL login, printing a table
+    #[command(
+        after_help = "Examples:\n  sslaudit inventory check --inventory fleet.yaml\n  \
+sslaudit inventory check --inventory hosts.ini --limit production\n\n\
+Exit status: 0 every host is ready to scan, 1 some are not, 2 the inventory is invalid."
+    )]
+    Check {
+        #[command(flatten)]
+        source: SourceArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +280,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             category,
         } => merge_reports(&inputs, &output, category),
         Command::Facts { source } => facts(&source),
+        Command::Collect { source, out, quiet } => live::collect(&source, &out, quiet),
+        Command::Probe {
+            targets,
+            timeout,
+            no_versions,
+            fail_on,
+            json,
+        } => {
+            let timeout = sslaudit_scanner::inventory::parse_duration(&timeout)
+                .map_err(|e| anyhow::anyhow!("--timeout `{timeout}`: {e}"))?;
+            live::probe(
+                &targets,
+                timeout,
+                !no_versions,
+                parse_gate(&fail_on)?,
+                json.as_deref(),
+            )
+        }
+        Command::Inventory(InventoryCommand::Check { source }) => live::inventory_check(&source),
     }
 }
 
@@ -272,30 +347,6 @@ fn load_packs(paths: &[PathBuf]) -> Result<Vec<Box<dyn Rule>>> {
         }
     }
     Ok(out)
-}
-
-/// Reads the snapshot and builds every selected host's facts.
-fn load_fleet(source: &SourceArgs) -> Result<(snapshot::Manifest, Fleet)> {
-    let globs = source
-        .limit
-        .iter()
-        .map(|g| {
-            Glob::new(g)
-                .map(|g| g.compile_matcher())
-                .with_context(|| format!("--limit `{g}`"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let (manifest, fleet) = snapshot::load_fleet(&source.snapshot, |meta| {
-        globs.is_empty()
-            || globs
-                .iter()
-                .any(|g| g.is_match(&meta.name) || g.is_match(&meta.environment))
-    })?;
-    if fleet.hosts.is_empty() {
-        bail!("--limit matches no host of {}", source.snapshot.display());
-    }
-    tracing::info!(hosts = fleet.hosts.len(), "facts built");
-    Ok((manifest, fleet))
 }
 
 fn write_output(path: &Path, content: &str) -> Result<()> {
@@ -433,7 +484,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         None => Policy::default(),
     };
     let started = time::OffsetDateTime::now_utc();
-    let (_, fleet) = load_fleet(&args.source)?;
+    let fleet = source::load_fleet(&args.source, args.quiet)?;
     let (findings, outcome) = engine::evaluate(&fleet, &rules, &policy, as_of);
     let report = engine::report(&fleet, findings, outcome, &policy, as_of, &as_of_label);
     let ended = time::OffsetDateTime::now_utc();
@@ -478,7 +529,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         };
         let opts = sarif::SarifOptions {
             category: args.category.clone(),
-            inventory_uri: Some(args.source.snapshot.display().to_string()),
+            inventory_uri: Some(args.source.label()),
             start_time: rfc(started),
             end_time: rfc(ended),
         };
@@ -621,7 +672,7 @@ fn explain(rule: &str, packs: &[PathBuf]) -> Result<ExitCode> {
 }
 
 fn facts(source: &SourceArgs) -> Result<ExitCode> {
-    let (_, fleet) = load_fleet(source)?;
+    let fleet = source::load_fleet(source, false)?;
     let out = serde_json::to_string_pretty(&fleet)? + "\n";
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,241 @@
+//! The subcommands that work on live hosts only: `collect` (evidence
+//! snapshots), `probe` (TLS of MySQL ports) and `inventory check`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use rayon::prelude::*;
+use sslaudit_reports::terminal;
+use sslaudit_rules::facts::{Fleet, Reachability, Role};
+use sslaudit_rules::policy::Policy;
+use sslaudit_scanner::build::build_host;
+use sslaudit_scanner::engine::{self, Gate, RuleSet};
+use sslaudit_scanner::evidence::{HostEvidence, HostMeta};
+use sslaudit_scanner::live::{self, collect_host};
+use sslaudit_scanner::probe::{ProbeOptions, probe_tcp};
+use sslaudit_scanner::snapshot::{self, FORMAT, Manifest};
+
+use super::source::SourceArgs;
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// `sslaudit collect`: writes the evidence of every selected host as a
+/// snapshot folder, for audits to keep and for `scan --snapshot` later.
+pub fn collect(source: &SourceArgs, out: &Path, quiet: bool) -> Result<ExitCode> {
+    if source.snapshot.is_some() {
+        bail!("collect reads live hosts: give --inventory FILE or --host USER@ADDR");
+    }
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!(
+            "{} exists and is not empty: collect writes a fresh snapshot, never over old evidence",
+            out.display()
+        );
+    }
+    let hosts = source.live_hosts()?;
+    let progress = source.progress(hosts.len(), quiet);
+    let collected_at = now_rfc3339();
+    let written = live::collect_fleet(&hosts, &source.live_options(), progress.as_ref(), |ev| {
+        let ok = ev.meta.reachability == Reachability::Reachable;
+        snapshot::write_host(out, &ev).map(|_| ok)
+    })?;
+    drop(progress);
+    let mut reached = 0;
+    for w in written {
+        if w? {
+            reached += 1;
+        }
+    }
+    snapshot::write_manifest(
+        out,
+        &Manifest {
+            format: FORMAT,
+            tool: Some(format!("sslaudit {}", env!("CARGO_PKG_VERSION"))),
+            collected_at: Some(collected_at),
+            description: Some(format!("collected from {}", source.label())),
+        },
+    )?;
+    if !quiet {
+        eprintln!(
+            "wrote {} ({} hosts, {reached} reached); scan it with: sslaudit scan --snapshot {}",
+            out.display(),
+            hosts.len(),
+            out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sslaudit probe`: the TLS of MySQL ports, no credentials needed.
+pub fn probe(
+    targets: &[String],
+    timeout: Duration,
+    versions: bool,
+    gate: Gate,
+    json_out: Option<&Path>,
+) -> Result<ExitCode> {
+    let opts = ProbeOptions {
+        timeout,
+        versions,
+        ..ProbeOptions::default()
+    };
+    let hosts: Vec<_> = targets
+        .par_iter()
+        .map(|t| {
+            let record = probe_tcp(t, &opts);
+            let meta: HostMeta = HostMeta {
+                name: t.clone(),
+                environment: "probe".into(),
+                roles: vec![Role::DbMaster],
+                address: Some(t.clone()),
+                layout: "engineyard".into(),
+                layout_overrides: Default::default(),
+                app_user: None,
+                database_yml: Vec::new(),
+                reachability: Reachability::Reachable,
+                problems: Vec::new(),
+            };
+            let ev = HostEvidence {
+                meta,
+                origin: t.clone(),
+                files: Default::default(),
+                mysql: None,
+                connection: None,
+                probe: Some(record),
+                problems: Vec::new(),
+            };
+            build_host(&ev)
+        })
+        .collect();
+    let mut table = String::new();
+    for h in &hosts {
+        let Some(p) = &h.probe else { continue };
+        let accepted: Vec<&str> = p
+            .accepted
+            .iter()
+            .filter(|(_, ok)| **ok)
+            .map(|(v, _)| v.as_str())
+            .collect();
+        let line = match &p.error {
+            Some(e) => format!("{:<24} error: {e}\n", p.address),
+            None if !p.advertises_ssl => format!(
+                "{:<24} {} — no TLS offered (CLIENT_SSL not in the greeting)\n",
+                p.address,
+                p.greeting_version.as_deref().unwrap_or("?")
+            ),
+            None => format!(
+                "{:<24} {} — {} {} — accepts {} — presents {}\n",
+                p.address,
+                p.greeting_version.as_deref().unwrap_or("?"),
+                p.protocol.as_deref().unwrap_or("?"),
+                p.cipher.as_deref().unwrap_or("?"),
+                if accepted.is_empty() {
+                    "-".to_string()
+                } else {
+                    accepted.join(", ")
+                },
+                p.chain
+                    .first()
+                    .map(|c| format!("{} (until {})", c.subject, c.not_after_date()))
+                    .unwrap_or_else(|| "no certificate".into())
+            ),
+        };
+        table.push_str(&line);
+    }
+    let fleet = Fleet { hosts };
+    let rules = RuleSet::new(Vec::new());
+    let policy = Policy::default();
+    let as_of = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (findings, outcome) = engine::evaluate(&fleet, &rules, &policy, as_of);
+    let report = engine::report(&fleet, findings, outcome, &policy, as_of, &now_rfc3339());
+    if let Some(path) = json_out {
+        std::fs::write(path, sslaudit_reports::json::to_json(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let mut out = table;
+    out.push('\n');
+    out.push_str(&terminal::summary(&report, &rules.metas(), false));
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(if gate.passes(&report) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `sslaudit inventory check`: validates an inventory and tries each host's
+/// SSH and MySQL login, printing a table.
+pub fn inventory_check(source: &SourceArgs) -> Result<ExitCode> {
+    let hosts = source.live_hosts()?;
+    let opts = live::LiveOptions {
+        probe: false,
+        ..source.live_options()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.clamp(1, 512))
+        .build()?;
+    let rows: Vec<(String, String, String, Duration)> = pool.install(|| {
+        hosts
+            .par_iter()
+            .map(|h| {
+                let started = Instant::now();
+                let ev = collect_host(h, &opts);
+                let ssh = match &ev.meta.reachability {
+                    Reachability::Reachable => "ok".to_string(),
+                    Reachability::Unreachable { reason } => reason.clone(),
+                };
+                let is_db = h
+                    .roles
+                    .iter()
+                    .any(|r| matches!(r, Role::DbMaster | Role::DbReplica));
+                let mysql = if ev.meta.reachability != Reachability::Reachable {
+                    "-".to_string()
+                } else if !is_db {
+                    "(not a database host)".to_string()
+                } else if let Some(p) = ev.problems.iter().find(|p| p.is_access_failure()) {
+                    format!("{}: {}", p.what, p.message)
+                } else if ev.mysql.is_some() {
+                    format!("ok (via {})", h.mysql.via.as_str())
+                } else {
+                    "no facts".to_string()
+                };
+                (h.label(), ssh, mysql, started.elapsed())
+            })
+            .collect()
+    });
+    let mut out = format!(
+        "{:<32} {:<40} {:<40} {:>8}\n",
+        "HOST", "SSH", "MYSQL", "TIME"
+    );
+    let mut all_ok = true;
+    for (label, ssh, mysql, took) in &rows {
+        all_ok &= ssh == "ok" && (mysql.starts_with("ok") || mysql.starts_with('('));
+        out.push_str(&format!(
+            "{label:<32} {ssh:<40} {mysql:<40} {:>6}ms\n",
+            took.as_millis()
+        ));
+    }
+    out.push_str(&format!(
+        "\n{} of {} hosts ready to scan\n",
+        rows.iter()
+            .filter(|(_, s, m, _)| s == "ok" && (m.starts_with("ok") || m.starts_with('(')))
+            .count(),
+        rows.len()
+    ));
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

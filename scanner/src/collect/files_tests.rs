@@ -1,0 +1,312 @@
+//! The collector script run for real (LocalExec) over a temporary tree
+//! that mimics a database host, including the awkward cases.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::Path;
+
+use sslaudit_rules::facts::FileStatus;
+use sslaudit_rules::layout::Layout;
+
+use super::*;
+use crate::evidence::HostMeta;
+use crate::remote::{ExecOutput, LocalExec, RemoteError};
+
+const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+fn write(root: &Path, rel: &str, content: &[u8], mode: u32) -> String {
+    let p = root.join(rel.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, content).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn rsa_key_pem() -> Vec<u8> {
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    rsa.private_key_to_pem().unwrap()
+}
+
+/// LocalExec with fake `ls` and `dd` first on PATH, to make files vanish or
+/// shrink at the worst moment.
+struct RacyExec {
+    inner: LocalExec,
+    fakebin: String,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+impl Exec for RacyExec {
+    fn host(&self) -> &str {
+        "local"
+    }
+    fn exec(&self, command: &str, stdin: &[u8]) -> Result<ExecOutput, RemoteError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let cmd = format!(
+            "PATH={}:$PATH; export PATH; {command}",
+            shell_quote(&self.fakebin)
+        );
+        self.inner.exec(&cmd, stdin)
+    }
+}
+
+fn fake_bin(root: &Path) -> String {
+    let ls = "#!/bin/sh\nfor a; do case $a in *vanish*) rm -f -- \"$a\";; esac; done\nexec /bin/ls \"$@\"\n";
+    let dd = "#!/bin/sh\nfor a; do case $a in if=*shrink*) f=${a#if=}; : > \"$f\"; printf abc > \"$f\";; esac; done\nexec /bin/dd \"$@\"\n";
+    write(root, "fakebin/ls", ls.as_bytes(), 0o755);
+    write(root, "fakebin/dd", dd.as_bytes(), 0o755);
+    root.join("fakebin").to_str().unwrap().to_string()
+}
+
+#[test]
+fn collects_a_host_tree_in_few_rounds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let r = root.to_str().unwrap().to_string();
+    let key = rsa_key_pem();
+    // The option files: a symlinked root that includes a directory outside
+    // the round-1 trees and a file that includes another (rounds 2 and 3).
+    let real = write(
+        &root,
+        "etc/alternatives/my.cnf",
+        format!(
+            "[mysqld]\ndatadir={r}/db/mysql/5.6/data\nssl-ca=root.crt\nssl-cert={r}/certs/server.crt\n\
+             ssl-key=server.key\nssl-crl={r}/missing.crl\nssl-capath={r}/capath\n\
+             !includedir {r}/etc/conf.d\n!include {r}/elsewhere/extra.cnf\n"
+        )
+        .as_bytes(),
+        0o644,
+    );
+    symlink(&real, root.join("etc/my.cnf")).unwrap();
+    write(
+        &root,
+        "etc/conf.d/a.cnf",
+        b"[client]\nssl-ca=/nonexistent/ca.pem\n",
+        0o644,
+    );
+    write(
+        &root,
+        "elsewhere/extra.cnf",
+        format!("[mysqld]\n!include {r}/deeper/x.cnf\n").as_bytes(),
+        0o644,
+    );
+    write(
+        &root,
+        "deeper/x.cnf",
+        b"[mysqld]\nssl-cipher=AES256-SHA\n",
+        0o644,
+    );
+    write(&root, "certs/server.crt", CERT.as_bytes(), 0o644);
+    write(&root, "capath/a.pem", CERT.as_bytes(), 0o644);
+    write(&root, "db/mysql/5.6/data/root.crt", CERT.as_bytes(), 0o644);
+    write(&root, "db/mysql/5.6/data/server.key", &key, 0o600);
+    write(&root, "db/mysql/5.6/data/ibdata1", &[0u8; 4096], 0o660);
+    write(
+        &root,
+        "db/mysql/5.6/data/big.pem",
+        &vec![b'x'; 2 * 1024 * 1024],
+        0o644,
+    );
+    write(
+        &root,
+        "db/mysql/keygen/deploy/mysql.crt",
+        CERT.as_bytes(),
+        0o644,
+    );
+    write(&root, "db/mysql/keygen/deploy/mysql.key", &key, 0o600);
+    write(
+        &root,
+        "db/mysql/keygen/deploy/odd\tname\nx.pem",
+        b"odd\n",
+        0o640,
+    );
+    std::fs::create_dir_all(root.join("db/mysql/keygen/empty")).unwrap();
+    write(&root, "db/mysql/keygen/deploy/vanish.pem", b"gone\n", 0o644);
+    write(
+        &root,
+        "db/mysql/keygen/deploy/shrink.pem",
+        b"0123456789",
+        0o644,
+    );
+    write(
+        &root,
+        "app/config/database.yml",
+        format!("production:\n  adapter: mysql2\n  sslca: config/ca.pem\n  sslkey: {r}/appkeys/client.key\n")
+            .as_bytes(),
+        0o644,
+    );
+    write(&root, "app/config/ca.pem", CERT.as_bytes(), 0o644);
+    write(&root, "appkeys/client.key", &key, 0o400);
+
+    let overrides = BTreeMap::from([
+        ("option_files".to_string(), format!("{r}/etc/my.cnf")),
+        ("data_dirs".to_string(), format!("{r}/db/mysql/*/data")),
+        ("keygen_dir".to_string(), format!("{r}/db/mysql/keygen")),
+        (
+            "openssl_cnf".to_string(),
+            format!("{r}/etc/ssl/openssl.cnf"),
+        ),
+    ]);
+    let layout = Layout::with_overrides("engineyard", &overrides).unwrap();
+    let meta = HostMeta {
+        name: "local".into(),
+        environment: "test".into(),
+        roles: vec![],
+        address: None,
+        layout: "engineyard".into(),
+        layout_overrides: overrides.clone(),
+        app_user: Some("deploy".into()),
+        database_yml: vec![format!("{r}/app/config/database.yml")],
+        reachability: sslaudit_rules::facts::Reachability::Reachable,
+        problems: vec![],
+    };
+    let exec = RacyExec {
+        inner: LocalExec {
+            name: "local".into(),
+        },
+        fakebin: fake_bin(&root),
+        calls: Default::default(),
+    };
+    let started = std::time::Instant::now();
+    let c = collect(&exec, &layout, &meta, 1024 * 1024);
+    eprintln!(
+        "collected {} paths in {} rounds, {} bytes, {:?}",
+        c.files.len(),
+        c.rounds,
+        c.bytes,
+        started.elapsed()
+    );
+    let f = |p: &str| {
+        c.files.get(&format!("{r}/{p}")).unwrap_or_else(|| {
+            panic!(
+                "{p} not collected: {:#?}",
+                c.files.keys().collect::<Vec<_>>()
+            )
+        })
+    };
+    // One command per round; round 3 exists only for deeper/x.cnf.
+    assert_eq!(c.rounds, 3, "{:?}", c.problems);
+    assert_eq!(exec.calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+
+    // The symlinked root: content and metadata of the target, link recorded.
+    let my = f("etc/my.cnf");
+    assert!(my.content.as_ref().unwrap().starts_with(b"[mysqld]"));
+    assert_eq!(my.meta.mode, Some(0o644));
+    assert_eq!(c.links.get(&format!("{r}/etc/my.cnf")), Some(&real));
+    // Includes followed to closure.
+    assert!(f("etc/conf.d/a.cnf").content.is_some());
+    assert!(f("deeper/x.cnf").content.is_some());
+    // ssl-* paths: relative ones against datadir, absolute, missing, a capath dir.
+    assert!(f("certs/server.crt").content.is_some());
+    assert_eq!(f("missing.crl").meta.status, FileStatus::Missing);
+    assert!(f("capath/a.pem").content.is_some());
+    assert_eq!(f("capath").meta.size, None, "a directory has no size");
+    assert_eq!(
+        c.files.get("/nonexistent/ca.pem").map(|e| &e.meta.status),
+        Some(&FileStatus::Missing)
+    );
+    // Data dir: certificate/key files only, the key turned into facts.
+    let sk = f("db/mysql/5.6/data/server.key");
+    assert!(sk.content.is_none(), "private key bytes must be dropped");
+    assert_eq!(sk.key.as_ref().unwrap().bits, 2048);
+    assert_eq!(
+        (sk.meta.mode, sk.meta.owner.as_deref()),
+        (Some(0o600), Some("root"))
+    );
+    assert!(
+        !c.files
+            .contains_key(&format!("{r}/db/mysql/5.6/data/ibdata1"))
+    );
+    // Over the cap: listed with its size, not read, and said so.
+    let big = f("db/mysql/5.6/data/big.pem");
+    assert!(big.content.is_none());
+    assert_eq!(big.meta.size, Some(2 * 1024 * 1024));
+    assert!(c.problems.iter().any(|p| p.path.as_deref() == Some(big.meta.path.as_str())
+        && p.message.contains("cap")));
+    // The keygen tree, names with tabs and newlines included.
+    assert!(f("db/mysql/keygen/deploy/mysql.key").key.is_some());
+    assert_eq!(
+        f("db/mysql/keygen/deploy/odd\tname\nx.pem")
+            .content
+            .as_deref(),
+        Some(&b"odd\n"[..])
+    );
+    assert_eq!(
+        f("db/mysql/keygen/deploy/odd\tname\nx.pem").meta.mode,
+        Some(0o640)
+    );
+    assert_eq!(f("db/mysql/keygen/empty").meta.status, FileStatus::Present);
+    // Races: a file gone between listing and stat, one shrunk while read.
+    assert_eq!(
+        f("db/mysql/keygen/deploy/vanish.pem").meta.status,
+        FileStatus::Missing
+    );
+    assert!(matches!(
+        f("db/mysql/keygen/deploy/shrink.pem").meta.status,
+        FileStatus::Unreadable { .. }
+    ));
+    assert!(f("db/mysql/keygen/deploy/shrink.pem").content.is_none());
+    // database.yml and what it names (relative to the app root).
+    assert!(f("app/config/database.yml").content.is_some());
+    assert!(f("app/config/ca.pem").content.is_some());
+    assert!(f("appkeys/client.key").key.is_some());
+    // Missing layout files are recorded as missing.
+    assert_eq!(f("etc/ssl/openssl.cnf").meta.status, FileStatus::Missing);
+    assert!(c.files.contains_key("/etc/passwd"));
+    // No private key bytes anywhere.
+    for e in c.files.values() {
+        if let Some(b) = &e.content {
+            assert!(!x509::looks_like_private_key(b), "{}", e.meta.path);
+        }
+    }
+}
+
+#[test]
+fn a_failing_transport_is_a_problem_not_a_panic() {
+    struct Down;
+    impl Exec for Down {
+        fn host(&self) -> &str {
+            "down"
+        }
+        fn exec(&self, _: &str, _: &[u8]) -> Result<ExecOutput, RemoteError> {
+            Err(RemoteError::Timeout {
+                host: "down".into(),
+                after: std::time::Duration::from_secs(1),
+                during: "reading".into(),
+            })
+        }
+    }
+    let meta = HostMeta {
+        name: "down".into(),
+        environment: "t".into(),
+        roles: vec![],
+        address: None,
+        layout: "debian".into(),
+        layout_overrides: BTreeMap::new(),
+        app_user: None,
+        database_yml: vec![],
+        reachability: sslaudit_rules::facts::Reachability::Reachable,
+        problems: vec![],
+    };
+    let c = collect(&Down, &Layout::debian(), &meta, DEFAULT_MAX_BYTES);
+    assert!(c.files.is_empty());
+    assert_eq!(c.rounds, 1);
+    assert!(
+        c.problems[0].message.contains("timed out"),
+        "{:?}",
+        c.problems
+    );
+}
+
+#[test]
+fn the_script_refuses_a_bad_header() {
+    let e = LocalExec { name: "l".into() };
+    let stdin = format!("{}\n{SCRIPT}not-hex\n1\n1\n1\n", SCRIPT.len());
+    let out = e
+        .exec(
+            &format!("env LC_ALL=C sh -c {}", shell_quote(BOOTSTRAP)),
+            stdin.as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(out.status, Some(3));
+    assert!(out.stdout.is_empty());
+}

@@ -1,0 +1,220 @@
+//! Live scanning: one host's collection pipeline (SSH, files, MySQL, TLS
+//! probe) into evidence, and the bounded parallel run over a fleet.
+//!
+//! A host failing any step is recorded in its evidence (unreachable, or a
+//! collection problem) and every other host is scanned as usual.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use rayon::prelude::*;
+use sslaudit_rules::facts::{CollectionProblem, Reachability, Role};
+
+use crate::collect::files::{DEFAULT_MAX_BYTES, collect_files};
+use crate::collect::mysql::{
+    ClientSettings, Collected, Secret, TcpSettings, collect_via_client, collect_via_tcp,
+    collect_via_tunnel,
+};
+use crate::evidence::HostEvidence;
+use crate::inventory::{InventoryHost, Via};
+use crate::probe::{ProbeOptions, probe_tcp, probe_with};
+use crate::remote::ssh::SshHost;
+
+/// How hosts are collected.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Files larger than this are recorded, not read.
+    pub max_file_bytes: u64,
+    /// Probe each database host's TLS (on by default).
+    pub probe: bool,
+    /// Hosts collected at once: I/O bound work, so not the number of cores.
+    pub jobs: usize,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            max_file_bytes: DEFAULT_MAX_BYTES,
+            probe: true,
+            jobs: 32,
+        }
+    }
+}
+
+fn problem(what: &str, message: String) -> CollectionProblem {
+    CollectionProblem {
+        what: what.into(),
+        path: None,
+        line: None,
+        message,
+    }
+}
+
+/// The MySQL password named by the inventory (`password_env` or
+/// `password_file`); a missing one is a problem, never a guess.
+fn password(h: &InventoryHost) -> Result<Option<Secret>, CollectionProblem> {
+    let m = &h.mysql;
+    let secret = match (&m.password_env, &m.password_file) {
+        (Some(var), _) => Secret::from_env(var).map(Some),
+        (None, Some(file)) => Secret::from_file(file).map(Some),
+        (None, None) => Ok(None),
+    };
+    secret.map_err(|e| problem("mysql login", e.to_string()))
+}
+
+fn tcp_settings(h: &InventoryHost) -> Result<TcpSettings, CollectionProblem> {
+    let tls = h.mysql.tls.as_ref();
+    Ok(TcpSettings {
+        user: h
+            .mysql
+            .user
+            .clone()
+            .unwrap_or_else(|| crate::inventory::DEFAULT_MYSQL_USER.into()),
+        password: password(h)?,
+        ca: tls.and_then(|t| t.ca.clone()),
+        cert: tls.and_then(|t| t.cert.clone()),
+        key: tls.and_then(|t| t.key.clone()),
+        timeout: h.ssh.timeout,
+        ..TcpSettings::default()
+    })
+}
+
+fn client_settings(h: &InventoryHost) -> Result<ClientSettings, CollectionProblem> {
+    Ok(ClientSettings {
+        user: h.mysql.user.clone(),
+        password: password(h)?,
+        timeout: h.ssh.timeout,
+        ..ClientSettings::default()
+    })
+}
+
+/// `host:port`, bracketing IPv6 literals.
+fn endpoint(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+fn collect_mysql(h: &InventoryHost, ssh: &SshHost) -> Collected {
+    let fail = |p: CollectionProblem| (None, None, vec![p]);
+    match h.mysql.via {
+        Via::Ssh => match client_settings(h) {
+            Ok(s) => collect_via_client(ssh, &s),
+            Err(p) => fail(p),
+        },
+        Via::Tcp => match tcp_settings(h) {
+            Ok(s) => collect_via_tcp(&h.address, h.mysql.port, &s),
+            Err(p) => fail(p),
+        },
+        Via::Tunnel => match tcp_settings(h) {
+            Ok(s) => match SshHost::forward(h, &h.address, h.mysql.port) {
+                Ok(fwd) => collect_via_tunnel(fwd.port(), &endpoint(&h.address, h.mysql.port), &s),
+                Err(e) => fail(problem("mysql connection", e.to_string())),
+            },
+            Err(p) => fail(p),
+        },
+    }
+}
+
+/// Collects one host. Never panics on what the host returns; never takes
+/// longer than the host's timeouts allow.
+pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
+    let mut ev = HostEvidence {
+        meta: h.host_meta(),
+        origin: h.origin.clone(),
+        files: BTreeMap::new(),
+        mysql: None,
+        connection: None,
+        probe: None,
+        problems: Vec::new(),
+    };
+    let ssh = match SshHost::connect(h) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::info!(host = %h.label(), "unreachable: {e}");
+            ev.meta.reachability = Reachability::Unreachable {
+                reason: e.to_string(),
+            };
+            return ev;
+        }
+    };
+    let (files, problems) = collect_files(&ssh, &h.layout, &ev.meta, opts.max_file_bytes);
+    ev.files = files;
+    ev.problems.extend(problems);
+    let is_db = ev
+        .meta
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::DbMaster | Role::DbReplica));
+    if !is_db {
+        return ev;
+    }
+    let (record, connection, problems) = collect_mysql(h, &ssh);
+    ev.mysql = record;
+    ev.connection = connection;
+    ev.problems.extend(problems);
+    if opts.probe {
+        let probe_opts = ProbeOptions {
+            timeout: h.ssh.timeout,
+            ..ProbeOptions::default()
+        };
+        let target = endpoint(&h.address, h.mysql.port);
+        ev.probe = Some(match h.mysql.via {
+            Via::Tcp => probe_tcp(&target, &probe_opts),
+            // The database port is usually not reachable from outside (the
+            // seed's setup): probe it from the host itself, through SSH.
+            Via::Ssh | Via::Tunnel => probe_with(
+                &target,
+                || {
+                    ssh.direct_tcpip(&h.address, h.mysql.port)
+                        .map_err(|e| io::Error::other(e.to_string()))
+                },
+                &probe_opts,
+            ),
+        });
+    }
+    ev
+}
+
+/// Progress of a fleet run, for a progress bar.
+pub trait Progress: Sync {
+    fn host_done(&self, host: &InventoryHost, ok: bool);
+}
+
+/// No progress output.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn host_done(&self, _: &InventoryHost, _: bool) {}
+}
+
+/// Collects every host with at most `opts.jobs` at once, then hands each
+/// host's evidence to `finish` on the worker that collected it (so parsing
+/// happens beside the bytes, and nothing waits for the slowest host but
+/// the final join). Results come back in inventory order.
+pub fn collect_fleet<T: Send>(
+    hosts: &[InventoryHost],
+    opts: &LiveOptions,
+    progress: &dyn Progress,
+    finish: impl Fn(HostEvidence) -> T + Sync,
+) -> Result<Vec<T>, rayon::ThreadPoolBuildError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.clamp(1, 512))
+        .thread_name(|i| format!("sslaudit-host-{i}"))
+        .build()?;
+    Ok(pool.install(|| {
+        hosts
+            .par_iter()
+            .with_max_len(1)
+            .map(|h| {
+                let ev = collect_host(h, opts);
+                let ok = ev.meta.reachability == Reachability::Reachable
+                    && !ev.problems.iter().any(|p| p.is_access_failure());
+                progress.host_done(h, ok);
+                finish(ev)
+            })
+            .collect()
+    }))
+}

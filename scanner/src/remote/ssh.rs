@@ -1,0 +1,874 @@
+//! SSH transport (libssh2 through the `ssh2` crate): host key verified
+//! against known_hosts (never accepted blindly), key or agent
+//! authentication, an optional jump host, and a timeout on every operation
+//! so that a host that stops answering costs at most that long.
+//!
+//! Jump hosts: libssh2 needs a real file descriptor for the inner session,
+//! so the bastion's direct-tcpip channel is relayed to one end of a Unix
+//! socket pair by a thread, and the inner session runs over the other end.
+//! No port is opened on this machine. The relay drives the bastion session
+//! in non-blocking mode (one thread owns it, so libssh2 is never entered
+//! concurrently), sleeping at most 2 ms when neither side has data; it ends
+//! when either side closes, so dropping the [`SshHost`] tears it down.
+//! [`SshHost::forward`] (`ssh -L` for `via: tunnel`) uses the same relay
+//! with an accepted loopback TCP connection, over an SSH connection of its
+//! own.
+//!
+//! One `SshHost` may be shared between threads, but libssh2 serializes its
+//! calls: commands on one host are best run one after the other.
+
+mod known_hosts;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ssh2::{Channel, ErrorCode, MethodType, Session};
+
+use super::{Exec, ExecOutput, RemoteError, shell_quote};
+use crate::inventory::{InventoryHost, JumpSettings};
+
+/// libssh2's error codes we tell apart.
+const LIBSSH2_ERROR_TIMEOUT: i32 = -9;
+const LIBSSH2_ERROR_EAGAIN: i32 = -37;
+/// Most stdout (and, separately, stderr) one command may return: a hostile
+/// host could otherwise stream until memory runs out.
+pub const MAX_OUTPUT: usize = 512 * 1024 * 1024;
+
+/// A logged-in SSH connection to one host.
+pub struct SshHost {
+    name: String,
+    session: Session,
+    sudo: bool,
+    timeout: Duration,
+    /// The jump relay, when the host is reached through a bastion.
+    relay: Option<JoinHandle<()>>,
+}
+
+/// A local port forwarded through SSH ([`SshHost::forward`]).
+pub struct Forward {
+    port: u16,
+    /// The relay runs detached and ends with its connection (or when
+    /// nobody connects in time).
+    _handle: JoinHandle<()>,
+}
+
+impl Forward {
+    /// The port on 127.0.0.1 to connect to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// Where and as whom to log in (the host itself or its jump host).
+struct Endpoint<'a> {
+    /// `jump host bastion: ` before messages about the jump host, else empty.
+    label: String,
+    /// ` on jump host bastion` after what was being done, else empty.
+    on: String,
+    address: &'a str,
+    port: u16,
+    user: &'a str,
+    identity_file: Option<&'a Path>,
+}
+
+impl SshHost {
+    /// Connects to the host's inventory address (through its jump host if
+    /// it has one), verifies the host key and logs in.
+    pub fn connect(host: &InventoryHost) -> Result<SshHost, RemoteError> {
+        let name = host.name.clone();
+        let timeout = host.ssh.timeout;
+        let target = Endpoint {
+            label: String::new(),
+            on: String::new(),
+            address: &host.address,
+            port: host.ssh.port,
+            user: &host.ssh.user,
+            identity_file: host.ssh.identity_file.as_deref(),
+        };
+        let started = Instant::now();
+        let (session, relay) = match &host.ssh.jump {
+            None => {
+                let tcp = tcp_connect(&name, &target, timeout)?;
+                (
+                    login(&name, tcp, &target, &host.ssh.known_hosts, timeout)?,
+                    None,
+                )
+            }
+            Some(jump) => {
+                let (local, relay) = via_jump(&name, jump, host, timeout)?;
+                let session = login(&name, local, &target, &host.ssh.known_hosts, timeout)?;
+                (session, Some(relay))
+            }
+        };
+        tracing::debug!(host = %name, elapsed = ?started.elapsed(), "ssh session ready");
+        Ok(SshHost {
+            name,
+            session,
+            sudo: host.ssh.sudo,
+            timeout,
+            relay,
+        })
+    }
+
+    /// A TCP connection from the host to `host:port` (an SSH port forward),
+    /// for the MySQL tunnel and the TLS probe. Blocking, with the session's
+    /// timeout on every read and write.
+    pub fn direct_tcpip(&self, host: &str, port: u16) -> Result<Channel, RemoteError> {
+        self.session
+            .channel_direct_tcpip(host, port, None)
+            .map_err(|e| {
+                self.error(
+                    e,
+                    &format!("opening a forwarded connection to {host}:{port}"),
+                )
+            })
+    }
+
+    /// A port on 127.0.0.1 of this machine that leads to `to_host:to_port`
+    /// as the host sees it (`ssh -L`), for `via: tunnel`. It opens its own
+    /// SSH connection to the host (a relay must own its session), accepts
+    /// ONE loopback connection within the host's timeout, and closes when
+    /// that connection does. The target is tried before this returns, so an
+    /// unreachable port is an error here, not a hang later.
+    pub fn forward(
+        host: &InventoryHost,
+        to_host: &str,
+        to_port: u16,
+    ) -> Result<Forward, RemoteError> {
+        let ssh = SshHost::connect(host)?;
+        let channel = ssh.direct_tcpip(to_host, to_port)?;
+        let other = |message: String| RemoteError::Other {
+            host: host.name.clone(),
+            message,
+        };
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .map_err(|e| other(format!("local end of the forward: {e}")))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| other(format!("local end of the forward: {e}")))?
+            .port();
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| other(format!("local end of the forward: {e}")))?;
+        let deadline = Instant::now() + ssh.timeout;
+        let name = host.name.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("ssh-forward-{}", host.name))
+            .spawn(move || {
+                let stream = loop {
+                    match listener.accept() {
+                        // Only this machine's own clients; anything else is dropped.
+                        Ok((s, peer)) if peer.ip().is_loopback() => break s,
+                        Ok(_) => {}
+                        Err(e) if would_block(&e) => {
+                            if Instant::now() > deadline {
+                                tracing::debug!(host = %name, "forward: nobody connected");
+                                return;
+                            }
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                        Err(e) => {
+                            tracing::debug!(host = %name, "forward: {e}");
+                            return;
+                        }
+                    }
+                };
+                drop(listener);
+                let _ = stream.set_nodelay(true);
+                relay(&name, &ssh.session, channel, stream);
+            })
+            .map_err(|e| other(format!("starting the forward: {e}")))?;
+        Ok(Forward {
+            port,
+            _handle: handle,
+        })
+    }
+
+    /// The libssh2 session, for callers that need more than exec.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// True when the host is reached through a jump host.
+    pub fn via_jump(&self) -> bool {
+        self.relay.is_some()
+    }
+
+    fn error(&self, e: ssh2::Error, during: &str) -> RemoteError {
+        session_error(&self.name, e, self.timeout, during)
+    }
+
+    fn io_error(&self, e: std::io::Error, during: &str) -> RemoteError {
+        if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) {
+            RemoteError::Timeout {
+                host: self.name.clone(),
+                after: self.timeout,
+                during: during.to_string(),
+            }
+        } else {
+            RemoteError::Other {
+                host: self.name.clone(),
+                message: format!("{during}: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for SshHost {
+    fn drop(&mut self) {
+        // A polite goodbye, but never a long wait for a dead peer.
+        self.session.set_timeout(1000);
+        let _ = self
+            .session
+            .disconnect(Some(ssh2::DisconnectCode::ByApplication), "done", None);
+    }
+}
+
+impl Exec for SshHost {
+    fn host(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `command` with `sh -c` semantics of the login shell (through
+    /// `sudo -n -- sh -c` when the inventory says `sudo: true`), sends
+    /// `stdin` then EOF, and collects stdout and stderr.
+    fn exec(&self, command: &str, stdin: &[u8]) -> Result<ExecOutput, RemoteError> {
+        let line = if self.sudo {
+            format!("sudo -n -- sh -c {}", shell_quote(command))
+        } else {
+            command.to_string()
+        };
+        let mut ch = self
+            .session
+            .channel_session()
+            .map_err(|e| self.error(e, "opening a session channel"))?;
+        ch.exec(&line)
+            .map_err(|e| self.error(e, "starting a command"))?;
+        if let Err(e) = ch.write_all(stdin) {
+            // A command that does not read its stdin may exit first; only a
+            // stalled peer is an error here.
+            if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) {
+                return Err(self.io_error(e, "sending input to a command"));
+            }
+        }
+        match ch.send_eof() {
+            Ok(()) => {}
+            Err(e) if is_timeout(&e) => return Err(self.error(e, "sending input to a command")),
+            Err(_) => {}
+        }
+        // libssh2 widens the window whenever stream 0 is read and queues
+        // stderr meanwhile, so reading stdout first cannot deadlock.
+        let stdout = read_capped(&mut ch, MAX_OUTPUT)
+            .map_err(|e| self.io_error(e, "reading a command's output"))?;
+        let stderr = read_capped(&mut ch.stderr(), MAX_OUTPUT)
+            .map_err(|e| self.io_error(e, "reading a command's errors"))?;
+        ch.wait_close()
+            .map_err(|e| self.error(e, "waiting for a command to end"))?;
+        let signalled = ch.exit_signal().ok().and_then(|s| s.exit_signal).is_some();
+        let status = if signalled {
+            None
+        } else {
+            ch.exit_status().ok()
+        };
+        let out = ExecOutput {
+            stdout,
+            stderr,
+            status,
+        };
+        if self.sudo {
+            check_sudo(&self.name, &out)?;
+        }
+        Ok(out)
+    }
+}
+
+/// `sudo -n` refuses instead of prompting; say so plainly rather than
+/// letting the caller parse an empty output.
+fn check_sudo(host: &str, out: &ExecOutput) -> Result<(), RemoteError> {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let from_sudo = err.lines().any(|l| l.starts_with("sudo:"));
+    if out.status == Some(1)
+        && from_sudo
+        && (err.contains("password is required") || err.contains("terminal is required"))
+    {
+        return Err(RemoteError::Auth {
+            host: host.to_string(),
+            message: format!(
+                "sudo requires a password (sudo -n said: {}); allow the scan user \
+                 passwordless sudo or set ssh.sudo: false",
+                err.trim()
+            ),
+        });
+    }
+    if out.status == Some(127)
+        && (err.contains("sudo: not found") || err.contains("sudo: command not found"))
+    {
+        return Err(RemoteError::Other {
+            host: host.to_string(),
+            message: "sudo is not installed on the host (ssh.sudo: true)".to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn read_capped(r: &mut impl Read, cap: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if out.len() + n > cap {
+            return Err(std::io::Error::other(format!(
+                "the command printed more than {cap} bytes"
+            )));
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn is_timeout(e: &ssh2::Error) -> bool {
+    matches!(e.code(), ErrorCode::Session(LIBSSH2_ERROR_TIMEOUT))
+}
+
+fn session_error(host: &str, e: ssh2::Error, timeout: Duration, during: &str) -> RemoteError {
+    if is_timeout(&e) {
+        RemoteError::Timeout {
+            host: host.to_string(),
+            after: timeout,
+            during: during.to_string(),
+        }
+    } else {
+        RemoteError::Other {
+            host: host.to_string(),
+            message: format!("{during}: {}", e.message()),
+        }
+    }
+}
+
+fn timeout_ms(t: Duration) -> u32 {
+    u32::try_from(t.as_millis()).unwrap_or(u32::MAX).max(1)
+}
+
+fn tcp_connect(host: &str, ep: &Endpoint<'_>, timeout: Duration) -> Result<TcpStream, RemoteError> {
+    let connect_err = |message: String| RemoteError::Connect {
+        host: host.to_string(),
+        message,
+    };
+    let addrs: Vec<_> = (ep.address, ep.port)
+        .to_socket_addrs()
+        .map_err(|e| connect_err(format!("{}cannot resolve {}: {e}", ep.label, ep.address)))?
+        .collect();
+    let mut last = None;
+    for addr in &addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) if e.kind() == ErrorKind::TimedOut => {
+                return Err(RemoteError::Timeout {
+                    host: host.to_string(),
+                    after: timeout,
+                    during: format!("connecting to {addr}{}", ep.on),
+                });
+            }
+            Err(e) => last = Some(format!("{}ssh: {e} ({addr})", ep.label)),
+        }
+    }
+    Err(connect_err(last.unwrap_or_else(|| {
+        format!("{}{} resolves to no address", ep.label, ep.address)
+    })))
+}
+
+/// Handshake over `stream`, host key check, authentication.
+fn login<S: 'static + std::os::unix::io::AsRawFd>(
+    host: &str,
+    stream: S,
+    ep: &Endpoint<'_>,
+    known_hosts: &Path,
+    timeout: Duration,
+) -> Result<Session, RemoteError> {
+    let other = |message: String| RemoteError::Other {
+        host: host.to_string(),
+        message,
+    };
+    let key_err = |message: String| RemoteError::HostKey {
+        host: host.to_string(),
+        message: format!("{}{message}", ep.label),
+    };
+    let mut session = Session::new().map_err(|e| other(format!("libssh2: {}", e.message())))?;
+    session.set_timeout(timeout_ms(timeout));
+    let known = known_hosts::entries_for(known_hosts, ep.address, ep.port).map_err(key_err)?;
+    // Ask for the key types known_hosts has for this host, like ssh does:
+    // otherwise the server may pick a type we hold no key of.
+    let supported = session
+        .supported_algs(MethodType::HostKey)
+        .unwrap_or_default();
+    let mut wanted: Vec<&str> = Vec::new();
+    for e in known.iter().filter(|e| !e.revoked) {
+        for alg in known_hosts::algorithms_for(&e.key_type) {
+            if supported.contains(alg) && !wanted.contains(alg) {
+                wanted.push(alg);
+            }
+        }
+    }
+    if !wanted.is_empty() {
+        session
+            .method_pref(MethodType::HostKey, &wanted.join(","))
+            .map_err(|e| other(format!("libssh2 host key preference: {}", e.message())))?;
+    }
+    session.set_tcp_stream(stream);
+    let where_ = format!("{}:{}", ep.address, ep.port);
+    if let Err(e) = session.handshake() {
+        if is_timeout(&e) {
+            return Err(RemoteError::Timeout {
+                host: host.to_string(),
+                after: timeout,
+                during: format!("doing the ssh handshake with {where_}{}", ep.on),
+            });
+        }
+        if !wanted.is_empty() && e.message().to_ascii_lowercase().contains("hostkey") {
+            return Err(key_err(format!(
+                "host key changed: {where_} offers none of the key types {} has for it ({})",
+                known_hosts.display(),
+                wanted.join(", ")
+            )));
+        }
+        return Err(RemoteError::Connect {
+            host: host.to_string(),
+            message: format!(
+                "{}ssh handshake with {where_} failed: {}",
+                ep.label,
+                e.message()
+            ),
+        });
+    }
+    let Some((blob, _)) = session.host_key() else {
+        return Err(key_err(format!("{where_} sent no host key")));
+    };
+    let blob = blob.to_vec();
+    let key_type = known_hosts::blob_type(&blob).unwrap_or_else(|| "unknown".to_string());
+    let fp = known_hosts::fingerprint(&blob);
+    let shown = format!("{key_type} {fp}");
+    if let Some(r) = known.iter().find(|e| e.revoked && e.blob == blob) {
+        return Err(key_err(format!(
+            "host key {shown} of {where_} is marked @revoked in {}:{}",
+            known_hosts.display(),
+            r.line
+        )));
+    }
+    if !known.iter().any(|e| !e.revoked && e.blob == blob) {
+        let same_type: Vec<&known_hosts::Entry> = known
+            .iter()
+            .filter(|e| !e.revoked && e.key_type == key_type)
+            .collect();
+        return Err(key_err(match same_type.first() {
+            Some(e) => format!(
+                "host key changed: {where_} offers {shown}, but {}:{} has another {key_type} key \
+                 for it",
+                known_hosts.display(),
+                e.line
+            ),
+            None => format!(
+                "unknown host key {shown} for {} (not in {})",
+                known_hosts::lookup_name(ep.address, ep.port),
+                known_hosts.display()
+            ),
+        }));
+    }
+    authenticate(host, &session, ep, timeout)?;
+    Ok(session)
+}
+
+fn authenticate(
+    host: &str,
+    session: &Session,
+    ep: &Endpoint<'_>,
+    timeout: Duration,
+) -> Result<(), RemoteError> {
+    let auth = |message: String| RemoteError::Auth {
+        host: host.to_string(),
+        message: format!("{}{message}", ep.label),
+    };
+    let timed_out = |during: &str| RemoteError::Timeout {
+        host: host.to_string(),
+        after: timeout,
+        during: format!("{during}{}", ep.on),
+    };
+    match ep.identity_file {
+        Some(path) => {
+            check_identity_file(path).map_err(auth)?;
+            if let Err(e) = session.userauth_pubkey_file(ep.user, None, path, None) {
+                if is_timeout(&e) {
+                    return Err(timed_out("authenticating with a key"));
+                }
+                return Err(auth(format!(
+                    "the key {} was refused for user {} ({})",
+                    path.display(),
+                    ep.user,
+                    e.message()
+                )));
+            }
+        }
+        None => {
+            if std::env::var_os("SSH_AUTH_SOCK").is_none() {
+                return Err(auth(
+                    "no ssh.identity_file set and no ssh-agent (SSH_AUTH_SOCK is not set)"
+                        .to_string(),
+                ));
+            }
+            let mut agent = session
+                .agent()
+                .map_err(|e| auth(format!("ssh-agent: {}", e.message())))?;
+            agent
+                .connect()
+                .map_err(|e| auth(format!("cannot reach the ssh-agent: {}", e.message())))?;
+            agent
+                .list_identities()
+                .map_err(|e| auth(format!("ssh-agent: {}", e.message())))?;
+            let identities = agent
+                .identities()
+                .map_err(|e| auth(format!("ssh-agent: {}", e.message())))?;
+            if identities.is_empty() {
+                return Err(auth("the ssh-agent holds no keys".to_string()));
+            }
+            let mut ok = false;
+            for id in &identities {
+                match agent.userauth(ep.user, id) {
+                    Ok(()) => {
+                        ok = true;
+                        break;
+                    }
+                    Err(e) if is_timeout(&e) => {
+                        return Err(timed_out("authenticating with the ssh-agent"));
+                    }
+                    Err(_) => {}
+                }
+            }
+            let _ = agent.disconnect();
+            if !ok {
+                return Err(auth(format!(
+                    "none of the ssh-agent's {} keys was accepted for user {}",
+                    identities.len(),
+                    ep.user
+                )));
+            }
+        }
+    }
+    if !session.authenticated() {
+        return Err(auth(format!("not authenticated as {}", ep.user)));
+    }
+    Ok(())
+}
+
+/// Tells a passphrase-protected key apart before libssh2 fails on it with
+/// an obscure message (the scanner has no passphrase to give: use the agent).
+fn check_identity_file(path: &Path) -> Result<(), String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("identity file {}: {e}", path.display()))?;
+    if meta.len() > 1024 * 1024 {
+        return Err(format!(
+            "identity file {} is not a private key (over 1 MiB)",
+            path.display()
+        ));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("identity file {}: {e}", path.display()))?;
+    if key_is_encrypted(&bytes) {
+        return Err(format!(
+            "identity file {} is protected by a passphrase: load it into ssh-agent \
+             (ssh-add) and leave ssh.identity_file unset",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// PEM `Proc-Type: 4,ENCRYPTED`, PKCS#8 `ENCRYPTED PRIVATE KEY`, or an
+/// OpenSSH-format key whose cipher is not `none`.
+fn key_is_encrypted(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains("Proc-Type: 4,ENCRYPTED") || text.contains("BEGIN ENCRYPTED PRIVATE KEY") {
+        return true;
+    }
+    let begin = "-----BEGIN OPENSSH PRIVATE KEY-----";
+    let Some(start) = text.find(begin) else {
+        return false;
+    };
+    let body: String = text[start + begin.len()..]
+        .lines()
+        .take_while(|l| !l.starts_with("-----END"))
+        .map(str::trim)
+        .collect();
+    let Ok(raw) = openssl::base64::decode_block(&body) else {
+        return false;
+    };
+    let magic = b"openssh-key-v1\0";
+    let Some(rest) = raw.strip_prefix(&magic[..]) else {
+        return false;
+    };
+    let Some(len) = rest
+        .get(..4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_be_bytes)
+    else {
+        return false;
+    };
+    let cipher = rest.get(4..4 + len as usize).unwrap_or(b"none");
+    cipher != b"none"
+}
+
+/// Logs in to the jump host, opens a direct-tcpip channel to the target and
+/// relays it to a local socket for the inner session.
+fn via_jump(
+    host: &str,
+    jump: &JumpSettings,
+    target: &InventoryHost,
+    timeout: Duration,
+) -> Result<(UnixStream, JoinHandle<()>), RemoteError> {
+    let ep = Endpoint {
+        label: format!("jump host {}: ", jump.address),
+        on: format!(" on jump host {}", jump.address),
+        address: &jump.address,
+        port: jump.port,
+        user: &jump.user,
+        identity_file: jump.identity_file.as_deref(),
+    };
+    let tcp = tcp_connect(host, &ep, timeout)?;
+    let bastion = login(host, tcp, &ep, &target.ssh.known_hosts, timeout)?;
+    let channel = bastion
+        .channel_direct_tcpip(&target.address, target.ssh.port, None)
+        .map_err(|e| {
+            if is_timeout(&e) {
+                RemoteError::Timeout {
+                    host: host.to_string(),
+                    after: timeout,
+                    during: format!(
+                        "jump host {} connecting to {}:{}",
+                        jump.address, target.address, target.ssh.port
+                    ),
+                }
+            } else {
+                RemoteError::Connect {
+                    host: host.to_string(),
+                    message: format!(
+                        "jump host {} could not connect to {}:{}: {}",
+                        jump.address,
+                        target.address,
+                        target.ssh.port,
+                        e.message()
+                    ),
+                }
+            }
+        })?;
+    let (inner, outer) = UnixStream::pair().map_err(|e| RemoteError::Other {
+        host: host.to_string(),
+        message: format!("socket pair for the jump relay: {e}"),
+    })?;
+    let name = host.to_string();
+    let relay = std::thread::Builder::new()
+        .name(format!("ssh-jump-{host}"))
+        .spawn(move || {
+            relay(&name, &bastion, channel, outer);
+            let _ = bastion.disconnect(Some(ssh2::DisconnectCode::ByApplication), "done", None);
+        })
+        .map_err(|e| RemoteError::Other {
+            host: host.to_string(),
+            message: format!("starting the jump relay: {e}"),
+        })?;
+    Ok((inner, relay))
+}
+
+/// The local end of a relay: a Unix socket (jump hosts) or an accepted
+/// loopback TCP connection (port forwards).
+trait LocalEnd: Read + Write {
+    fn set_nonblocking(&self, yes: bool) -> std::io::Result<()>;
+    fn shutdown_write(&self);
+}
+
+impl LocalEnd for UnixStream {
+    fn set_nonblocking(&self, yes: bool) -> std::io::Result<()> {
+        UnixStream::set_nonblocking(self, yes)
+    }
+    fn shutdown_write(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+impl LocalEnd for TcpStream {
+    fn set_nonblocking(&self, yes: bool) -> std::io::Result<()> {
+        TcpStream::set_nonblocking(self, yes)
+    }
+    fn shutdown_write(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// Copies bytes both ways between a channel and the local end until one
+/// side is done (see the module comment). The session must be used by
+/// nobody else meanwhile: it runs in non-blocking mode here.
+fn relay(host: &str, session: &Session, mut channel: Channel, mut local: impl LocalEnd) {
+    if let Err(e) = local.set_nonblocking(true) {
+        tracing::debug!(host, "relay: {e}");
+        return;
+    }
+    session.set_blocking(false);
+    let mut up: Vec<u8> = Vec::new();
+    let mut down: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut local_eof, mut remote_eof, mut sent_eof, mut shut) = (false, false, false, false);
+    let mut idle: u32 = 0;
+    let mut local_closed_at: Option<Instant> = None;
+    let why: String = loop {
+        let mut progress = false;
+        if up.is_empty() && !local_eof {
+            match local.read(&mut buf) {
+                Ok(0) => {
+                    local_eof = true;
+                    local_closed_at = Some(Instant::now());
+                    progress = true;
+                }
+                Ok(n) => {
+                    up.extend_from_slice(&buf[..n]);
+                    progress = true;
+                }
+                Err(e) if would_block(&e) => {}
+                Err(e) => break format!("local side: {e}"),
+            }
+        }
+        if !up.is_empty() {
+            match channel.write(&up) {
+                Ok(n) => {
+                    up.drain(..n);
+                    progress |= n > 0;
+                }
+                Err(e) if would_block(&e) => {}
+                Err(e) => break format!("channel: {e}"),
+            }
+        }
+        if local_eof && up.is_empty() && !sent_eof {
+            match channel.send_eof() {
+                Ok(()) => sent_eof = true,
+                Err(e) if matches!(e.code(), ErrorCode::Session(LIBSSH2_ERROR_EAGAIN)) => {}
+                Err(e) => break format!("channel: {}", e.message()),
+            }
+        }
+        if down.is_empty() && !remote_eof {
+            match channel.read(&mut buf) {
+                Ok(0) => {
+                    if channel.eof() {
+                        remote_eof = true;
+                        progress = true;
+                    }
+                }
+                Ok(n) => {
+                    down.extend_from_slice(&buf[..n]);
+                    progress = true;
+                }
+                Err(e) if would_block(&e) => {}
+                Err(e) => break format!("channel: {e}"),
+            }
+        }
+        if !down.is_empty() {
+            match local.write(&down) {
+                Ok(n) => {
+                    down.drain(..n);
+                    progress |= n > 0;
+                }
+                Err(e) if would_block(&e) => {}
+                // The inner session is gone: nothing left to deliver.
+                Err(_) => break "local side closed".to_string(),
+            }
+        }
+        if remote_eof && down.is_empty() && !shut {
+            local.shutdown_write();
+            shut = true;
+        }
+        if local_eof
+            && sent_eof
+            && (remote_eof || local_closed_at.is_some_and(|t| t.elapsed() > Duration::from_secs(2)))
+        {
+            break "closed".to_string();
+        }
+        if remote_eof && shut && local_eof {
+            break "closed".to_string();
+        }
+        if progress {
+            idle = 0;
+        } else {
+            idle = idle.saturating_add(1);
+            // 50 us doubling to 2 ms: quick replies stay quick; after about
+            // two idle seconds, 10 ms, so a waiting relay costs next to nothing.
+            let micros = if idle > 1000 {
+                10_000
+            } else {
+                (50u64 << idle.min(6)).min(2000)
+            };
+            std::thread::sleep(Duration::from_micros(micros));
+        }
+    };
+    tracing::debug!(host, "relay ended: {why}");
+    session.set_blocking(true);
+    session.set_timeout(1000);
+    let _ = channel.close();
+}
+
+fn would_block(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encrypted_keys_are_recognized() {
+        assert!(key_is_encrypted(
+            b"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n"
+        ));
+        assert!(key_is_encrypted(
+            b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        ));
+        let openssh = |cipher: &str| {
+            let mut raw = b"openssh-key-v1\0".to_vec();
+            raw.extend_from_slice(&(cipher.len() as u32).to_be_bytes());
+            raw.extend_from_slice(cipher.as_bytes());
+            raw.extend_from_slice(&[0; 16]);
+            format!(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+                openssl::base64::encode_block(&raw)
+            )
+        };
+        assert!(key_is_encrypted(openssh("aes256-ctr").as_bytes()));
+        assert!(!key_is_encrypted(openssh("none").as_bytes()));
+        assert!(!key_is_encrypted(
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        ));
+    }
+
+    #[test]
+    fn sudo_password_prompts_are_errors() {
+        let out = |status, stderr: &str| ExecOutput {
+            stdout: Vec::new(),
+            stderr: stderr.as_bytes().to_vec(),
+            status: Some(status),
+        };
+        let e = check_sudo("h", &out(1, "sudo: a password is required\n")).unwrap_err();
+        assert!(e.to_string().contains("sudo requires a password"), "{e}");
+        assert!(check_sudo("h", &out(1, "mysql: a password is required\n")).is_ok());
+        assert!(check_sudo("h", &out(0, "")).is_ok());
+        assert!(check_sudo("h", &out(127, "sh: 1: sudo: not found\n")).is_err());
+    }
+}
