@@ -737,6 +737,8 @@ fn start_mariadb(
         .args(&user)
         .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
         .args(small)
+        // Parallel installs race on a shared /tmp (temporary tables).
+        .env("TMPDIR", &tmp)
         .output()
         .unwrap();
     assert!(

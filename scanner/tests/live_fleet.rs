@@ -1,0 +1,273 @@
+//! The whole scanner against the project's real test fleet (testfleet/):
+//! sshd and MariaDB with TLS per host, one host per seeded fault, behind a
+//! bastion. Runs only with SSLAUDIT_LIVE=1 (as root, with the fleet's
+//! packages installed: `testfleet/fleet deps`); .ci/run sets it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn live() -> bool {
+    match std::env::var("SSLAUDIT_LIVE").as_deref() {
+        Ok("1") => true,
+        _ => {
+            eprintln!(
+                "skipped: set SSLAUDIT_LIVE=1 (root, testfleet/fleet deps) to scan the test fleet"
+            );
+            false
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A running fleet, taken down when dropped (also when a test fails).
+struct Fleet {
+    dir: tempfile::TempDir,
+    password: String,
+}
+
+impl Fleet {
+    fn up(subnet: u8, spec: &str) -> Fleet {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let password = format!("pw-{}-canary", std::process::id());
+        let out = Command::new(root().join("testfleet/fleet"))
+            .args(["up", "--dir"])
+            .arg(dir.path())
+            .args(["--subnet", &subnet.to_string(), "--bastion", "--hosts"])
+            .arg(root().join(spec))
+            .env("SSLAUDIT_MYSQL_PASSWORD", &password)
+            .output()
+            .expect("run testfleet/fleet up");
+        let fleet = Fleet { dir, password };
+        assert!(
+            out.status.success(),
+            "fleet up failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        fleet
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn sslaudit(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_sslaudit"))
+            .args(args)
+            .env("SSLAUDIT_MYSQL_PASSWORD", &self.password)
+            .output()
+            .expect("run sslaudit")
+    }
+
+    /// Scans with an inventory and returns host -> rules that fired.
+    fn scan(&self, inventory: &str, extra: &[&str]) -> (serde_json::Value, Output) {
+        let json = self.path(&format!("{inventory}.report.json"));
+        let inv = self.path(inventory);
+        let mut args = vec![
+            "scan",
+            "--inventory",
+            inv.as_str(),
+            "--json",
+            json.as_str(),
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        let out = self.sslaudit(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a fleet with faults fails the gate; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (report, out)
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join("testfleet/fleet"))
+            .args(["down", "--dir"])
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+fn fired(report: &serde_json::Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for h in report["hosts"].as_array().unwrap() {
+        out.entry(h["name"].as_str().unwrap().to_string())
+            .or_default();
+    }
+    for f in report["findings"].as_array().unwrap() {
+        out.entry(f["host"].as_str().unwrap().to_string())
+            .or_default()
+            .insert(f["rule_id"].as_str().unwrap().to_string());
+    }
+    out
+}
+
+/// Asserts each host's rules: `must` all fire, and nothing else does
+/// unless listed in `may` (consequences of the same seeded fault).
+fn check(report: &serde_json::Value, expect: &[(&str, &[&str], &[&str])]) {
+    let fired = fired(report);
+    let mut errors = Vec::new();
+    for (host, must, may) in expect {
+        let got = fired.get(*host).cloned().unwrap_or_default();
+        for r in *must {
+            if !got.contains(*r) {
+                errors.push(format!("{host}: expected {r}, got {got:?}"));
+            }
+        }
+        for r in &got {
+            if !must.contains(&r.as_str()) && !may.contains(&r.as_str()) {
+                errors.push(format!("{host}: unexpected {r} (got {got:?})"));
+            }
+        }
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+const NONE: &[&str] = &[];
+
+#[test]
+fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
+    if !live() {
+        return;
+    }
+    let fleet = Fleet::up(41, "testfleet/examples/all-faults.spec");
+
+    // via: ssh — the host's own client, as the seed document does.
+    let (ssh, _) = fleet.scan("inventory.yaml", &["--as-of", "2026-11-30"]);
+    let common: &[(&str, &[&str], &[&str])] = &[
+        ("db-master", NONE, NONE),
+        ("db-replica-1", NONE, NONE),
+        ("app-1", NONE, NONE),
+        ("u-master", NONE, NONE),
+        ("f-master", &["SSL005"], NONE),
+        ("f-tls11", &["SSL015"], NONE),
+        ("f-no-rst", &["SSL017"], NONE),
+        ("f-key-mismatch", &["SSL011"], NONE),
+        ("f-key-0644", &["SSL014"], NONE),
+        ("f-other-ca", &["SSL012"], NONE),
+        ("f-repl-no-verify", &["SSL019"], NONE),
+        ("f-randfile", &["SSL010"], NONE),
+        ("f-yml-no-ssl", &["SSL006"], NONE),
+        ("f-yml-localhost", &["SSL007"], NONE),
+        ("f-app-mismatch", &["SSL011"], NONE),
+        ("f-app-0644", &["SSL014"], NONE),
+        ("f-app-other-ca", &["SSL012"], NONE),
+        ("u-down", &["SCAN001"], NONE),
+        ("u-stall-ssh", &["SCAN001"], NONE),
+        ("u-wrong-hostkey", &["SCAN001"], NONE),
+        ("u-stall-mysql", &["SCAN001"], &["SSL018"]),
+    ];
+    check(&ssh, common);
+    check(
+        &ssh,
+        &[
+            ("f-ssl-off", &["SSL001", "SSL002", "SSL018"], NONE),
+            ("f-restart", &["SSL001", "SSL003", "SSL018"], NONE),
+            ("f-expired", &["SSL004"], NONE),
+            ("f-no-tls", &["SSL018"], &["SSL001", "SSL002", "SSL017"]),
+        ],
+    );
+
+    // via: tcp — the scanner's own verified TLS session. Servers without
+    // TLS (or with an expired certificate) refuse it: the scanner never
+    // logs in in clear text, so those hosts are unaudited (SCAN001) and the
+    // probe says why.
+    let (tcp, _) = fleet.scan("inventory-tcp.yaml", &["--as-of", "2026-11-30"]);
+    check(&tcp, common);
+    check(
+        &tcp,
+        &[
+            // The option files still come over SSH: SSL002 holds either way.
+            ("f-ssl-off", &["SCAN001", "SSL002", "SSL018"], NONE),
+            ("f-restart", &["SCAN001", "SSL018"], NONE),
+            ("f-expired", &["SCAN001", "SSL004"], NONE),
+            ("f-no-tls", &["SCAN001", "SSL002", "SSL018"], NONE),
+        ],
+    );
+    let sessions = tcp["findings"].as_array().unwrap();
+    assert!(
+        sessions
+            .iter()
+            .all(|f| f["rule_id"] != "SSL018" || f["host"] != "db-master"),
+        "the scanner's own TCP session to a healthy server is encrypted"
+    );
+
+    // Evidence collected now and scanned later gives the same findings.
+    let evidence = fleet.path("evidence");
+    let out = fleet.sslaudit(&[
+        "collect",
+        "--inventory",
+        &fleet.path("inventory.yaml"),
+        "--out",
+        &evidence,
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offline = fleet.path("offline.json");
+    let out = fleet.sslaudit(&[
+        "scan",
+        "--snapshot",
+        &evidence,
+        "--as-of",
+        "2026-11-30",
+        "--json",
+        &offline,
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let offline: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&offline).unwrap()).unwrap();
+    assert_eq!(
+        offline["findings"], ssh["findings"],
+        "collect-then-scan differs from the live scan"
+    );
+    let snapshot_text = std::process::Command::new("grep")
+        .args(["-rl", &fleet.password, &evidence])
+        .output()
+        .unwrap();
+    assert!(
+        snapshot_text.stdout.is_empty(),
+        "the MySQL password reached the snapshot"
+    );
+
+    // The probe alone: a healthy server and one that still accepts TLS 1.1.
+    let out = fleet.sslaudit(&["probe", "127.0.41.1", "127.0.41.8", "--timeout", "3s"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("SSL015"),
+        "the TLS 1.1 server is flagged:\n{text}"
+    );
+    let healthy = text
+        .lines()
+        .find(|l| l.starts_with("127.0.41.1:3306"))
+        .unwrap_or_default();
+    assert!(healthy.contains("accepts TLSv1.2, TLSv1.3"), "{text}");
+
+    // inventory check: a table, and exit 1 while some hosts are not ready.
+    let out = fleet.sslaudit(&[
+        "inventory",
+        "check",
+        "--inventory",
+        &fleet.path("inventory.yaml"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("production/db-master") && text.contains("ok (via ssh)"),
+        "{text}"
+    );
+}
