@@ -3,6 +3,8 @@
 //! bastion. Runs only with SSLAUDIT_LIVE=1 (as root, with the fleet's
 //! packages installed: `testfleet/fleet deps`); .ci/run sets it.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
