@@ -203,6 +203,35 @@ fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
         "the scanner's own TCP session to a healthy server is encrypted"
     );
 
+    // A refused MySQL login leaves the host unaudited: SCAN001, within the
+    // timeout, and the rest of the fleet is scanned as usual.
+    let json = fleet.path("refused.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_sslaudit"))
+        .args(["scan", "--inventory", &fleet.path("inventory-tcp.yaml")])
+        .args(["--limit", "production", "--json", &json, "-q"])
+        .env("SSLAUDIT_MYSQL_PASSWORD", "not-the-password")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let refused: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    check(
+        &refused,
+        &[
+            ("db-master", &["SCAN001"], NONE),
+            ("db-replica-1", &["SCAN001"], NONE),
+            ("app-1", NONE, NONE),
+        ],
+    );
+    assert!(
+        refused["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Access denied"),
+        "{}",
+        refused["findings"][0]
+    );
+
     // Evidence collected now and scanned later gives the same findings.
     let evidence = fleet.path("evidence");
     let out = fleet.sslaudit(&[
