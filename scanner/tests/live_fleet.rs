@@ -203,6 +203,39 @@ fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
         "the scanner's own TCP session to a healthy server is encrypted"
     );
 
+    // via: tunnel — the same TLS session, through the host's SSH connection.
+    let tunnel = std::fs::read_to_string(fleet.path("inventory-tcp.yaml"))
+        .unwrap()
+        .replace("via: tcp", "via: tunnel");
+    std::fs::write(fleet.path("inventory-tunnel.yaml"), tunnel).unwrap();
+    let json = fleet.path("tunnel.json");
+    let out = fleet.sslaudit(&[
+        "scan",
+        "--inventory",
+        &fleet.path("inventory-tunnel.yaml"),
+        "--limit",
+        "production",
+        "--json",
+        &json,
+        "-q",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let through: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    check(
+        &through,
+        &[
+            ("db-master", NONE, NONE),
+            ("db-replica-1", NONE, NONE),
+            ("app-1", NONE, NONE),
+        ],
+    );
+
     // A refused MySQL login leaves the host unaudited: SCAN001, within the
     // timeout, and the rest of the fleet is scanned as usual.
     let json = fleet.path("refused.json");
