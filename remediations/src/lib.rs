@@ -1,6 +1,8 @@
 //! Remediation runners: a remediation is data first. `plan()` is pure and
 //! turns findings and facts into ordered steps; `apply()` executes a plan
-//! through the narrow [`Target`](target::Target) trait that the scanner's
+//! through a narrow `Target` trait that the scanner's
 //! transports implement, journaling every step so an interrupted run can
 //! be resumed or rolled back.
 #![forbid(unsafe_code)]
+
+pub mod keygen;
