@@ -20,8 +20,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use saphyr_parser::{Event, Parser, ScalarStyle};
-
+use super::yaml::{Entry as YamlEntry, Limits, Node, parse_first_document};
 use crate::facts::{DatabaseYml, DbEnvironment, YmlValue};
 
 /// Largest database.yml read.
@@ -271,235 +270,15 @@ fn block_change(code: &str) -> BlockChange {
 
 // --- YAML tree -------------------------------------------------------------------
 
-#[derive(Debug)]
-enum Node {
-    Scalar {
-        text: String,
-        plain: bool,
-        line: u32,
-    },
-    Seq {
-        items: Vec<Rc<Node>>,
-        line: u32,
-    },
-    Map {
-        entries: Vec<(Rc<Node>, Rc<Node>)>,
-        line: u32,
-    },
-}
-
-impl Node {
-    fn line(&self) -> u32 {
-        match self {
-            Node::Scalar { line, .. } | Node::Seq { line, .. } | Node::Map { line, .. } => *line,
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self {
-            Node::Scalar { .. } => "scalar",
-            Node::Seq { .. } => "sequence",
-            Node::Map { .. } => "mapping",
-        }
-    }
-}
-
-/// A finished node with its expanded size and height, which aliases add to
-/// the document's budget.
-#[derive(Clone)]
-struct Built {
-    node: Rc<Node>,
-    size: usize,
-    height: usize,
-}
-
-enum Frame {
-    Seq {
-        items: Vec<Rc<Node>>,
-        line: u32,
-        anchor: usize,
-        size: usize,
-        height: usize,
-    },
-    Map {
-        entries: Vec<(Rc<Node>, Rc<Node>)>,
-        key: Option<Rc<Node>>,
-        line: u32,
-        anchor: usize,
-        size: usize,
-        height: usize,
-    },
-}
-
-struct TreeBuilder {
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, Built>,
-    root: Option<Rc<Node>>,
-    expanded: usize,
-}
-
-fn marker_line(line: usize) -> u32 {
-    u32::try_from(line).unwrap_or(u32::MAX)
-}
+const LIMITS: Limits = Limits {
+    max_expanded_nodes: MAX_EXPANDED_NODES,
+    max_depth: MAX_DEPTH,
+};
 
 /// The first document of the stream (what Psych's `load` reads), or `None`
 /// for an empty stream.
 fn build_tree(yaml: &str) -> Result<Option<Rc<Node>>, Failure> {
-    let mut builder = TreeBuilder {
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        root: None,
-        expanded: 0,
-    };
-    for event in Parser::new_from_str(yaml) {
-        let (event, span) =
-            event.map_err(|e| (marker_line(e.marker().line()), e.info().to_string()))?;
-        let line = marker_line(span.start.line());
-        match event {
-            Event::StreamStart | Event::DocumentStart(_) | Event::Nothing => {}
-            Event::DocumentEnd | Event::StreamEnd => break,
-            Event::Alias(id) => {
-                let Some(target) = builder.anchors.get(&id).cloned() else {
-                    return Err((
-                        line,
-                        "alias to an anchor that is not complete (recursive alias)".to_string(),
-                    ));
-                };
-                builder.count(target.size, line)?;
-                if builder.stack.len() + target.height > MAX_DEPTH {
-                    return Err((line, format!("nesting deeper than {MAX_DEPTH} levels")));
-                }
-                builder.add(target);
-            }
-            Event::Scalar(value, style, anchor, _tag) => {
-                let built = Built {
-                    node: Rc::new(Node::Scalar {
-                        text: value.into_owned(),
-                        plain: style == ScalarStyle::Plain,
-                        line,
-                    }),
-                    size: 1,
-                    height: 1,
-                };
-                if anchor > 0 {
-                    builder.anchors.insert(anchor, built.clone());
-                }
-                builder.add(built);
-            }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if builder.stack.len() + 1 > MAX_DEPTH {
-                    return Err((line, format!("nesting deeper than {MAX_DEPTH} levels")));
-                }
-                builder
-                    .stack
-                    .push(if matches!(event, Event::SequenceStart(..)) {
-                        Frame::Seq {
-                            items: Vec::new(),
-                            line,
-                            anchor,
-                            size: 1,
-                            height: 1,
-                        }
-                    } else {
-                        Frame::Map {
-                            entries: Vec::new(),
-                            key: None,
-                            line,
-                            anchor,
-                            size: 1,
-                            height: 1,
-                        }
-                    });
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let (built, anchor) = match builder.stack.pop() {
-                    Some(Frame::Seq {
-                        items,
-                        line,
-                        anchor,
-                        size,
-                        height,
-                    }) => (
-                        Built {
-                            node: Rc::new(Node::Seq { items, line }),
-                            size,
-                            height,
-                        },
-                        anchor,
-                    ),
-                    Some(Frame::Map {
-                        entries,
-                        line,
-                        anchor,
-                        size,
-                        height,
-                        ..
-                    }) => (
-                        Built {
-                            node: Rc::new(Node::Map { entries, line }),
-                            size,
-                            height,
-                        },
-                        anchor,
-                    ),
-                    None => return Err((line, "unbalanced YAML events".to_string())),
-                };
-                if anchor > 0 {
-                    builder.anchors.insert(anchor, built.clone());
-                }
-                builder.add(built);
-            }
-        }
-    }
-    Ok(builder.root)
-}
-
-impl TreeBuilder {
-    /// Adds an alias expansion to the budget.
-    fn count(&mut self, nodes: usize, line: u32) -> Result<(), Failure> {
-        self.expanded = self.expanded.saturating_add(nodes);
-        if self.expanded > MAX_EXPANDED_NODES {
-            return Err((
-                line,
-                format!("aliases expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?)"),
-            ));
-        }
-        Ok(())
-    }
-
-    fn add(&mut self, child: Built) {
-        match self.stack.last_mut() {
-            None => {
-                if self.root.is_none() {
-                    self.root = Some(child.node);
-                }
-            }
-            Some(Frame::Seq {
-                items,
-                size,
-                height,
-                ..
-            }) => {
-                items.push(child.node);
-                *size = size.saturating_add(child.size);
-                *height = (*height).max(child.height + 1);
-            }
-            Some(Frame::Map {
-                entries,
-                key,
-                size,
-                height,
-                ..
-            }) => {
-                *size = size.saturating_add(child.size);
-                *height = (*height).max(child.height + 1);
-                match key.take() {
-                    None => *key = Some(child.node),
-                    Some(k) => entries.push((k, child.node)),
-                }
-            }
-        }
-    }
+    parse_first_document(yaml, &LIMITS).map_err(|e| (e.line, e.message))
 }
 
 // --- Mappings with merge keys --------------------------------------------------------
@@ -551,7 +330,7 @@ fn resolve_map(node: &Node, depth: usize) -> Result<Vec<Entry>, Failure> {
         ));
     }
     let mut map = OrderedMap::default();
-    for (key, value) in entries {
+    for YamlEntry { key, value, .. } in entries {
         let Node::Scalar {
             text,
             line: key_line,
@@ -634,10 +413,10 @@ impl Ctx<'_> {
 
     /// A scalar as a fact; `None` for a YAML null or a non-scalar.
     fn value(&self, node: &Node) -> Option<YmlValue> {
-        let Node::Scalar { text, plain, line } = node else {
+        let Node::Scalar { text, line, .. } = node else {
             return None;
         };
-        if *plain && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
+        if node.is_null() {
             return None;
         }
         let (value, has_erb) = self.restore(text);
@@ -1157,20 +936,6 @@ mod tests {
         assert_eq!(err.path, "bomb.yml");
         assert_eq!(err.line, 7);
         assert!(err.message.contains("alias bomb"), "{err}");
-    }
-
-    #[test]
-    fn deep_nesting_is_refused() {
-        let deep = format!("a: {}1{}\n", "[".repeat(200), "]".repeat(200));
-        let err = error(&deep);
-        assert!(err.message.contains("nesting deeper than 64"), "{err}");
-        // Aliases count with the depth of what they expand to.
-        let mut text = String::from("a0: &a0 [1]\n");
-        for i in 1..70 {
-            text.push_str(&format!("a{i}: &a{i} [*a{}]\n", i - 1));
-        }
-        let err = error(&text);
-        assert!(err.message.contains("nesting deeper than 64"), "{err}");
     }
 
     #[test]

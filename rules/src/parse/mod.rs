@@ -7,6 +7,7 @@ pub mod openssl_cnf;
 pub mod passwd;
 pub mod version;
 pub mod x509;
+pub mod yaml;
 
 /// Why a file could not be had from a [`FileSource`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

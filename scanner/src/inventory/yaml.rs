@@ -1,16 +1,20 @@
-//! A small YAML tree with the line of every node, built from saphyr-parser
-//! events, so that every inventory error can name its line. Anchors, aliases
-//! and `<<` merge keys are resolved; alias expansion is capped.
+//! The inventory's YAML: the shared line-marked tree
+//! ([`sslaudit_rules::parse::yaml`]) resolved into mappings with string keys,
+//! so that every inventory error can name its line. `<<` merge keys follow
+//! YAML 1.1 (keys written in the mapping win, then the first mapping
+//! merged); a collection as a key and a duplicate key are errors.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use saphyr_parser::{Event, Parser, ScalarStyle};
+use sslaudit_rules::parse::yaml::{self as tree, Limits};
 
-/// Most nodes aliases may add to a document ("billion laughs").
-const MAX_EXPANDED_NODES: usize = 200_000;
-/// Deepest nesting of collections.
-const MAX_DEPTH: usize = 64;
+const LIMITS: Limits = Limits {
+    // Most nodes aliases may add to a document ("billion laughs").
+    max_expanded_nodes: 200_000,
+    // Deepest nesting of collections, aliases expanded.
+    max_depth: 64,
+};
 
 #[derive(Debug)]
 pub(crate) enum Node {
@@ -77,129 +81,70 @@ impl Node {
 /// `(line, message)`.
 pub(crate) type Failure = (u32, String);
 
-enum Frame {
-    Seq {
-        items: Vec<Rc<Node>>,
-        line: u32,
-        anchor: usize,
-    },
-    Map {
-        /// Keys as written, with the line of each, and values.
-        entries: Vec<MapEntry>,
-        /// Mappings merged in with `<<`, in the order written.
-        merges: Vec<(u32, Rc<Node>)>,
-        key: Option<(Rc<Node>, u32)>,
-        line: u32,
-        anchor: usize,
-    },
-}
-
-struct Builder {
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, (Rc<Node>, usize)>,
-    root: Option<Rc<Node>>,
-    expanded: usize,
-}
-
-fn line_of(line: usize) -> u32 {
-    u32::try_from(line).unwrap_or(u32::MAX)
-}
-
 /// The first document of `text`, or `None` when the stream is empty.
 pub(crate) fn parse(text: &str) -> Result<Option<Rc<Node>>, Failure> {
-    let mut b = Builder {
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        root: None,
-        expanded: 0,
-    };
-    for event in Parser::new_from_str(text) {
-        let (event, span) =
-            event.map_err(|e| (line_of(e.marker().line()), e.info().to_string()))?;
-        let line = line_of(span.start.line());
-        match event {
-            Event::StreamStart | Event::DocumentStart(_) | Event::Nothing => {}
-            Event::DocumentEnd | Event::StreamEnd => break,
-            Event::Alias(id) => {
-                let Some((node, size)) = b.anchors.get(&id).cloned() else {
-                    return Err((line, "alias to an anchor that is not complete".to_string()));
-                };
-                b.expanded += size;
-                if b.expanded > MAX_EXPANDED_NODES {
-                    return Err((
-                        line,
-                        format!("aliases expand to more than {MAX_EXPANDED_NODES} nodes"),
-                    ));
-                }
-                b.add(node, line)?;
-            }
-            Event::Scalar(value, style, anchor, _tag) => {
-                let node = Rc::new(Node::Scalar {
-                    text: value.into_owned(),
-                    plain: style == ScalarStyle::Plain,
-                    line,
-                });
-                if anchor > 0 {
-                    b.anchors.insert(anchor, (node.clone(), 1));
-                }
-                b.add(node, line)?;
-            }
-            Event::SequenceStart(anchor, _) => {
-                b.push(
-                    Frame::Seq {
-                        items: Vec::new(),
-                        line,
-                        anchor,
-                    },
-                    line,
-                )?;
-            }
-            Event::MappingStart(anchor, _) => {
-                b.push(
-                    Frame::Map {
-                        entries: Vec::new(),
-                        merges: Vec::new(),
-                        key: None,
-                        line,
-                        anchor,
-                    },
-                    line,
-                )?;
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match b.stack.pop() {
-                    Some(Frame::Seq {
-                        items,
-                        line,
-                        anchor,
-                    }) => (Rc::new(Node::Seq { items, line }), anchor),
-                    Some(Frame::Map {
-                        entries,
-                        merges,
-                        line,
-                        anchor,
-                        ..
-                    }) => (Rc::new(merge(entries, merges, line)?), anchor),
-                    None => return Err((line, "unbalanced collection end".to_string())),
-                };
-                if anchor > 0 {
-                    b.anchors.insert(anchor, (node.clone(), size_of(&node)));
-                }
-                b.add(node, line)?;
-            }
-        }
-    }
-    Ok(b.root)
+    let root = tree::parse_first_document(text, &LIMITS).map_err(|e| (e.line, e.message))?;
+    let mut done = HashMap::new();
+    root.map(|root| resolve(&root, &mut done)).transpose()
 }
 
-fn size_of(node: &Node) -> usize {
-    match node {
-        Node::Scalar { .. } => 1,
-        Node::Seq { items, .. } => 1 + items.iter().map(|n| size_of(n)).sum::<usize>(),
-        Node::Map { entries, .. } => {
-            1 + entries.iter().map(|e| 1 + size_of(&e.value)).sum::<usize>()
-        }
+/// The raw node as an inventory node. An aliased node is resolved once
+/// (`done`, by address) and shared, as in the raw tree, so expansion costs
+/// stay within the parser's budget. Recursion is bounded by the parser's
+/// depth limit.
+fn resolve(
+    raw: &Rc<tree::Node>,
+    done: &mut HashMap<*const tree::Node, Rc<Node>>,
+) -> Result<Rc<Node>, Failure> {
+    if let Some(node) = done.get(&Rc::as_ptr(raw)) {
+        return Ok(Rc::clone(node));
     }
+    let node = match &**raw {
+        tree::Node::Scalar { text, plain, line } => Node::Scalar {
+            text: text.clone(),
+            plain: *plain,
+            line: *line,
+        },
+        tree::Node::Seq { items, line } => Node::Seq {
+            items: items
+                .iter()
+                .map(|item| resolve(item, done))
+                .collect::<Result<_, _>>()?,
+            line: *line,
+        },
+        tree::Node::Map { entries: raw, line } => {
+            let mut entries: Vec<MapEntry> = Vec::new();
+            let mut merges = Vec::new();
+            for entry in raw {
+                // In document order: what is wrong inside the key, then
+                // inside the value, then with the key itself.
+                let key = resolve(&entry.key, done)?;
+                let value = resolve(&entry.value, done)?;
+                let key_line = entry.key_line;
+                let Node::Scalar { text, plain, .. } = &*key else {
+                    return Err((
+                        key_line,
+                        format!("a {} cannot be a mapping key", key.kind()),
+                    ));
+                };
+                if *plain && text == "<<" {
+                    merges.push((key_line, value));
+                } else if entries.iter().any(|e| e.key == *text) {
+                    return Err((key_line, format!("duplicate key `{text}`")));
+                } else {
+                    entries.push(MapEntry {
+                        key: text.clone(),
+                        key_line,
+                        value,
+                    });
+                }
+            }
+            merge(entries, merges, *line)?
+        }
+    };
+    let node = Rc::new(node);
+    done.insert(Rc::as_ptr(raw), Rc::clone(&node));
+    Ok(node)
 }
 
 /// Applies `<<` merges: keys written in the mapping win over merged ones,
@@ -240,52 +185,6 @@ fn merge(
     Ok(Node::Map { entries, line })
 }
 
-impl Builder {
-    fn push(&mut self, frame: Frame, line: u32) -> Result<(), Failure> {
-        if self.stack.len() >= MAX_DEPTH {
-            return Err((line, format!("nesting deeper than {MAX_DEPTH} levels")));
-        }
-        self.stack.push(frame);
-        Ok(())
-    }
-
-    fn add(&mut self, node: Rc<Node>, line: u32) -> Result<(), Failure> {
-        match self.stack.last_mut() {
-            None => {
-                if self.root.is_none() {
-                    self.root = Some(node);
-                }
-            }
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries,
-                merges,
-                key,
-                ..
-            }) => match key.take() {
-                None => *key = Some((node, line)),
-                Some((k, key_line)) => {
-                    let Node::Scalar { text, plain, .. } = &*k else {
-                        return Err((key_line, format!("a {} cannot be a mapping key", k.kind())));
-                    };
-                    if *plain && text == "<<" {
-                        merges.push((key_line, node));
-                    } else if entries.iter().any(|e| e.key == *text) {
-                        return Err((key_line, format!("duplicate key `{text}`")));
-                    } else {
-                        entries.push(MapEntry {
-                            key: text.clone(),
-                            key_line,
-                            value: node,
-                        });
-                    }
-                }
-            },
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,17 +207,5 @@ mod tests {
         assert_eq!(parse("a: 1\nb: 2\na: 3\n").unwrap_err().0, 3);
         assert!(parse("a: [1, 2\nb: 3\n").unwrap_err().0 > 0);
         assert!(parse("").unwrap().is_none());
-    }
-
-    #[test]
-    fn alias_bombs_are_refused() {
-        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..10 {
-            let prev = i - 1;
-            doc.push_str(&format!(
-                "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
-            ));
-        }
-        assert!(parse(&doc).unwrap_err().1.contains("expand"));
     }
 }
