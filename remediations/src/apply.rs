@@ -1,0 +1,1135 @@
+//! Executing a plan: [`apply`], [`resume`] and [`rollback`], all journaled
+//! (see [`crate::journal`]) and serialized by a control-machine lock.
+//!
+//! Test-only crash switch: when the environment variable
+//! `SSLAUDIT_TEST_CRASH_AFTER_STEP=N` is set (it is read only then), or
+//! [`ApplyOptions::crash_after_step`] is `Some(N)`, `apply`/`resume` stop
+//! dead right after step id `N` was journaled done and return
+//! [`ApplyError::Crashed`] without touching anything else, exactly as a
+//! killed process would leave things (the binary turns that error into
+//! `std::process::abort`; in-process tests call resume or rollback next).
+
+use crate::journal::{Journal, PreviousFile, Record, RunLock, StepState, UndoInfo, now};
+use crate::plan::{Action, Applicability, Content, Plan, PlanError, Precondition, Step};
+use crate::target::{EntryKind, Target, TargetError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// The environment variable of the test-only crash switch.
+pub const CRASH_ENV: &str = "SSLAUDIT_TEST_CRASH_AFTER_STEP";
+
+/// Bytes produced at apply time for [`Content::Generated`]. The store must
+/// return the same bytes for an id across `apply` and `resume` (persist it,
+/// 0600, beside the journal), or a resumed step refuses to write them.
+pub trait GeneratedContent {
+    fn get(&self, id: &str) -> Option<Vec<u8>>;
+}
+
+impl GeneratedContent for BTreeMap<String, Vec<u8>> {
+    fn get(&self, id: &str) -> Option<Vec<u8>> {
+        BTreeMap::get(self, id).cloned()
+    }
+}
+
+/// How to run.
+pub struct ApplyOptions<'a> {
+    /// Compute and show what each step would change; change nothing, not
+    /// even the state directory.
+    pub dry_run: bool,
+    /// Where run folders and locks live on the control machine.
+    pub state_dir: PathBuf,
+    /// The user confirmed: `NeedsConfirmation` steps may run.
+    pub yes: bool,
+    /// Resolves `Content::Generated`.
+    pub generated: Option<&'a dyn GeneratedContent>,
+    /// Test-only crash switch (see the module docs); the environment
+    /// variable is consulted when this is `None`.
+    pub crash_after_step: Option<usize>,
+}
+
+impl<'a> ApplyOptions<'a> {
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        ApplyOptions {
+            dry_run: false,
+            state_dir: state_dir.into(),
+            yes: false,
+            generated: None,
+            crash_after_step: None,
+        }
+    }
+}
+
+/// What the engine could not do. Every variant names the step or file.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("invalid plan: {0}")]
+    Plan(#[from] PlanError),
+    #[error("step {step}: no target for host {host:?}")]
+    UnknownHost { step: usize, host: String },
+    #[error("run is locked by {holder} ({path})", path = path.display())]
+    Locked { path: PathBuf, holder: String },
+    #[error("{path}: {source}", path = path.display())]
+    State {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: bad journal entry: {message}", path = path.display())]
+    Journal {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("run {run_id} was already started ({dir}): resume or roll it back", dir = dir.display())]
+    AlreadyStarted { run_id: String, dir: PathBuf },
+    #[error("run {run_id} has no journal ({dir})", dir = dir.display())]
+    NotStarted { run_id: String, dir: PathBuf },
+    #[error("run {run_id} was rolled back and cannot be resumed")]
+    RolledBack { run_id: String },
+    #[error("steps {steps:?} need confirmation")]
+    NeedsConfirmation { steps: Vec<usize> },
+    #[error("step {step} on {host}: precondition failed: {message}")]
+    Precondition {
+        step: usize,
+        host: String,
+        message: String,
+    },
+    #[error("step {step}: {source}")]
+    Target {
+        step: usize,
+        #[source]
+        source: TargetError,
+    },
+    #[error("step {step} on {host}: `{command}` exited with {got}, expected {expected}: {stderr}")]
+    CommandStatus {
+        step: usize,
+        host: String,
+        command: String,
+        expected: i32,
+        got: i32,
+        stderr: String,
+    },
+    #[error("step {step}: no generated content for id {id:?}")]
+    MissingGenerated { step: usize, id: String },
+    #[error("step {step} on {host}: {path} {message}")]
+    Conflict {
+        step: usize,
+        host: String,
+        path: String,
+        message: String,
+    },
+    #[error("rollback does not support --dry-run")]
+    DryRunRollback,
+    #[error("crashed after step {step} (test switch {CRASH_ENV})")]
+    Crashed { step: usize },
+}
+
+/// What dry-run found for a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    pub summary: String,
+    /// A unified-style line diff of a text file that would be edited.
+    pub diff: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum StepOutcome {
+    Done,
+    /// Done in an earlier, interrupted invocation of the run.
+    AlreadyDone,
+    /// Found started but not recorded done; its effect was already in place.
+    Verified,
+    Skipped {
+        reason: String,
+    },
+    WouldChange {
+        preview: Preview,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepReport {
+    pub step: usize,
+    pub host: String,
+    pub outcome: StepOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub dry_run: bool,
+    pub steps: Vec<StepReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackReport {
+    pub run_id: String,
+    /// Step ids undone, in the order undone (reverse plan order).
+    pub undone: Vec<usize>,
+    /// Commands/SQL that ran and have no undo action.
+    pub irreversible: Vec<usize>,
+}
+
+/// Resolves a plan's host name to its target.
+pub type Targets<'t> = dyn Fn(&str) -> Option<&'t dyn Target> + 't;
+
+/// Applies a new plan (or, with `dry_run`, previews it).
+///
+/// Refuses before touching anything when the plan is invalid, a host has
+/// no target, or a `NeedsConfirmation` step is present without `yes`.
+/// `DisplayOnly` steps are reported as skipped.
+pub fn apply(
+    plan: &Plan,
+    targets: &Targets<'_>,
+    opts: &ApplyOptions<'_>,
+) -> Result<RunReport, ApplyError> {
+    plan.validate()?;
+    check_targets(plan, targets)?;
+    if opts.dry_run {
+        return preview(plan, targets, opts);
+    }
+    check_confirmation(plan, opts)?;
+    let _lock = RunLock::acquire(&opts.state_dir, &plan.run_id)?;
+    let journal = Journal::create(&opts.state_dir, plan)?;
+    journal.audit(&format!(
+        "run={} action=apply title={:?} steps={} outcome=started",
+        plan.run_id,
+        plan.title,
+        plan.steps.len()
+    ))?;
+    run_steps(plan, targets, opts, &journal, &BTreeMap::new())
+}
+
+/// Continues an interrupted run after its last done step. A step recorded
+/// started but not done is re-checked: when its effect is already in place
+/// it is recorded done, otherwise it runs again with the undo information
+/// recorded the first time.
+pub fn resume(
+    run_id: &str,
+    targets: &Targets<'_>,
+    opts: &ApplyOptions<'_>,
+) -> Result<RunReport, ApplyError> {
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        Some(RunLock::acquire(&opts.state_dir, run_id)?)
+    };
+    let journal = Journal::open(&opts.state_dir, run_id)?;
+    let plan = journal.load_plan()?;
+    plan.validate()?;
+    check_targets(&plan, targets)?;
+    let states = journal.states()?;
+    if states.values().any(|s| s.rolled_back) {
+        return Err(ApplyError::RolledBack {
+            run_id: run_id.to_string(),
+        });
+    }
+    if opts.dry_run {
+        let mut rest = plan.clone();
+        rest.steps
+            .retain(|s| !states.get(&s.id).is_some_and(|st| st.done));
+        return preview(&rest, targets, opts);
+    }
+    check_confirmation(&plan, opts)?;
+    journal.audit(&format!("run={run_id} action=resume outcome=started"))?;
+    run_steps(&plan, targets, opts, &journal, &states)
+}
+
+/// Undoes every step the journal shows started (done or not), in reverse
+/// order: files restored byte-for-byte from their backups with their old
+/// mode and owner (backups removed once restored), files that did not
+/// exist removed, created directories removed, moves reversed, and the
+/// `undo` action of commands and SQL run. Steps already rolled back are
+/// skipped, so an interrupted rollback can simply be run again.
+pub fn rollback(
+    run_id: &str,
+    targets: &Targets<'_>,
+    opts: &ApplyOptions<'_>,
+) -> Result<RollbackReport, ApplyError> {
+    if opts.dry_run {
+        return Err(ApplyError::DryRunRollback);
+    }
+    let _lock = RunLock::acquire(&opts.state_dir, run_id)?;
+    let journal = Journal::open(&opts.state_dir, run_id)?;
+    let plan = journal.load_plan()?;
+    let states = journal.states()?;
+    journal.audit(&format!("run={run_id} action=rollback outcome=started"))?;
+    let mut report = RollbackReport {
+        run_id: run_id.to_string(),
+        undone: Vec::new(),
+        irreversible: Vec::new(),
+    };
+    for step in plan.steps.iter().rev() {
+        let Some(state) = states.get(&step.id) else {
+            continue;
+        };
+        let Some(info) = &state.started else { continue };
+        if state.rolled_back {
+            continue;
+        }
+        let target = target_for(step, targets)?;
+        match undo_step(step, info, target) {
+            Ok(reversible) => {
+                journal.append(&Record::RolledBack {
+                    step: step.id,
+                    at: now(),
+                })?;
+                let outcome = if reversible {
+                    "rolled_back"
+                } else {
+                    "irreversible"
+                };
+                journal.audit(&format!(
+                    "run={run_id} action=rollback step={} host={} what={:?} outcome={outcome}",
+                    step.id,
+                    step.host,
+                    step.action.describe()
+                ))?;
+                if reversible {
+                    report.undone.push(step.id);
+                } else {
+                    report.irreversible.push(step.id);
+                }
+            }
+            Err(e) => {
+                journal.append(&Record::RollbackFailed {
+                    step: step.id,
+                    at: now(),
+                    error: e.to_string(),
+                })?;
+                journal.audit(&format!(
+                    "run={run_id} action=rollback step={} host={} outcome=failed: {e}",
+                    step.id, step.host
+                ))?;
+                return Err(e);
+            }
+        }
+    }
+    journal.audit(&format!("run={run_id} action=rollback outcome=finished"))?;
+    Ok(report)
+}
+
+fn crash_after(opts: &ApplyOptions<'_>) -> Option<usize> {
+    opts.crash_after_step
+        .or_else(|| parse_crash_env(std::env::var(CRASH_ENV).ok().as_deref()))
+}
+
+/// Parses the crash switch's value; unset or not a number means off.
+pub fn parse_crash_env(value: Option<&str>) -> Option<usize> {
+    value.and_then(|v| v.trim().parse().ok())
+}
+
+fn check_targets(plan: &Plan, targets: &Targets<'_>) -> Result<(), ApplyError> {
+    for step in &plan.steps {
+        if step.applicability != Applicability::DisplayOnly {
+            target_for(step, targets)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_confirmation(plan: &Plan, opts: &ApplyOptions<'_>) -> Result<(), ApplyError> {
+    let steps: Vec<usize> = plan
+        .steps
+        .iter()
+        .filter(|s| s.applicability == Applicability::NeedsConfirmation)
+        .map(|s| s.id)
+        .collect();
+    if !opts.yes && !steps.is_empty() {
+        return Err(ApplyError::NeedsConfirmation { steps });
+    }
+    Ok(())
+}
+
+fn target_for<'t>(step: &Step, targets: &Targets<'t>) -> Result<&'t dyn Target, ApplyError> {
+    targets(&step.host).ok_or_else(|| ApplyError::UnknownHost {
+        step: step.id,
+        host: step.host.clone(),
+    })
+}
+
+fn run_steps(
+    plan: &Plan,
+    targets: &Targets<'_>,
+    opts: &ApplyOptions<'_>,
+    journal: &Journal,
+    states: &BTreeMap<usize, StepState>,
+) -> Result<RunReport, ApplyError> {
+    let crash = crash_after(opts);
+    let mut report = RunReport {
+        run_id: plan.run_id.clone(),
+        dry_run: false,
+        steps: Vec::new(),
+    };
+    let default = StepState::default();
+    for step in &plan.steps {
+        let state = states.get(&step.id).unwrap_or(&default);
+        let outcome = if step.applicability == Applicability::DisplayOnly {
+            StepOutcome::Skipped {
+                reason: "display only".to_string(),
+            }
+        } else if state.done {
+            StepOutcome::AlreadyDone
+        } else {
+            let target = target_for(step, targets)?;
+            match run_one(plan, step, state, target, opts, journal) {
+                Ok(outcome) => {
+                    journal.append(&Record::Done {
+                        step: step.id,
+                        at: now(),
+                    })?;
+                    journal.audit(&format!(
+                        "run={} step={} host={} what={:?} outcome=done",
+                        plan.run_id,
+                        step.id,
+                        step.host,
+                        step.action.describe()
+                    ))?;
+                    outcome
+                }
+                Err(e) => {
+                    journal.append(&Record::Failed {
+                        step: step.id,
+                        at: now(),
+                        error: e.to_string(),
+                    })?;
+                    journal.audit(&format!(
+                        "run={} step={} host={} what={:?} outcome=failed: {e}",
+                        plan.run_id,
+                        step.id,
+                        step.host,
+                        step.action.describe()
+                    ))?;
+                    return Err(e);
+                }
+            }
+        };
+        report.steps.push(StepReport {
+            step: step.id,
+            host: step.host.clone(),
+            outcome,
+        });
+        if crash == Some(step.id) {
+            return Err(ApplyError::Crashed { step: step.id });
+        }
+    }
+    journal.audit(&format!("run={} outcome=finished", plan.run_id))?;
+    Ok(report)
+}
+
+fn run_one(
+    plan: &Plan,
+    step: &Step,
+    state: &StepState,
+    target: &dyn Target,
+    opts: &ApplyOptions<'_>,
+    journal: &Journal,
+) -> Result<StepOutcome, ApplyError> {
+    let terr = |source| ApplyError::Target {
+        step: step.id,
+        source,
+    };
+    if let Some(info) = &state.started {
+        if effect_present(step, info, target).map_err(terr)? {
+            return Ok(StepOutcome::Verified);
+        }
+        execute(step, info, target, opts)?;
+        return Ok(StepOutcome::Done);
+    }
+    if let Some(pre) = &step.precondition
+        && let Some(message) = check_precondition(pre, target).map_err(terr)?
+    {
+        return Err(ApplyError::Precondition {
+            step: step.id,
+            host: step.host.clone(),
+            message,
+        });
+    }
+    let info = prepare(plan, step, target, opts)?;
+    journal.append(&Record::Started {
+        step: step.id,
+        at: now(),
+        undo: info.clone(),
+    })?;
+    execute(step, &info, target, opts)?;
+    Ok(StepOutcome::Done)
+}
+
+/// `None` when the precondition holds, else why not.
+fn check_precondition(
+    pre: &Precondition,
+    target: &dyn Target,
+) -> Result<Option<String>, TargetError> {
+    Ok(match pre {
+        Precondition::FileExists { path } => target
+            .metadata(path)?
+            .is_none()
+            .then(|| format!("{path} does not exist")),
+        Precondition::FileAbsent { path } => target
+            .metadata(path)?
+            .is_some()
+            .then(|| format!("{path} exists")),
+        Precondition::FileContains { path, text } => match target.read_file(path)? {
+            None => Some(format!("{path} does not exist")),
+            Some(f) if !String::from_utf8_lossy(&f.content).contains(text.as_str()) => {
+                Some(format!("{path} does not contain {text:?}"))
+            }
+            Some(_) => None,
+        },
+        Precondition::CommandSucceeds { command } => {
+            let out = target.run_command(command)?;
+            (out.status != 0).then(|| format!("`{command}` exited with {}", out.status))
+        }
+    })
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn content_bytes(
+    step: &Step,
+    content: &Content,
+    opts: &ApplyOptions<'_>,
+) -> Result<Vec<u8>, ApplyError> {
+    match content {
+        Content::Text(t) => Ok(t.as_bytes().to_vec()),
+        Content::Generated { id } => {
+            opts.generated
+                .and_then(|g| g.get(id))
+                .ok_or_else(|| ApplyError::MissingGenerated {
+                    step: step.id,
+                    id: id.clone(),
+                })
+        }
+    }
+}
+
+/// The backup name of a file replaced by a step: unique per run and step,
+/// so an older backup is never overwritten.
+pub fn backup_path(path: &str, run_id: &str, step: usize) -> String {
+    format!("{path}.sslaudit-{run_id}-{step}.bak")
+}
+
+fn conflict(step: &Step, path: &str, message: &str) -> ApplyError {
+    ApplyError::Conflict {
+        step: step.id,
+        host: step.host.clone(),
+        path: path.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Looks at the host and records what undoing the step will need.
+fn prepare(
+    plan: &Plan,
+    step: &Step,
+    target: &dyn Target,
+    opts: &ApplyOptions<'_>,
+) -> Result<UndoInfo, ApplyError> {
+    let terr = |source| ApplyError::Target {
+        step: step.id,
+        source,
+    };
+    Ok(match &step.action {
+        Action::WriteFile { path, content, .. } => {
+            let new = content_bytes(step, content, opts)?;
+            let previous = target.read_file(path).map_err(terr)?.map(|f| PreviousFile {
+                mode: f.mode,
+                owner: f.owner,
+                group: f.group,
+                sha256: sha256_hex(&f.content),
+            });
+            let backup = previous
+                .as_ref()
+                .map(|_| backup_path(path, &plan.run_id, step.id));
+            if let Some(b) = &backup
+                && target.metadata(b).map_err(terr)?.is_some()
+            {
+                return Err(conflict(
+                    step,
+                    b,
+                    "already exists: refusing to overwrite an older backup",
+                ));
+            }
+            UndoInfo::WriteFile {
+                path: path.clone(),
+                backup,
+                previous,
+                new_sha256: sha256_hex(&new),
+            }
+        }
+        Action::MakeDir { path, .. } => {
+            let mut created = Vec::new();
+            let mut prefix = String::new();
+            for part in path.split('/').filter(|p| !p.is_empty()) {
+                prefix.push('/');
+                prefix.push_str(part);
+                match target.metadata(&prefix).map_err(terr)? {
+                    None => created.push(prefix.clone()),
+                    Some(m) if m.kind == EntryKind::Dir => {}
+                    Some(_) => {
+                        return Err(conflict(step, &prefix, "exists and is not a directory"));
+                    }
+                }
+            }
+            UndoInfo::MakeDir { created }
+        }
+        Action::MoveFile { from, to } => {
+            if target.metadata(from).map_err(terr)?.is_none() {
+                return Err(conflict(step, from, "does not exist"));
+            }
+            if target.metadata(to).map_err(terr)?.is_some() {
+                return Err(conflict(
+                    step,
+                    to,
+                    "already exists: refusing to overwrite it",
+                ));
+            }
+            UndoInfo::MoveFile {
+                from: from.clone(),
+                to: to.clone(),
+            }
+        }
+        Action::RunCommand { .. } => UndoInfo::RunCommand,
+        Action::RunSql { .. } => UndoInfo::RunSql,
+    })
+}
+
+/// Whether a started step already had its full effect (so it is not done
+/// twice). Commands and SQL cannot be observed and always run again.
+fn effect_present(step: &Step, info: &UndoInfo, target: &dyn Target) -> Result<bool, TargetError> {
+    Ok(match (&step.action, info) {
+        (
+            Action::WriteFile { path, mode, .. },
+            UndoInfo::WriteFile {
+                backup, new_sha256, ..
+            },
+        ) => {
+            let written = target
+                .read_file(path)?
+                .is_some_and(|f| sha256_hex(&f.content) == *new_sha256 && f.mode == *mode);
+            let backed_up = match backup {
+                Some(b) => target.metadata(b)?.is_some(),
+                None => true,
+            };
+            written && backed_up
+        }
+        (Action::MakeDir { path, .. }, _) => target
+            .metadata(path)?
+            .is_some_and(|m| m.kind == EntryKind::Dir),
+        (Action::MoveFile { from, to }, _) => {
+            target.metadata(from)?.is_none() && target.metadata(to)?.is_some()
+        }
+        _ => false,
+    })
+}
+
+fn execute(
+    step: &Step,
+    info: &UndoInfo,
+    target: &dyn Target,
+    opts: &ApplyOptions<'_>,
+) -> Result<(), ApplyError> {
+    let terr = |source| ApplyError::Target {
+        step: step.id,
+        source,
+    };
+    match (&step.action, info) {
+        (
+            Action::WriteFile {
+                path,
+                content,
+                mode,
+                owner,
+                group,
+            },
+            UndoInfo::WriteFile {
+                backup,
+                previous,
+                new_sha256,
+                ..
+            },
+        ) => {
+            let new = content_bytes(step, content, opts)?;
+            if sha256_hex(&new) != *new_sha256 {
+                return Err(conflict(
+                    step,
+                    path,
+                    "content differs from what this run recorded (generated content must persist across resume)",
+                ));
+            }
+            if let (Some(b), Some(prev)) = (backup, previous) {
+                match target.read_file(b).map_err(terr)? {
+                    Some(existing) if sha256_hex(&existing.content) == prev.sha256 => {}
+                    Some(_) => {
+                        return Err(conflict(
+                            step,
+                            b,
+                            "exists with other content: refusing to overwrite an older backup",
+                        ));
+                    }
+                    None => {
+                        let current = target.read_file(path).map_err(terr)?;
+                        let Some(current) =
+                            current.filter(|c| sha256_hex(&c.content) == prev.sha256)
+                        else {
+                            return Err(conflict(step, path, "changed since the run recorded it"));
+                        };
+                        target
+                            .write_file_atomic(
+                                b,
+                                &current.content,
+                                current.mode,
+                                current.owner.as_deref(),
+                                current.group.as_deref(),
+                            )
+                            .map_err(terr)?;
+                    }
+                }
+            }
+            target
+                .write_file_atomic(path, &new, *mode, owner.as_deref(), group.as_deref())
+                .map_err(terr)
+        }
+        (Action::MakeDir { mode, owner, .. }, UndoInfo::MakeDir { created }) => {
+            for dir in created {
+                if target.metadata(dir).map_err(terr)?.is_none() {
+                    target
+                        .make_dir(dir, *mode, owner.as_deref())
+                        .map_err(terr)?;
+                }
+            }
+            Ok(())
+        }
+        (Action::MoveFile { from, to }, _) => {
+            if target.metadata(to).map_err(terr)?.is_some() {
+                return Err(conflict(
+                    step,
+                    to,
+                    "already exists: refusing to overwrite it",
+                ));
+            }
+            target.rename(from, to).map_err(terr)
+        }
+        (Action::RunCommand { .. } | Action::RunSql { .. }, _) => {
+            run_action(step, &step.action, target)
+        }
+        (action, _) => Err(conflict(
+            step,
+            action.kind(),
+            "journal entry does not match the plan's action",
+        )),
+    }
+}
+
+fn run_action(step: &Step, action: &Action, target: &dyn Target) -> Result<(), ApplyError> {
+    let terr = |source| ApplyError::Target {
+        step: step.id,
+        source,
+    };
+    match action {
+        Action::RunCommand {
+            command,
+            expect_status,
+        } => {
+            let out = target.run_command(command).map_err(terr)?;
+            if out.status != *expect_status {
+                return Err(ApplyError::CommandStatus {
+                    step: step.id,
+                    host: step.host.clone(),
+                    command: command.clone(),
+                    expected: *expect_status,
+                    got: out.status,
+                    stderr: out.stderr.trim().to_string(),
+                });
+            }
+            Ok(())
+        }
+        Action::RunSql { sql } => target.run_sql(sql).map_err(terr),
+        other => Err(conflict(step, other.kind(), "is not a command or SQL")),
+    }
+}
+
+/// Undoes one step; `Ok(false)` when it ran but cannot be undone.
+fn undo_step(step: &Step, info: &UndoInfo, target: &dyn Target) -> Result<bool, ApplyError> {
+    let terr = |source| ApplyError::Target {
+        step: step.id,
+        source,
+    };
+    match info {
+        UndoInfo::WriteFile {
+            path,
+            backup,
+            previous,
+            new_sha256,
+        } => {
+            let current = target.read_file(path).map_err(terr)?;
+            match (previous, backup) {
+                (Some(prev), Some(b)) => {
+                    let original_in_place = current.as_ref().is_some_and(|c| {
+                        sha256_hex(&c.content) == prev.sha256 && c.mode == prev.mode
+                    });
+                    let saved = target.read_file(b).map_err(terr)?;
+                    match saved {
+                        Some(saved) if sha256_hex(&saved.content) == prev.sha256 => {
+                            if !original_in_place {
+                                target
+                                    .write_file_atomic(
+                                        path,
+                                        &saved.content,
+                                        prev.mode,
+                                        prev.owner.as_deref(),
+                                        prev.group.as_deref(),
+                                    )
+                                    .map_err(terr)?;
+                            }
+                            target.remove_file(b).map_err(terr)?;
+                        }
+                        Some(_) => {
+                            return Err(conflict(
+                                step,
+                                b,
+                                "does not hold the recorded previous content",
+                            ));
+                        }
+                        None if original_in_place => {}
+                        None => return Err(conflict(step, b, "backup is missing")),
+                    }
+                }
+                _ => match current {
+                    Some(c) if sha256_hex(&c.content) == *new_sha256 => {
+                        target.remove_file(path).map_err(terr)?;
+                    }
+                    Some(_) => {
+                        return Err(conflict(
+                            step,
+                            path,
+                            "was changed after this run wrote it: not removing it",
+                        ));
+                    }
+                    None => {}
+                },
+            }
+            Ok(true)
+        }
+        UndoInfo::MakeDir { created } => {
+            for dir in created.iter().rev() {
+                if target.metadata(dir).map_err(terr)?.is_some() {
+                    target.remove_dir(dir).map_err(terr)?;
+                }
+            }
+            Ok(true)
+        }
+        UndoInfo::MoveFile { from, to } => {
+            let from_there = target.metadata(from).map_err(terr)?.is_some();
+            let to_there = target.metadata(to).map_err(terr)?.is_some();
+            match (from_there, to_there) {
+                (false, true) => target.rename(to, from).map_err(terr)?,
+                (true, false) => {}
+                (true, true) => {
+                    return Err(conflict(
+                        step,
+                        from,
+                        "exists again: not moving the backup over it",
+                    ));
+                }
+                (false, false) => {
+                    return Err(conflict(step, to, "is missing: cannot move it back"));
+                }
+            }
+            Ok(true)
+        }
+        UndoInfo::RunCommand | UndoInfo::RunSql => match &step.undo {
+            Some(undo) => run_action(step, undo, target).map(|()| true),
+            None => Ok(false),
+        },
+    }
+}
+
+fn preview(
+    plan: &Plan,
+    targets: &Targets<'_>,
+    opts: &ApplyOptions<'_>,
+) -> Result<RunReport, ApplyError> {
+    let mut report = RunReport {
+        run_id: plan.run_id.clone(),
+        dry_run: true,
+        steps: Vec::new(),
+    };
+    for step in &plan.steps {
+        let outcome = if step.applicability == Applicability::DisplayOnly {
+            StepOutcome::Skipped {
+                reason: "display only".to_string(),
+            }
+        } else {
+            let target = target_for(step, targets)?;
+            StepOutcome::WouldChange {
+                preview: preview_step(plan, step, target, opts)?,
+            }
+        };
+        report.steps.push(StepReport {
+            step: step.id,
+            host: step.host.clone(),
+            outcome,
+        });
+    }
+    Ok(report)
+}
+
+fn preview_step(
+    plan: &Plan,
+    step: &Step,
+    target: &dyn Target,
+    opts: &ApplyOptions<'_>,
+) -> Result<Preview, ApplyError> {
+    let terr = |source| ApplyError::Target {
+        step: step.id,
+        source,
+    };
+    let mut summary = String::new();
+    let mut diff = None;
+    match &step.action {
+        Action::WriteFile {
+            path,
+            content,
+            mode,
+            ..
+        } => {
+            let new = match content {
+                Content::Text(t) => Some(t.as_bytes().to_vec()),
+                Content::Generated { id } => opts.generated.and_then(|g| g.get(id)),
+            };
+            match target.read_file(path).map_err(terr)? {
+                None => {
+                    let _ = write!(summary, "would create {path} (mode {mode:04o})");
+                }
+                Some(old) => {
+                    let same = new.as_deref() == Some(old.content.as_slice());
+                    if same && old.mode == *mode {
+                        let _ = write!(summary, "{path} already has this content and mode");
+                    } else {
+                        let _ = write!(
+                            summary,
+                            "would replace {path} (backup to {})",
+                            backup_path(path, &plan.run_id, step.id)
+                        );
+                        if old.mode != *mode {
+                            let _ = write!(summary, ", mode {:04o} -> {mode:04o}", old.mode);
+                        }
+                        if let (Content::Text(t), Ok(o)) =
+                            (content, std::str::from_utf8(&old.content))
+                            && !same
+                            && !o.contains("PRIVATE KEY")
+                            && !t.contains("PRIVATE KEY")
+                        {
+                            diff = Some(line_diff(path, o, t));
+                        }
+                    }
+                }
+            }
+        }
+        Action::MakeDir { path, .. } => match target.metadata(path).map_err(terr)? {
+            Some(_) => {
+                let _ = write!(summary, "{path} already exists");
+            }
+            None => {
+                let _ = write!(summary, "would {}", step.action.describe());
+            }
+        },
+        Action::MoveFile { from, to } => {
+            let _ = write!(summary, "would move {from} to {to}");
+            if target.metadata(from).map_err(terr)?.is_none() {
+                let _ = write!(summary, " ({from} does not exist now)");
+            }
+            if target.metadata(to).map_err(terr)?.is_some() {
+                let _ = write!(summary, " ({to} exists now: the step would refuse)");
+            }
+        }
+        Action::RunCommand { .. } | Action::RunSql { .. } => {
+            let _ = write!(summary, "would {}", step.action.describe());
+        }
+    }
+    if let Some(pre) = &step.precondition {
+        // Evaluated against the host as it is now; earlier steps of the
+        // plan may change the answer. A command precondition is not run.
+        match pre {
+            Precondition::CommandSucceeds { .. } => {
+                let _ = write!(summary, "; only if {}", pre.describe());
+            }
+            _ => match check_precondition(pre, target).map_err(terr)? {
+                None => {
+                    let _ = write!(summary, "; precondition holds now ({})", pre.describe());
+                }
+                Some(why) => {
+                    let _ = write!(summary, "; precondition fails now: {why}");
+                }
+            },
+        }
+    }
+    Ok(Preview { summary, diff })
+}
+
+/// A unified-style line diff (`---`/`+++` headers, `@@` hunks with three
+/// lines of context). Longest common subsequence over lines; for very large
+/// files it falls back to replacing the whole file.
+pub fn line_diff(path: &str, old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let ops = diff_ops(&a, &b);
+    let mut out = format!("--- {path}\n+++ {path} (planned)\n");
+    const CONTEXT: usize = 3;
+    let changed: Vec<usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| !matches!(op, Op::Same(..)))
+        .map(|(i, _)| i)
+        .collect();
+    let mut i = 0;
+    while i < changed.len() {
+        let start = changed[i].saturating_sub(CONTEXT);
+        let mut end = changed[i] + CONTEXT + 1;
+        while i + 1 < changed.len() && changed[i + 1] <= end + CONTEXT {
+            i += 1;
+            end = changed[i] + CONTEXT + 1;
+        }
+        let end = end.min(ops.len());
+        let (mut a_start, mut b_start) = (None, None);
+        let (mut a_len, mut b_len) = (0, 0);
+        let mut body = String::new();
+        for op in &ops[start..end] {
+            match op {
+                Op::Same(ai, bi) => {
+                    a_start.get_or_insert(*ai);
+                    b_start.get_or_insert(*bi);
+                    a_len += 1;
+                    b_len += 1;
+                    let _ = writeln!(body, " {}", a[*ai]);
+                }
+                Op::Del(ai, bi) => {
+                    a_start.get_or_insert(*ai);
+                    b_start.get_or_insert(*bi);
+                    a_len += 1;
+                    let _ = writeln!(body, "-{}", a[*ai]);
+                }
+                Op::Ins(ai, bi) => {
+                    a_start.get_or_insert(*ai);
+                    b_start.get_or_insert(*bi);
+                    b_len += 1;
+                    let _ = writeln!(body, "+{}", b[*bi]);
+                }
+            }
+        }
+        let header = |s: Option<usize>, len: usize| {
+            let s = s.unwrap_or(0);
+            if len == 0 {
+                format!("{s},0")
+            } else {
+                format!("{},{len}", s + 1)
+            }
+        };
+        let _ = writeln!(
+            out,
+            "@@ -{} +{} @@",
+            header(a_start, a_len),
+            header(b_start, b_len)
+        );
+        out.push_str(&body);
+        i += 1;
+    }
+    out
+}
+
+/// A line operation with the positions in the old and new file where it
+/// happens (for an insertion, the old position is where it goes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Same(usize, usize),
+    Del(usize, usize),
+    Ins(usize, usize),
+}
+
+fn diff_ops(a: &[&str], b: &[&str]) -> Vec<Op> {
+    // Trim the common prefix and suffix first: edits are usually small.
+    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let suf = a[pre..]
+        .iter()
+        .rev()
+        .zip(b[pre..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (am, bm) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
+    let mut ops: Vec<Op> = (0..pre).map(|i| Op::Same(i, i)).collect();
+    if am.len().saturating_mul(bm.len()) > 4_000_000 {
+        ops.extend((0..am.len()).map(|i| Op::Del(pre + i, pre)));
+        ops.extend((0..bm.len()).map(|j| Op::Ins(pre + am.len(), pre + j)));
+    } else {
+        let (n, m) = (am.len(), bm.len());
+        let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                lcs[i][j] = if am[i] == bm[j] {
+                    lcs[i + 1][j + 1] + 1
+                } else {
+                    lcs[i + 1][j].max(lcs[i][j + 1])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < n || j < m {
+            if i < n && j < m && am[i] == bm[j] {
+                ops.push(Op::Same(pre + i, pre + j));
+                i += 1;
+                j += 1;
+            } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+                // Deletions before insertions, as diff(1) prints them.
+                ops.push(Op::Del(pre + i, pre + j));
+                i += 1;
+            } else {
+                ops.push(Op::Ins(pre + i, pre + j));
+                j += 1;
+            }
+        }
+    }
+    let (a_off, b_off) = (a.len() - suf, b.len() - suf);
+    ops.extend((0..suf).map(|k| Op::Same(a_off + k, b_off + k)));
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_only_changed_lines_with_context() {
+        let old = "a\nb\nc\nd\ne\nf\ng\nh\nRANDFILE = $ENV::HOME/.rnd\ni\n";
+        let new = "a\nb\nc\nd\ne\nf\ng\nh\n#RANDFILE = $ENV::HOME/.rnd\ni\n";
+        let d = line_diff("/etc/ssl/openssl.cnf", old, new);
+        assert_eq!(
+            d,
+            "--- /etc/ssl/openssl.cnf\n+++ /etc/ssl/openssl.cnf (planned)\n@@ -6,5 +6,5 @@\n f\n g\n h\n-RANDFILE = $ENV::HOME/.rnd\n+#RANDFILE = $ENV::HOME/.rnd\n i\n"
+        );
+    }
+
+    #[test]
+    fn diff_of_insertion_at_end_and_empty_old() {
+        let d = line_diff("/x", "", "a\n");
+        assert!(d.ends_with("@@ -0,0 +1,1 @@\n+a\n"), "{d}");
+        let d = line_diff("/x", "[mysqld]\n", "[mysqld]\nssl-ca=/a\n");
+        assert!(
+            d.ends_with("@@ -1,1 +1,2 @@\n [mysqld]\n+ssl-ca=/a\n"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn crash_env_parses_numbers_only() {
+        assert_eq!(parse_crash_env(None), None);
+        assert_eq!(parse_crash_env(Some("3")), Some(3));
+        assert_eq!(parse_crash_env(Some("x")), None);
+    }
+}
