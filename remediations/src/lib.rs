@@ -10,4 +10,5 @@ mod fsutil;
 pub mod journal;
 pub mod keygen;
 pub mod plan;
+pub mod runners;
 pub mod target;

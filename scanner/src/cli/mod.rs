@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
+mod keygen;
 mod live;
 mod source;
 
@@ -154,6 +155,20 @@ Exit status: 0 the gate passed, 1 findings at or above --fail-on, 2 bad argument
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Generate a CA, server and client certificates in the layout's shape, into a local folder
+    #[command(
+        long_about = "Generate a CA (or use an existing one), a server certificate per database \
+server (its name as SAN) and a client certificate per MySQL user, laid out as the layout \
+expects (engineyard: <datadir>/{root.crt,server.crt,server.key}, /db/mysql/keygen/<user>/ \
+{root.crt,mysql.crt,mysql.key}), under DIR/<server-name>/. The files are written by the \
+remediation engine from a plan: the plan is printed first, private keys are created 0600 and \
+never appear in the plan, and the run is journaled. Default validity 1825 days, as the seed's \
+db_user_ssl_keys.sh.",
+        after_help = "Examples:\n  sslaudit keygen --out keys/ --server-name db-master --server-name db-replica-1 --user deploy --datadir /db/mysql/5.7/data\n  \
+sslaudit keygen --out keys/ --server-name db-master --user deploy --ca-cert ca.crt --ca-key ca.key --layout debian\n  \
+sslaudit keygen --out keys/ --server-name db-master --datadir /db/mysql/5.7/data --plan-out plan.json"
+    )]
+    Keygen(Box<keygen::KeygenArgs>),
     /// Inventory tools
     #[command(subcommand)]
     Inventory(InventoryCommand),
@@ -299,6 +314,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             )
         }
         Command::Inventory(InventoryCommand::Check { source }) => live::inventory_check(&source),
+        Command::Keygen(args) => keygen::run(*args),
     }
 }
 

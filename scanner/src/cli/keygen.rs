@@ -1,0 +1,183 @@
+//! `sslaudit keygen --out DIR`: a CA, server and client certificates laid
+//! out in the layout's shape in a local folder, as a plan applied through
+//! the remediation engine (journaled, keys 0600 from creation).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use sslaudit_remediations::apply::{self, ApplyOptions};
+use sslaudit_remediations::keygen::{self, Ca, CertSpec, KeyAlgo, KeyFile};
+use sslaudit_remediations::runners::key_files_plan;
+use sslaudit_remediations::target::{LocalTarget, Target};
+use sslaudit_rules::layout::Layout;
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Folder to write into: DIR/<server-name>/<layout path> per host, DIR/ca/ for a new CA
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: PathBuf,
+    /// A database server to issue a certificate for (repeatable): its name, also its SAN
+    #[arg(long = "server-name", value_name = "NAME", required = true)]
+    servers: Vec<String>,
+    /// A MySQL user to issue a client certificate for (repeatable; CN = the user)
+    #[arg(long = "user", value_name = "NAME")]
+    users: Vec<String>,
+    /// Validity of the server and client certificates, in days
+    #[arg(long, value_name = "N", default_value_t = keygen::DEFAULT_DAYS)]
+    days: u32,
+    /// Sign with this existing CA certificate (with --ca-key) instead of a new CA
+    #[arg(long, value_name = "FILE", requires = "ca_key")]
+    ca_cert: Option<PathBuf>,
+    /// The existing CA's private key (PEM, unencrypted)
+    #[arg(long, value_name = "FILE", requires = "ca_cert")]
+    ca_key: Option<PathBuf>,
+    /// Key type: rsa (2048 bits, PKCS#1: what yaSSL-era 5.5/5.6 servers read) or ec (P-256)
+    #[arg(long, value_name = "TYPE", default_value = "rsa")]
+    key_type: String,
+    /// Layout whose paths the files follow: engineyard or debian
+    #[arg(long, value_name = "NAME", default_value = "engineyard")]
+    layout: String,
+    /// The server's data directory inside the layout (engineyard: /db/mysql/<version>/data)
+    #[arg(long, value_name = "PATH")]
+    datadir: Option<String>,
+    /// Show the plan and what each step would change, write nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Write the plan as JSON here and stop (private keys are never in it)
+    #[arg(long, value_name = "FILE")]
+    plan_out: Option<PathBuf>,
+    /// Where run journals and audit logs go (default: $XDG_STATE_HOME/sslaudit or ~/.local/state/sslaudit)
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+/// `$XDG_STATE_HOME/sslaudit`, else `~/.local/state/sslaudit`.
+pub fn default_state_dir() -> Result<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|x| !x.is_empty()) {
+        return Ok(PathBuf::from(x).join("sslaudit"));
+    }
+    let home = std::env::var_os("HOME")
+        .context("neither XDG_STATE_HOME nor HOME is set: give --state-dir")?;
+    Ok(PathBuf::from(home).join(".local/state/sslaudit"))
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+pub fn run(args: KeygenArgs) -> Result<ExitCode> {
+    let layout = Layout::named(&args.layout)?;
+    let algo = match args.key_type.as_str() {
+        "rsa" => KeyAlgo::Rsa(2048),
+        "ec" => KeyAlgo::EcdsaP256,
+        other => bail!("--key-type `{other}`: expected rsa or ec"),
+    };
+    let datadir = match (&args.datadir, layout.data_dirs.first()) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) if !d.contains('*') => d.clone(),
+        (None, _) => bail!(
+            "the {} layout's data directory depends on the MySQL version: give --datadir (e.g. /db/mysql/5.7/data)",
+            layout.name
+        ),
+    };
+    if args.out.exists()
+        && std::fs::read_dir(&args.out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        bail!(
+            "{} exists and is not empty: keygen never writes over existing keys",
+            args.out.display()
+        );
+    }
+    let (ca, new_ca) = match (&args.ca_cert, &args.ca_key) {
+        (Some(c), Some(k)) => (Ca::from_pem(&read(c)?, &read(k)?)?, false),
+        _ => (Ca::generate("sslaudit MySQL CA", 3650, algo)?, true),
+    };
+    let spec = |cn: &str| CertSpec {
+        common_name: cn.to_string(),
+        sans: vec![cn.to_string()],
+        days: args.days,
+        algo,
+    };
+    let mut servers = Vec::new();
+    for name in &args.servers {
+        servers.push((name.clone(), datadir.clone(), ca.issue_server(&spec(name))?));
+    }
+    let mut users = Vec::new();
+    for user in &args.users {
+        let client = CertSpec {
+            sans: Vec::new(),
+            ..spec(user)
+        };
+        users.push((user.clone(), ca.issue_client(&client)?));
+    }
+    let mut files = keygen::layout_files(&layout, &ca, &servers, &users, &[]);
+    if new_ca {
+        for (name, content, private) in [
+            ("root.crt", ca.cert_pem(), false),
+            ("root.key", ca.key_pem(), true),
+        ] {
+            files.push(KeyFile {
+                host: "ca".into(),
+                path: format!("/{name}"),
+                content,
+                mode: if private { 0o600 } else { 0o644 },
+                owner: String::new(),
+                group: String::new(),
+                private,
+            });
+        }
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let created_at = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let run_id = format!("keygen-{}-{}", now.unix_timestamp(), std::process::id());
+    // Every host's files go under DIR/<host>/ on this machine.
+    let (plan, store) = key_files_plan(
+        &files,
+        &run_id,
+        &created_at,
+        &format!("keygen into {}", args.out.display()),
+        |f| ("local".to_string(), format!("/{}{}", f.host, f.path)),
+        false,
+    );
+    let mut out = plan.to_text();
+    if let Some(p) = &args.plan_out {
+        let json = serde_json::to_string_pretty(&plan)? + "\n";
+        std::fs::write(p, json).with_context(|| format!("writing {}", p.display()))?;
+        out.push_str(&format!(
+            "plan written to {} (nothing applied)\n",
+            p.display()
+        ));
+        std::io::stdout().write_all(out.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let target = LocalTarget::new("local", &args.out);
+    let targets = |host: &str| (host == "local").then_some(&target as &dyn Target);
+    let store: BTreeMap<String, Vec<u8>> = store;
+    let mut opts = ApplyOptions::new(match &args.state_dir {
+        Some(d) => d.clone(),
+        None => default_state_dir()?,
+    });
+    opts.dry_run = args.dry_run;
+    opts.yes = true;
+    opts.generated = Some(&store);
+    let report = apply::apply(&plan, &targets, &opts)?;
+    out.push_str(&format!(
+        "{} {} step(s); run {} (journal in {})\n",
+        if args.dry_run { "would run" } else { "ran" },
+        report.steps.len(),
+        report.run_id,
+        opts.state_dir.display()
+    ));
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
