@@ -62,7 +62,10 @@ fn run(args: &[String]) -> Result<(), String> {
         Some("never") => None,
         Some(s) => Some(s.parse::<Severity>().map_err(|e| e.to_string())?),
     };
-    let opts = HtmlOptions { gate, title: None };
+    let opts = HtmlOptions {
+        gate,
+        ..HtmlOptions::default()
+    };
     let html = render(&report, &refs, &opts).map_err(|e| e.to_string())?;
     std::fs::write(out_path, html).map_err(|e| format!("cannot write {out_path}: {e}"))?;
     Ok(())

@@ -50,6 +50,10 @@ pub struct HtmlOptions {
     pub gate: Option<Severity>,
     /// The page heading; `None` gives "MySQL SSL/TLS audit".
     pub title: Option<String>,
+    /// `--fail-on-new`: the fingerprints of the findings new since the
+    /// baseline; only those count against the gate (an unscanned host still
+    /// fails it), as in the CLI's exit status.
+    pub new_only: Option<std::collections::BTreeSet<String>>,
 }
 
 /// The report as one self-contained HTML document (no external resources).
@@ -674,7 +678,7 @@ impl Page {
             schema_version: report.schema_version,
             csp: content_security_policy(),
             environments_label: envs.iter().map(|e| c(e)).collect::<Vec<_>>().join(", "),
-            verdict: verdict(report, opts.gate),
+            verdict: verdict(report, opts.gate, opts.new_only.as_ref()),
             hosts: host_counts,
             severities,
             active_total: report.active().count(),
@@ -747,7 +751,11 @@ fn cert_groups(certs: &[&CertificateSummary]) -> Vec<CertGroup> {
 /// The gate verdict, judged as the CLI judges its exit status: active
 /// findings at or above the gate fail, and so does any active SCAN001 (an
 /// audit never passes by silence); `None` never fails.
-fn verdict(report: &ScanReport, gate: Option<Severity>) -> Verdict {
+fn verdict(
+    report: &ScanReport,
+    gate: Option<Severity>,
+    new_only: Option<&std::collections::BTreeSet<String>>,
+) -> Verdict {
     let unreachable = report
         .active()
         .filter(|f| f.rule_id == UNREACHABLE_RULE)
@@ -767,9 +775,18 @@ fn verdict(report: &ScanReport, gate: Option<Severity>) -> Verdict {
             reasons,
         };
     };
-    let failing = report.active().filter(|f| f.severity >= min).count();
+    let counts = |f: &&sslaudit_rules::Finding| new_only.is_none_or(|n| n.contains(&f.fingerprint));
+    let failing = report
+        .active()
+        .filter(|f| f.severity >= min)
+        .filter(counts)
+        .count();
+    let new = if new_only.is_some() { " new" } else { "" };
     if failing == 0 && unreachable == 0 {
-        let mut reasons = vec![format!("no unwaived findings at or above {min}")];
+        let mut reasons = vec![format!("no unwaived{new} findings at or above {min}")];
+        if new_only.is_some() {
+            reasons.push("only findings new since the baseline count (--fail-on-new)".to_string());
+        }
         let below = report.active().count();
         if below > 0 {
             reasons.push(format!("{} below the gate", plural(below, "finding")));
@@ -782,7 +799,12 @@ fn verdict(report: &ScanReport, gate: Option<Severity>) -> Verdict {
     }
     let mut reasons = Vec::new();
     if failing > 0 {
-        reasons.push(format!("{} at or above {min}", plural(failing, "finding")));
+        let noun = if new_only.is_some() {
+            "new finding"
+        } else {
+            "finding"
+        };
+        reasons.push(format!("{} at or above {min}", plural(failing, noun)));
     }
     if unreachable > 0 {
         reasons.push(format!(

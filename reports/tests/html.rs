@@ -86,6 +86,7 @@ fn gate(sev: Option<Severity>) -> HtmlOptions {
     HtmlOptions {
         gate: sev,
         title: None,
+        new_only: None,
     }
 }
 
@@ -275,6 +276,25 @@ fn gate_verdict_pass_fail_and_never() {
 }
 
 #[test]
+fn fail_on_new_counts_only_new_findings() {
+    // Guards the verdict agreeing with the exit status under --fail-on-new.
+    let old = medium_finding();
+    let report = small_report(vec![old.clone()], false);
+    let mut opts = gate(Some(Severity::Medium));
+    opts.new_only = Some(Default::default());
+    let html = render_with(&report, &[], &opts);
+    assert!(html.contains("data-verdict=\"pass\""));
+    assert!(html.contains("only findings new since the baseline count"));
+    opts.new_only = Some([old.fingerprint.clone()].into_iter().collect());
+    let html = render_with(&report, &[], &opts);
+    assert!(html.contains("data-verdict=\"fail\""));
+    assert!(
+        html.contains("1 new finding at or above medium"),
+        "new findings are named as such"
+    );
+}
+
+#[test]
 fn unreachable_hosts_always_fail_a_gate() {
     // SCAN001 is high; even a critical-only gate fails, as the CLI's exit status does.
     let report = small_report(vec![unreachable_finding()], true);
@@ -437,6 +457,7 @@ fn hostile_strings_are_escaped_everywhere() {
     let opts = HtmlOptions {
         gate: Some(Severity::High),
         title: Some(format!("Audit {SCRIPT_TAG}{ATTR_BREAK}")),
+        new_only: None,
     };
     let html = render_with(&report, &rules, &opts);
     for raw in [SCRIPT_TAG, ATTR_BREAK, CANARY_SCRIPT, CANARY_IMG] {
@@ -677,6 +698,7 @@ fn chromium_runs_no_injected_script() {
     let opts = HtmlOptions {
         gate: Some(Severity::High),
         title: Some("Canary audit".into()),
+        new_only: None,
     };
     let page = write_page(
         dir.path(),

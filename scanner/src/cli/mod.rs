@@ -579,6 +579,10 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         let opts = html::HtmlOptions {
             gate: gate.0,
             title: args.title.clone(),
+            new_only: comparison
+                .as_ref()
+                .filter(|_| args.fail_on_new)
+                .map(|c| c.new.clone()),
         };
         let page = html::render(&report, &metas, &opts).context("rendering the HTML report")?;
         write_output(path, &page)?;

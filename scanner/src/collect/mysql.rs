@@ -4,7 +4,7 @@
 //! channels, as a [`MysqlRecord`] plus the scanner's own session as
 //! [`ConnectionFacts`].
 //!
-//! Two ways in, one set of queries ([`queries`]): the host's own
+//! Two ways in, one set of queries (`queries`): the host's own
 //! `mysql`/`mariadb` client run over the host's [`Exec`] (`via: ssh`, as the
 //! seed document does it), or a direct connection from the scanner with the
 //! `mysql` crate over TLS (`via: tcp`, or `via: tunnel` through a local port
