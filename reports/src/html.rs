@@ -108,27 +108,11 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Shows control characters (ESC, tabs, newlines, ...) and bidirectional
-/// overrides escaped, so a crafted file name cannot reorder what a person
-/// reads. `keep_lines` keeps newlines and tabs (evidence values are shown
+/// Text from hosts with control characters and bidi overrides escaped;
+/// `keep_lines` keeps newlines and tabs (evidence values are shown
 /// preformatted).
 fn clean(s: &str, keep_lines: bool) -> String {
-    let unsafe_char = |c: char| {
-        (c.is_control() && !(keep_lines && matches!(c, '\n' | '\t')))
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !s.chars().any(unsafe_char) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if unsafe_char(c) {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    crate::escape_controls(s, keep_lines).into_owned()
 }
 
 fn c(s: &str) -> String {

@@ -78,6 +78,31 @@ pub fn severity_label(sev: Severity) -> &'static str {
     }
 }
 
+/// Shows control characters (ESC, newlines, ...) and bidirectional
+/// overrides escaped, so text from a host (a crafted file name, a message)
+/// cannot move the cursor or reorder what a person reads. `keep_lines`
+/// keeps newlines and tabs, for text shown preformatted.
+pub(crate) fn escape_controls(s: &str, keep_lines: bool) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !(keep_lines && matches!(c, '\n' | '\t')))
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

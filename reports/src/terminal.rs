@@ -232,26 +232,9 @@ fn finding_line(f: &Finding, names: &BTreeMap<&str, &str>, p: &Painter) -> Strin
     line
 }
 
-/// Escapes control characters (ESC, newlines, ...) and bidirectional
-/// overrides, which could reorder what a person reads, in text from hosts.
+/// Text from hosts with control characters and bidi overrides escaped.
 fn clean(s: &str) -> Cow<'_, str> {
-    let unsafe_char =
-        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    if s.chars().any(unsafe_char) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| {
-                    if unsafe_char(c) {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(s)
-    }
+    crate::escape_controls(s, false)
 }
 
 #[cfg(test)]

@@ -289,14 +289,7 @@ fn parse_mode(s: &str) -> Option<u32> {
 
 fn apply_record(ev: &mut HostEvidence, path: String, rec: FileRecord) {
     let entry = ev.files.entry(path.clone()).or_insert_with(|| FileEntry {
-        meta: FileMeta {
-            path: path.clone(),
-            status: FileStatus::Present,
-            mode: None,
-            owner: None,
-            group: None,
-            size: None,
-        },
+        meta: FileMeta::bare(&path, FileStatus::Present),
         content: None,
         key: None,
     });

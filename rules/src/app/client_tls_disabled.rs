@@ -115,20 +115,12 @@ fn deciding_switch<'a>(
     opts: &'a OptionSet,
     keys: &[&'static str],
 ) -> Option<(&'static str, &'a OptionValue, bool)> {
-    let order = |o: &OptionValue| {
-        let file = host
-            .option_files
-            .iter()
-            .position(|f| *f == o.file)
-            .unwrap_or(usize::MAX);
-        (file, o.file.clone(), o.line)
-    };
     keys.iter()
         .filter_map(|k| {
             let o = opts.options.get(*k)?;
             switch(k, o).map(|on| (*k, o, on))
         })
-        .max_by_key(|(_, o, _)| order(o))
+        .max_by_key(|(_, o, _)| host.option_read_order(o))
 }
 
 impl ClientTlsDisabled {

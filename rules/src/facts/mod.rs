@@ -113,6 +113,20 @@ pub struct FileMeta {
     pub size: Option<u64>,
 }
 
+impl FileMeta {
+    /// A path with a status and no metadata (yet).
+    pub fn bare(path: &str, status: FileStatus) -> Self {
+        FileMeta {
+            path: path.to_string(),
+            status,
+            mode: None,
+            owner: None,
+            group: None,
+            size: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum FileStatus {
@@ -245,6 +259,18 @@ impl HostFacts {
                 ..
             })
         )
+    }
+
+    /// Where an option stands in mysqld's read order: the position of its
+    /// file in `option_files`, then its line. Of two settings, the later one
+    /// wins; options from files not in the list sort last, by path.
+    pub fn option_read_order<'a>(&self, o: &'a OptionValue) -> (usize, &'a str, u32) {
+        let file = self
+            .option_files
+            .iter()
+            .position(|f| *f == o.file)
+            .unwrap_or(usize::MAX);
+        (file, o.file.as_str(), o.line)
     }
 
     /// The first certificate of a file (the leaf, in a chain file).

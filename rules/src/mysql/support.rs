@@ -270,14 +270,7 @@ pub(crate) fn ssl_switched_off<'a>(
     host: &HostFacts,
     opts: &'a OptionSet,
 ) -> Option<&'a OptionValue> {
-    let order = |o: &OptionValue| {
-        let file = host
-            .option_files
-            .iter()
-            .position(|f| *f == o.file)
-            .unwrap_or(usize::MAX);
-        (file, o.line)
-    };
+    let order = |o: &'a OptionValue| host.option_read_order(o);
     let mut off: Vec<&OptionValue> = Vec::new();
     let mut on: Vec<&OptionValue> = Vec::new();
     for name in ["skip_ssl", "disable_ssl"] {

@@ -410,16 +410,12 @@ impl State {
                 self.files.insert(
                     path.clone(),
                     FileEntry {
-                        meta: FileMeta {
-                            path: path.clone(),
-                            status: FileStatus::Unreadable {
+                        meta: FileMeta::bare(
+                            &path,
+                            FileStatus::Unreadable {
                                 reason: message.clone(),
                             },
-                            mode: None,
-                            owner: None,
-                            group: None,
-                            size: None,
-                        },
+                        ),
                         content: None,
                         key: None,
                     },
@@ -807,14 +803,7 @@ impl Record {
                 meta.size = None;
             }
             "missing" | "dangling" => {
-                meta = FileMeta {
-                    path: path.clone(),
-                    status: FileStatus::Missing,
-                    mode: None,
-                    owner: None,
-                    group: None,
-                    size: None,
-                };
+                meta = FileMeta::bare(&path, FileStatus::Missing);
             }
             other => {
                 meta.status = FileStatus::Unreadable {
