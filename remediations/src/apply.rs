@@ -9,6 +9,7 @@
 //! killed process would leave things (the binary turns that error into
 //! `std::process::abort`; in-process tests call resume or rollback next).
 
+use crate::generate;
 use crate::journal::{Journal, PreviousFile, Record, RunLock, StepState, UndoInfo, now};
 use crate::plan::{Action, Applicability, Content, Plan, PlanError, Precondition, Step};
 use crate::target::{EntryKind, Target, TargetError};
@@ -123,6 +124,14 @@ pub enum ApplyError {
     },
     #[error("rollback does not support --dry-run")]
     DryRunRollback,
+    #[error("step {step} on {host}: verification failed: {message}")]
+    Verify {
+        step: usize,
+        host: String,
+        message: String,
+    },
+    #[error("making {id}: {message}")]
+    Generate { id: String, message: String },
     #[error("crashed after step {step} (test switch {CRASH_ENV})")]
     Crashed { step: usize },
 }
@@ -201,7 +210,37 @@ pub fn apply(
         plan.title,
         plan.steps.len()
     ))?;
-    run_steps(plan, targets, opts, &journal, &BTreeMap::new())
+    with_generated(plan, targets, opts, &journal, |opts| {
+        run_steps(plan, targets, opts, &journal, &BTreeMap::new())
+    })
+}
+
+/// Runs `f` with the plan's recipes made (or loaded from an earlier
+/// attempt of the run) when the caller did not bring its own store.
+fn with_generated<T>(
+    plan: &Plan,
+    targets: &Targets<'_>,
+    opts: &ApplyOptions<'_>,
+    journal: &Journal,
+    f: impl FnOnce(&ApplyOptions<'_>) -> Result<T, ApplyError>,
+) -> Result<T, ApplyError> {
+    if plan.generate.is_empty() || opts.generated.is_some() {
+        return f(opts);
+    }
+    let made = match generate::load_or_make(journal.dir(), plan, targets) {
+        Ok(made) => made,
+        Err(e) => {
+            journal.audit(&format!("run={} outcome=failed: {e}", plan.run_id))?;
+            return Err(e);
+        }
+    };
+    f(&ApplyOptions {
+        dry_run: opts.dry_run,
+        state_dir: opts.state_dir.clone(),
+        yes: opts.yes,
+        generated: Some(&made),
+        crash_after_step: opts.crash_after_step,
+    })
 }
 
 /// Continues an interrupted run after its last done step. A step recorded
@@ -236,7 +275,9 @@ pub fn resume(
     }
     check_confirmation(&plan, opts)?;
     journal.audit(&format!("run={run_id} action=resume outcome=started"))?;
-    run_steps(&plan, targets, opts, &journal, &states)
+    with_generated(&plan, targets, opts, &journal, |opts| {
+        run_steps(&plan, targets, opts, &journal, &states)
+    })
 }
 
 /// Undoes every step the journal shows started (done or not), in reverse
@@ -263,7 +304,11 @@ pub fn rollback(
         undone: Vec::new(),
         irreversible: Vec::new(),
     };
-    for step in plan.steps.iter().rev() {
+    // Steps marked undo_last (reloading TLS) are undone after all the
+    // others, in plan order: the master before its replicas.
+    let reversed = plan.steps.iter().rev().filter(|s| !s.undo_last);
+    let last = plan.steps.iter().filter(|s| s.undo_last);
+    for step in reversed.chain(last) {
         let Some(state) = states.get(&step.id) else {
             continue;
         };
@@ -595,8 +640,19 @@ fn prepare(
                 to: to.clone(),
             }
         }
+        Action::SetMode { path, .. } => match target.metadata(path).map_err(terr)? {
+            Some(m) if m.kind == EntryKind::File => UndoInfo::SetMode {
+                path: path.clone(),
+                mode: m.mode,
+                owner: m.owner,
+                group: m.group,
+            },
+            Some(_) => return Err(conflict(step, path, "is not a regular file")),
+            None => return Err(conflict(step, path, "does not exist")),
+        },
         Action::RunCommand { .. } => UndoInfo::RunCommand,
         Action::RunSql { .. } => UndoInfo::RunSql,
+        Action::VerifyTls { .. } => UndoInfo::ReadOnly,
     })
 }
 
@@ -625,6 +681,19 @@ fn effect_present(step: &Step, info: &UndoInfo, target: &dyn Target) -> Result<b
         (Action::MoveFile { from, to }, _) => {
             target.metadata(from)?.is_none() && target.metadata(to)?.is_some()
         }
+        (
+            Action::SetMode {
+                path,
+                mode,
+                owner,
+                group,
+            },
+            _,
+        ) => target.metadata(path)?.is_some_and(|m| {
+            m.mode == *mode
+                && owner.as_ref().is_none_or(|o| m.owner.as_ref() == Some(o))
+                && group.as_ref().is_none_or(|g| m.group.as_ref() == Some(g))
+        }),
         _ => false,
     })
 }
@@ -716,6 +785,21 @@ fn execute(
             }
             target.rename(from, to).map_err(terr)
         }
+        (
+            Action::SetMode {
+                path,
+                mode,
+                owner,
+                group,
+            },
+            _,
+        ) => target
+            .set_mode(path, *mode, owner.as_deref(), group.as_deref())
+            .map_err(terr),
+        (Action::VerifyTls { cert }, _) => {
+            let expected = content_bytes(step, cert, opts)?;
+            verify_served(step, &expected, target)
+        }
         (Action::RunCommand { .. } | Action::RunSql { .. }, _) => {
             run_action(step, &step.action, target)
         }
@@ -725,6 +809,44 @@ fn execute(
             "journal entry does not match the plan's action",
         )),
     }
+}
+
+fn ownership_now(owner: Option<&str>, group: Option<&str>) -> String {
+    match (owner, group) {
+        (Some(o), Some(g)) => format!(" ({o}:{g})"),
+        (Some(o), None) => format!(" ({o})"),
+        _ => String::new(),
+    }
+}
+
+/// Compares the leaf certificate the server presents with `expected` (PEM
+/// or DER) by the SHA-256 of the DER.
+fn verify_served(step: &Step, expected: &[u8], target: &dyn Target) -> Result<(), ApplyError> {
+    let fail = |message: String| ApplyError::Verify {
+        step: step.id,
+        host: step.host.clone(),
+        message,
+    };
+    let expected_der = match openssl::x509::X509::from_pem(expected) {
+        Ok(c) => c
+            .to_der()
+            .map_err(|e| fail(format!("re-encoding the expected certificate: {e}")))?,
+        Err(_) => expected.to_vec(),
+    };
+    let served = target
+        .served_certificate()
+        .map_err(|source| ApplyError::Target {
+            step: step.id,
+            source,
+        })?
+        .ok_or_else(|| fail("the server offers no TLS".to_string()))?;
+    let (want, got) = (sha256_hex(&expected_der), sha256_hex(&served));
+    if want != got {
+        return Err(fail(format!(
+            "the server presents the certificate with SHA-256 {got}, not the new one ({want})"
+        )));
+    }
+    Ok(())
 }
 
 fn run_action(step: &Step, action: &Action, target: &dyn Target) -> Result<(), ApplyError> {
@@ -844,6 +966,21 @@ fn undo_step(step: &Step, info: &UndoInfo, target: &dyn Target) -> Result<bool, 
             }
             Ok(true)
         }
+        UndoInfo::SetMode {
+            path,
+            mode,
+            owner,
+            group,
+        } => {
+            if target.metadata(path).map_err(terr)?.is_none() {
+                return Err(conflict(step, path, "is missing: cannot restore its mode"));
+            }
+            target
+                .set_mode(path, *mode, owner.as_deref(), group.as_deref())
+                .map_err(terr)?;
+            Ok(true)
+        }
+        UndoInfo::ReadOnly => Ok(true),
         UndoInfo::RunCommand | UndoInfo::RunSql => match &step.undo {
             Some(undo) => run_action(step, undo, target).map(|()| true),
             None => Ok(false),
@@ -950,7 +1087,21 @@ fn preview_step(
                 let _ = write!(summary, " ({to} exists now: the step would refuse)");
             }
         }
-        Action::RunCommand { .. } | Action::RunSql { .. } => {
+        Action::SetMode { path, .. } => match target.metadata(path).map_err(terr)? {
+            None => {
+                let _ = write!(summary, "{path} does not exist now: the step would refuse");
+            }
+            Some(m) => {
+                let _ = write!(
+                    summary,
+                    "would change {path} from mode {:04o}{} to {}",
+                    m.mode,
+                    ownership_now(m.owner.as_deref(), m.group.as_deref()),
+                    step.action.describe().trim_start_matches("set ")
+                );
+            }
+        },
+        Action::RunCommand { .. } | Action::RunSql { .. } | Action::VerifyTls { .. } => {
             let _ = write!(summary, "would {}", step.action.describe());
         }
     }

@@ -55,9 +55,18 @@ pub enum UndoInfo {
         from: String,
         to: String,
     },
+    /// The mode and ownership a `set_mode` step replaced.
+    SetMode {
+        path: String,
+        mode: u32,
+        owner: Option<String>,
+        group: Option<String>,
+    },
     /// Undone by the step's own `undo` action, if it has one.
     RunCommand,
     RunSql,
+    /// A read-only check: nothing to undo.
+    ReadOnly,
 }
 
 /// One line of `journal.jsonl`.

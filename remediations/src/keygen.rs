@@ -24,7 +24,7 @@ use openssl::x509::extension::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
     SubjectKeyIdentifier,
 };
-use openssl::x509::{X509, X509Builder, X509NameBuilder};
+use openssl::x509::{X509, X509Builder, X509NameBuilder, X509ReqBuilder};
 use sslaudit_rules::layout::Layout;
 use sslaudit_rules::parse::x509::parse_certificates;
 
@@ -60,6 +60,8 @@ pub enum KeygenError {
     CaKey(String),
     #[error("the CA private key does not belong to the CA certificate ({subject})")]
     KeyMismatch { subject: String },
+    #[error("the signed certificate was refused: {0}")]
+    Signed(String),
     #[error("certificate {subject} is not a CA (basicConstraints CA:TRUE missing)")]
     NotCa { subject: String },
 }
@@ -341,6 +343,125 @@ impl Ca {
         Ok(Issued {
             cert_pem: String::from_utf8_lossy(&cert_pem).into_owned(),
             key_pem: key_pem(&key)?,
+            spki_sha256: hex(&openssl::sha::sha256(&spki)),
+            not_after,
+        })
+    }
+}
+
+/// A new key pair and a certificate request for it, for a CA whose key
+/// lives elsewhere: `openssl x509 -req -extfile <extfile> -extensions v3`
+/// run where the CA key is signs it with the same extensions
+/// [`Ca::issue_server`]/[`Ca::issue_client`] would set.
+pub struct LeafRequest {
+    key: PKey<Private>,
+    pub csr_pem: String,
+    pub extfile: String,
+    pub days: u32,
+}
+
+impl fmt::Debug for LeafRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LeafRequest")
+            .field("extfile", &self.extfile)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request for a server (`server`) or client certificate per `spec`
+/// (a server's CN is also its first SAN).
+pub fn leaf_request(spec: &CertSpec, server: bool) -> Result<LeafRequest, KeygenError> {
+    check_days(spec.days)?;
+    check_cn(&spec.common_name)?;
+    let mut sans = Vec::new();
+    if server {
+        sans.push(spec.common_name.clone());
+    }
+    sans.extend(
+        spec.sans
+            .iter()
+            .filter(|s| !server || **s != spec.common_name)
+            .cloned(),
+    );
+    let parsed = sans
+        .iter()
+        .map(|s| parse_san(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = generate_key(spec.algo)?;
+    let mut b = X509ReqBuilder::new().map_err(ossl("building the request"))?;
+    let subject = subject_name(&spec.common_name)?;
+    b.set_subject_name(&subject)
+        .map_err(ossl("setting the subject"))?;
+    b.set_pubkey(&key).map_err(ossl("setting the public key"))?;
+    b.sign(&key, MessageDigest::sha256())
+        .map_err(ossl("signing the request"))?;
+    let csr = b.build().to_pem().map_err(ossl("encoding the request"))?;
+    // Only values checked by parse_san reach this text: letters, digits,
+    // `-`, `_`, `.`, `*` and IP addresses.
+    let mut ext = String::from("[v3]\nbasicConstraints=critical,CA:FALSE\n");
+    ext.push_str(if matches!(spec.algo, KeyAlgo::Rsa(_)) {
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+    } else {
+        "keyUsage=critical,digitalSignature\n"
+    });
+    ext.push_str(if server {
+        "extendedKeyUsage=serverAuth\n"
+    } else {
+        "extendedKeyUsage=clientAuth\n"
+    });
+    if !parsed.is_empty() {
+        let list: Vec<String> = parsed
+            .iter()
+            .map(|s| match s {
+                San::Dns(d) => format!("DNS:{d}"),
+                San::Ip(ip) => format!("IP:{ip}"),
+            })
+            .collect();
+        ext.push_str(&format!("subjectAltName={}\n", list.join(",")));
+    }
+    ext.push_str("subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
+    Ok(LeafRequest {
+        key,
+        csr_pem: String::from_utf8_lossy(&csr).into_owned(),
+        extfile: ext,
+        days: spec.days,
+    })
+}
+
+impl LeafRequest {
+    /// Accepts the certificate signed for this request: it must carry this
+    /// request's public key and verify against `ca_cert_pem`.
+    pub fn accept(&self, cert_pem: &str, ca_cert_pem: &str) -> Result<Issued, KeygenError> {
+        let bad = |why: &str| KeygenError::Signed(why.to_string());
+        let cert = X509::from_pem(cert_pem.as_bytes())
+            .map_err(|e| bad(&format!("not a PEM certificate: {}", reason(&e))))?;
+        let public = cert
+            .public_key()
+            .map_err(|e| bad(&format!("no public key: {}", reason(&e))))?;
+        if !public.public_eq(&self.key) {
+            return Err(bad("it does not carry the requested key"));
+        }
+        let ca = X509::from_pem(ca_cert_pem.as_bytes())
+            .map_err(|e| KeygenError::CaCertificate(reason(&e)))?;
+        let ca_key = ca
+            .public_key()
+            .map_err(|e| KeygenError::CaCertificate(reason(&e)))?;
+        if !cert.verify(&ca_key).unwrap_or(false) {
+            return Err(bad(
+                "its signature does not verify against the CA certificate",
+            ));
+        }
+        let spki = self
+            .key
+            .public_key_to_der()
+            .map_err(ossl("encoding the public key"))?;
+        let not_after = parse_certificates("signed certificate", cert_pem.as_bytes())
+            .ok()
+            .and_then(|c| c.first().map(|c| c.not_after))
+            .unwrap_or_default();
+        Ok(Issued {
+            cert_pem: cert_pem.to_string(),
+            key_pem: key_pem(&self.key)?,
             spki_sha256: hex(&openssl::sha::sha256(&spki)),
             not_after,
         })

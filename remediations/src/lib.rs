@@ -7,6 +7,7 @@
 
 pub mod apply;
 mod fsutil;
+pub mod generate;
 pub mod journal;
 pub mod keygen;
 pub mod plan;

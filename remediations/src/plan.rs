@@ -21,6 +21,10 @@ pub struct Plan {
     /// RFC 3339 time the plan was made.
     pub created_at: String,
     pub title: String,
+    /// Keys and certificates made at apply time, never stored in the plan:
+    /// `Content::Generated` ids refer to them (see [`Recipe`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generate: Vec<Recipe>,
     pub steps: Vec<Step>,
 }
 
@@ -38,6 +42,10 @@ pub struct Step {
     /// How to undo a `RunCommand`/`RunSql` step (itself a command or SQL);
     /// `None` for file actions, which the engine undoes from the journal.
     pub undo: Option<Action>,
+    /// Rollback runs this step's `undo` after every other step was undone
+    /// (reloading TLS once the old key files are back), in plan order.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undo_last: bool,
     pub applicability: Applicability,
 }
 
@@ -93,6 +101,128 @@ pub enum Action {
     RunCommand { command: String, expect_status: i32 },
     /// SQL run over the host's administrative connection.
     RunSql { sql: String },
+    /// Change an existing file's mode and ownership in place (the old ones
+    /// are journaled and restored on rollback).
+    SetMode {
+        path: String,
+        mode: u32,
+        owner: Option<String>,
+        group: Option<String>,
+    },
+    /// Read-only check: the MySQL server on this host presents `cert` (its
+    /// leaf certificate, compared by SHA-256 of the DER) in the TLS
+    /// handshake, i.e. it has loaded the new files.
+    VerifyTls { cert: Content },
+}
+
+/// Something made at apply time: a key and a certificate, stored under the
+/// ids `<id>.key` and `<id>.crt` in the run's generated-content store
+/// (0600, beside the journal) so that a resumed run writes the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Recipe {
+    /// A new self-signed CA.
+    Ca {
+        id: String,
+        common_name: String,
+        days: u32,
+        algo: KeyType,
+    },
+    /// A server or client certificate and its new key, signed by `issuer`.
+    Leaf {
+        id: String,
+        usage: Usage,
+        common_name: String,
+        /// DNS names and IP addresses.
+        sans: Vec<String>,
+        days: u32,
+        algo: KeyType,
+        issuer: Issuer,
+    },
+}
+
+/// The key type of a recipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyType {
+    Rsa2048,
+    Rsa4096,
+    EcdsaP256,
+}
+
+/// What a leaf certificate is for (its extendedKeyUsage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Usage {
+    Server,
+    Client,
+}
+
+/// Who signs a leaf certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Issuer {
+    /// A CA recipe of the same plan.
+    Generated { id: String },
+    /// A CA whose key stays on `host`: the certificate request is signed
+    /// there with `openssl x509 -req` (read-only: nothing is written).
+    Remote {
+        host: String,
+        cert_path: String,
+        key_path: String,
+    },
+    /// A CA in files on the control machine (`--ca-cert`/`--ca-key`).
+    Local { cert_path: String, key_path: String },
+}
+
+impl Recipe {
+    pub fn id(&self) -> &str {
+        match self {
+            Recipe::Ca { id, .. } | Recipe::Leaf { id, .. } => id,
+        }
+    }
+
+    /// One line for a person.
+    pub fn describe(&self) -> String {
+        match self {
+            Recipe::Ca {
+                id,
+                common_name,
+                days,
+                algo,
+            } => format!("{id}: new CA \"{common_name}\" ({algo:?}, {days} days)"),
+            Recipe::Leaf {
+                id,
+                usage,
+                common_name,
+                sans,
+                days,
+                algo,
+                issuer,
+            } => {
+                let by = match issuer {
+                    Issuer::Generated { id } => format!("the new CA {id}"),
+                    Issuer::Remote {
+                        host,
+                        cert_path,
+                        key_path,
+                    } => format!("{cert_path} with {key_path} on {host} (the CA key stays there)"),
+                    Issuer::Local {
+                        cert_path,
+                        key_path,
+                    } => format!("local {cert_path} with {key_path}"),
+                };
+                let sans = if sans.is_empty() {
+                    String::new()
+                } else {
+                    format!(", SANs {}", sans.join(", "))
+                };
+                format!(
+                    "{id}: new {usage:?} key and certificate CN={common_name}{sans} ({algo:?}, {days} days), signed by {by}"
+                )
+            }
+        }
+    }
 }
 
 /// A condition on the target that must hold before a step runs.
@@ -131,6 +261,10 @@ pub enum PlanError {
     BadPath { id: usize, path: String },
     #[error("step {id}: mode {mode:o} has bits outside 0o7777")]
     BadMode { id: usize, mode: u32 },
+    #[error("step {id}: undo_last without an undo action")]
+    UndoLastWithoutUndo { id: usize },
+    #[error("recipe id {0:?} is duplicated or not a safe name")]
+    BadRecipe(String),
 }
 
 impl Action {
@@ -169,6 +303,21 @@ impl Action {
                 }
             }
             Action::RunSql { sql } => format!("run SQL `{sql}`"),
+            Action::SetMode {
+                path,
+                mode,
+                owner,
+                group,
+            } => format!(
+                "set {path} to mode {mode:04o}{}",
+                ownership(owner.as_deref(), group.as_deref())
+            ),
+            Action::VerifyTls { cert } => match cert {
+                Content::Text(_) => "check that the server presents the given certificate".into(),
+                Content::Generated { id } => {
+                    format!("check that the server presents the certificate {id:?}")
+                }
+            },
         }
     }
 
@@ -180,6 +329,8 @@ impl Action {
             Action::MoveFile { .. } => "move_file",
             Action::RunCommand { .. } => "run_command",
             Action::RunSql { .. } => "run_sql",
+            Action::SetMode { .. } => "set_mode",
+            Action::VerifyTls { .. } => "verify_tls",
         }
     }
 
@@ -187,15 +338,22 @@ impl Action {
     pub fn is_file_action(&self) -> bool {
         matches!(
             self,
-            Action::WriteFile { .. } | Action::MakeDir { .. } | Action::MoveFile { .. }
+            Action::WriteFile { .. }
+                | Action::MakeDir { .. }
+                | Action::MoveFile { .. }
+                | Action::SetMode { .. }
         )
     }
 
     fn paths(&self) -> Vec<&str> {
         match self {
-            Action::WriteFile { path, .. } | Action::MakeDir { path, .. } => vec![path],
+            Action::WriteFile { path, .. }
+            | Action::MakeDir { path, .. }
+            | Action::SetMode { path, .. } => vec![path],
             Action::MoveFile { from, to } => vec![from, to],
-            Action::RunCommand { .. } | Action::RunSql { .. } => Vec::new(),
+            Action::RunCommand { .. } | Action::RunSql { .. } | Action::VerifyTls { .. } => {
+                Vec::new()
+            }
         }
     }
 }
@@ -231,6 +389,10 @@ impl Step {
                 format!("remove {path} and the parents this step created, if empty")
             }
             (Action::MoveFile { from, to }, _) => format!("move {to} back to {from}"),
+            (Action::SetMode { path, .. }, _) => {
+                format!("restore the previous mode and owner of {path}")
+            }
+            (Action::VerifyTls { .. }, _) => "nothing to undo (read-only check)".to_string(),
             (_, Some(undo)) => undo.describe(),
             (_, None) => "cannot be undone automatically".to_string(),
         }
@@ -245,8 +407,17 @@ impl Plan {
         if !is_safe_name(&self.run_id) {
             return Err(PlanError::BadRunId(self.run_id.clone()));
         }
+        let mut ids = BTreeSet::new();
+        for r in &self.generate {
+            if !is_safe_name(r.id()) || !ids.insert(r.id()) {
+                return Err(PlanError::BadRecipe(r.id().to_string()));
+            }
+        }
         let mut previous: Option<usize> = None;
         for step in &self.steps {
+            if step.undo_last && step.undo.is_none() {
+                return Err(PlanError::UndoLastWithoutUndo { id: step.id });
+            }
             if let Some(p) = previous
                 && step.id <= p
             {
@@ -264,7 +435,9 @@ impl Plan {
                     });
                 }
             }
-            if let Action::WriteFile { mode, .. } | Action::MakeDir { mode, .. } = &step.action
+            if let Action::WriteFile { mode, .. }
+            | Action::MakeDir { mode, .. }
+            | Action::SetMode { mode, .. } = &step.action
                 && *mode & !0o7777 != 0
             {
                 return Err(PlanError::BadMode {
@@ -306,6 +479,12 @@ impl Plan {
             self.steps.len(),
             hosts.len()
         );
+        if !self.generate.is_empty() {
+            let _ = writeln!(out, "made when the plan is applied (never stored in it):");
+            for r in &self.generate {
+                let _ = writeln!(out, "  - {}", r.describe());
+            }
+        }
         for step in &self.steps {
             let tag = match step.applicability {
                 Applicability::Safe => "",
@@ -359,6 +538,7 @@ mod tests {
             why: "because".into(),
             precondition: None,
             undo: None,
+            undo_last: false,
             applicability: Applicability::Safe,
         }
     }
@@ -369,6 +549,7 @@ mod tests {
             run_id: "r1".into(),
             created_at: "2026-06-01T00:00:00Z".into(),
             title: "t".into(),
+            generate: Vec::new(),
             steps: vec![
                 step(
                     1,
@@ -411,6 +592,7 @@ mod tests {
             run_id: "../x".into(),
             created_at: String::new(),
             title: String::new(),
+            generate: Vec::new(),
             steps: vec![],
         };
         assert!(matches!(plan.validate(), Err(PlanError::BadRunId(_))));
@@ -454,6 +636,7 @@ mod tests {
             run_id: "r1".into(),
             created_at: "2026-06-01T00:00:00Z".into(),
             title: "rotate keys".into(),
+            generate: Vec::new(),
             steps: vec![step(
                 1,
                 Action::MoveFile {

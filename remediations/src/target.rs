@@ -121,6 +121,11 @@ pub enum TargetError {
 ///   may repeat a command whose completion was not recorded.
 /// - `run_sql` runs one statement over the host's administrative
 ///   connection; like commands it may be repeated after a crash.
+/// - `set_mode` changes an existing file's permission bits and, when
+///   given, its owner and group (tightening a key that is too open).
+/// - `served_certificate` connects to the host's MySQL server and returns
+///   the DER of the leaf certificate it presents in the TLS handshake
+///   (`Ok(None)`: the server offers no TLS). Read-only.
 pub trait Target {
     /// The inventory name of the host (what `Step::host` refers to).
     fn host(&self) -> &str;
@@ -151,6 +156,21 @@ pub trait Target {
     fn run_command(&self, command: &str) -> Result<CommandOutput, TargetError>;
 
     fn run_sql(&self, sql: &str) -> Result<(), TargetError>;
+
+    fn set_mode(
+        &self,
+        path: &str,
+        mode: u32,
+        owner: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<(), TargetError>;
+
+    fn served_certificate(&self) -> Result<Option<Vec<u8>>, TargetError> {
+        Err(TargetError::Unsupported {
+            host: self.host().to_string(),
+            what: "TLS verification",
+        })
+    }
 }
 
 /// An entry of a [`MemoryTarget`].
@@ -167,6 +187,8 @@ struct MemState {
     sql: Vec<String>,
     outputs: BTreeMap<String, CommandOutput>,
     failing_sql: Vec<String>,
+    served: Option<Vec<u8>>,
+    tls_server: Option<TlsServer>,
 }
 
 /// An in-memory host for unit tests: a tree of files and directories, plus
@@ -240,6 +262,11 @@ impl MemoryTarget {
     /// Makes `sql` fail from now on.
     pub fn fail_sql(&self, sql: &str) {
         self.state().failing_sql.push(sql.to_string());
+    }
+
+    /// The certificate (DER) `served_certificate` returns from now on.
+    pub fn set_served_certificate(&self, der: Option<Vec<u8>>) {
+        self.state().served = der;
     }
 
     fn refused(&self, path: &str, reason: &str) -> TargetError {
@@ -410,6 +437,34 @@ impl Target for MemoryTarget {
         Ok(st.outputs.get(command).cloned().unwrap_or_default())
     }
 
+    fn set_mode(
+        &self,
+        path: &str,
+        mode: u32,
+        owner: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<(), TargetError> {
+        let mut st = self.state();
+        match st.entries.get_mut(path) {
+            Some(MemEntry::File(f)) => {
+                f.mode = mode;
+                if let Some(o) = owner {
+                    f.owner = Some(o.to_string());
+                }
+                if let Some(g) = group {
+                    f.group = Some(g.to_string());
+                }
+                Ok(())
+            }
+            Some(MemEntry::Dir { .. }) => Err(self.refused(path, "is a directory")),
+            None => Err(self.refused(path, "does not exist")),
+        }
+    }
+
+    fn served_certificate(&self) -> Result<Option<Vec<u8>>, TargetError> {
+        Ok(self.state().served.clone())
+    }
+
     fn run_sql(&self, sql: &str) -> Result<(), TargetError> {
         let mut st = self.state();
         st.sql.push(sql.to_string());
@@ -419,8 +474,60 @@ impl Target for MemoryTarget {
                 message: format!("statement refused: {sql}"),
             });
         }
+        if let Some(server) = st.tls_server.clone()
+            && server.reload_sql == sql
+        {
+            let der = Self::load_tls(&st, &server).map_err(|message| TargetError::Sql {
+                host: self.host.clone(),
+                message,
+            })?;
+            st.served = Some(der);
+        }
         Ok(())
     }
+}
+
+impl MemoryTarget {
+    /// Makes the target behave like a MySQL server whose TLS files are
+    /// `cert_path` and `key_path`: `reload_sql` (e.g. `FLUSH SSL`) loads
+    /// them, and fails, keeping what it served, when the key does not
+    /// belong to the certificate. They are loaded once now.
+    pub fn emulate_tls_server(&self, cert_path: &str, key_path: &str, reload_sql: &str) {
+        let server = TlsServer {
+            cert_path: cert_path.to_string(),
+            key_path: key_path.to_string(),
+            reload_sql: reload_sql.to_string(),
+        };
+        let mut st = self.state();
+        st.served = Self::load_tls(&st, &server).ok();
+        st.tls_server = Some(server);
+    }
+
+    fn load_tls(st: &MemState, server: &TlsServer) -> Result<Vec<u8>, String> {
+        let read = |p: &str| match st.entries.get(p) {
+            Some(MemEntry::File(f)) => Ok(f.content.clone()),
+            _ => Err(format!("{p} does not exist")),
+        };
+        let cert = openssl::x509::X509::from_pem(&read(&server.cert_path)?)
+            .map_err(|e| format!("{}: {e}", server.cert_path))?;
+        let key = openssl::pkey::PKey::private_key_from_pem(&read(&server.key_path)?)
+            .map_err(|e| format!("{}: {e}", server.key_path))?;
+        let public = cert.public_key().map_err(|e| e.to_string())?;
+        if !public.public_eq(&key) {
+            return Err(format!(
+                "{} does not belong to {}",
+                server.key_path, server.cert_path
+            ));
+        }
+        cert.to_der().map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct TlsServer {
+    cert_path: String,
+    key_path: String,
+    reload_sql: String,
 }
 
 /// This machine's filesystem under `root`: host path `/etc/x` is
@@ -649,6 +756,25 @@ impl Target for LocalTarget {
             host: self.host.clone(),
             what: "SQL",
         })
+    }
+
+    fn set_mode(
+        &self,
+        path: &str,
+        mode: u32,
+        owner: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<(), TargetError> {
+        let local = self.local_path(path)?;
+        let (uid, gid) = self.ids(owner, group)?;
+        let result = (|| -> io::Result<()> {
+            // Ownership first, then the mode: chown may clear set-id bits.
+            if uid.is_some() || gid.is_some() {
+                std::os::unix::fs::chown(&local, uid, gid)?;
+            }
+            fs::set_permissions(&local, Permissions::from_mode(mode))
+        })();
+        result.map_err(self.io(path))
     }
 }
 

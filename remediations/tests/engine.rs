@@ -28,6 +28,7 @@ fn step(id: usize, action: Action) -> Step {
         why: "Key Maintenance".into(),
         precondition: None,
         undo: None,
+        undo_last: false,
         applicability: Applicability::Safe,
     }
 }
@@ -40,6 +41,7 @@ fn five_step_plan(last: Action, last_undo: Action) -> Plan {
         run_id: RUN.into(),
         created_at: "2026-06-01T00:00:00Z".into(),
         title: "rotate server key".into(),
+        generate: Vec::new(),
         steps: vec![
             step(
                 1,
@@ -325,6 +327,7 @@ fn backups_never_overwrite_an_older_one() {
         run_id: run.into(),
         created_at: String::new(),
         title: "edit".into(),
+        generate: Vec::new(),
         steps: vec![step(
             1,
             Action::WriteFile {
@@ -382,6 +385,7 @@ fn backups_never_overwrite_an_older_one() {
         run_id: "d".into(),
         created_at: String::new(),
         title: "move".into(),
+        generate: Vec::new(),
         steps: vec![step(
             1,
             Action::MoveFile {
@@ -761,6 +765,15 @@ fn a_second_apply_on_the_same_run_fails_naming_the_lock_holder() {
         }
         fn run_sql(&self, sql: &str) -> Result<(), TargetError> {
             self.inner.run_sql(sql)
+        }
+        fn set_mode(
+            &self,
+            path: &str,
+            mode: u32,
+            owner: Option<&str>,
+            group: Option<&str>,
+        ) -> Result<(), TargetError> {
+            self.inner.set_mode(path, mode, owner, group)
         }
     }
 

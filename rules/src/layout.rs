@@ -118,10 +118,44 @@ impl Layout {
         format!("{}/{}", home.trim_end_matches('/'), self.client_dir)
     }
 
+    /// The server's data directory: the `datadir` option when set, else the
+    /// first layout data directory that holds one of `paths` (a `*`
+    /// component matched against them), else the first pattern itself.
+    pub fn data_dir<'p>(
+        &self,
+        datadir_option: Option<&str>,
+        paths: impl IntoIterator<Item = &'p str> + Clone,
+    ) -> String {
+        if let Some(d) = datadir_option {
+            return d.to_string();
+        }
+        for pattern in &self.data_dirs {
+            if let Some(dir) = paths
+                .clone()
+                .into_iter()
+                .find_map(|p| match_dir_pattern(pattern, p))
+            {
+                return dir;
+            }
+        }
+        self.data_dirs.first().cloned().unwrap_or_default()
+    }
+
     /// True when `path` is inside one of the data directories.
     pub fn in_data_dir(&self, path: &str) -> bool {
         self.data_dirs.iter().any(|d| glob_prefix_matches(d, path))
     }
+}
+
+/// If `path` lies under `pattern` (with `*` components), the matched directory.
+pub fn match_dir_pattern(pattern: &str, path: &str) -> Option<String> {
+    let pat: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
+    let parts: Vec<&str> = path.split('/').collect();
+    if parts.len() <= pat.len() {
+        return None;
+    }
+    let ok = pat.iter().zip(&parts).all(|(a, b)| *a == "*" || a == b);
+    ok.then(|| parts[..pat.len()].join("/"))
 }
 
 /// Does `path` lie under the directory pattern `dir` (each `*` matching one component)?
@@ -134,6 +168,24 @@ fn glob_prefix_matches(dir: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_dir_patterns_match_one_component() {
+        assert_eq!(
+            match_dir_pattern("/db/mysql/*/data", "/db/mysql/5.6/data/server.crt").as_deref(),
+            Some("/db/mysql/5.6/data")
+        );
+        assert_eq!(
+            match_dir_pattern("/db/mysql/*/data", "/db/mysql/keygen/x"),
+            None
+        );
+        let l = Layout::engineyard();
+        assert_eq!(l.data_dir(Some("/srv/db"), ["/x"]), "/srv/db");
+        assert_eq!(
+            l.data_dir(None, ["/etc/x", "/db/mysql/5.7/data/server.crt"]),
+            "/db/mysql/5.7/data"
+        );
+    }
 
     #[test]
     fn data_dir_globs_match_one_component() {

@@ -208,30 +208,15 @@ fn resolve(path: &str, datadir: &str) -> String {
     }
 }
 
-/// The data directory: the `datadir` option, else the first layout data
-/// directory that exists on the host (a `*` component matched against the
-/// collected files), else the layout pattern itself.
+/// The data directory (see [`Layout::data_dir`]).
 fn data_dir(h: &HostFacts) -> String {
-    if let Some(d) = h.server_options.as_ref().and_then(|o| o.get("datadir")) {
-        return d.as_str().to_string();
-    }
-    for pattern in &h.layout.data_dirs {
-        if let Some(dir) = h.files.keys().find_map(|p| match_dir_pattern(pattern, p)) {
-            return dir;
-        }
-    }
-    h.layout.data_dirs.first().cloned().unwrap_or_default()
-}
-
-/// If `path` lies under `pattern` (with `*` components), the matched directory.
-fn match_dir_pattern(pattern: &str, path: &str) -> Option<String> {
-    let pat: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
-    let parts: Vec<&str> = path.split('/').collect();
-    if parts.len() <= pat.len() {
-        return None;
-    }
-    let ok = pat.iter().zip(&parts).all(|(a, b)| *a == "*" || a == b);
-    ok.then(|| parts[..pat.len()].join("/"))
+    let option = h
+        .server_options
+        .as_ref()
+        .and_then(|o| o.get("datadir"))
+        .map(|d| d.as_str());
+    h.layout
+        .data_dir(option, h.files.keys().map(String::as_str))
 }
 
 fn existing(h: &HostFacts, path: String) -> Option<String> {
@@ -393,15 +378,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn data_dir_patterns_match_one_component() {
-        assert_eq!(
-            match_dir_pattern("/db/mysql/*/data", "/db/mysql/5.6/data/server.crt").as_deref(),
-            Some("/db/mysql/5.6/data")
-        );
-        assert_eq!(
-            match_dir_pattern("/db/mysql/*/data", "/db/mysql/keygen/x"),
-            None
-        );
+    fn relative_paths_resolve_against_the_data_dir() {
         assert_eq!(
             resolve("server.crt", "/var/lib/mysql/"),
             "/var/lib/mysql/server.crt"

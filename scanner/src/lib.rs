@@ -10,5 +10,6 @@ pub mod inventory;
 pub mod live;
 pub mod probe;
 pub mod redact;
+pub mod remediate;
 pub mod remote;
 pub mod snapshot;

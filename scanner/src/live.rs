@@ -52,7 +52,7 @@ fn problem(what: &str, message: String) -> CollectionProblem {
 
 /// The MySQL password named by the inventory (`password_env` or
 /// `password_file`); a missing one is a problem, never a guess.
-fn password(h: &InventoryHost) -> Result<Option<Secret>, CollectionProblem> {
+pub(crate) fn password(h: &InventoryHost) -> Result<Option<Secret>, CollectionProblem> {
     let m = &h.mysql;
     let secret = match (&m.password_env, &m.password_file) {
         (Some(var), _) => Secret::from_env(var).map(Some),
@@ -62,7 +62,7 @@ fn password(h: &InventoryHost) -> Result<Option<Secret>, CollectionProblem> {
     secret.map_err(|e| problem("mysql login", e.to_string()))
 }
 
-fn tcp_settings(h: &InventoryHost) -> Result<TcpSettings, CollectionProblem> {
+pub(crate) fn tcp_settings(h: &InventoryHost) -> Result<TcpSettings, CollectionProblem> {
     let tls = h.mysql.tls.as_ref();
     Ok(TcpSettings {
         user: h
@@ -89,7 +89,7 @@ fn client_settings(h: &InventoryHost) -> Result<ClientSettings, CollectionProble
 }
 
 /// `host:port`, bracketing IPv6 literals.
-fn endpoint(host: &str, port: u16) -> String {
+pub(crate) fn endpoint(host: &str, port: u16) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {

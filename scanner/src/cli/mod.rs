@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod keygen;
 mod live;
+mod remediate;
 mod source;
 
 use source::SourceArgs;
@@ -169,6 +170,32 @@ sslaudit keygen --out keys/ --server-name db-master --user deploy --ca-cert ca.c
 sslaudit keygen --out keys/ --server-name db-master --datadir /db/mysql/5.7/data --plan-out plan.json"
     )]
     Keygen(Box<keygen::KeygenArgs>),
+    /// Rotate an environment's server and user keys without downtime (the seed's Key Maintenance, made safe)
+    #[command(
+        long_about = "Rotate the server and user keys of one environment, keeping its CA (a leaf \
+rotation: clients and replicas keep trusting the servers, no downtime). The environment is \
+scanned first and the plan printed; then, per database host, master first: the current keys \
+are copied to /db/old_keys/{server,user}/<run id>/, the new key and certificate (signed where \
+the CA key is: on the db_master, or --ca-cert/--ca-key files) replace the files ssl-cert and \
+ssl-key name, the server loads them (FLUSH SSL on MariaDB 10.4+, ALTER INSTANCE RELOAD TLS on \
+MySQL 8.0.16+, else its restart command) and must present the new certificate before the next \
+host is touched; then the users' keys on the database hosts and in ~/.mysql on the application \
+hosts. A rescan verifies the run; a failure rolls everything back (unless --no-rollback).",
+        after_help = "Examples:\n  sslaudit rotate --inventory fleet.yaml --environment production --dry-run\n  \
+sslaudit rotate --inventory fleet.yaml --environment production --yes\n  \
+sslaudit rotate --inventory fleet.yaml --environment staging --plan-out rotate.json"
+    )]
+    Rotate(Box<remediate::RotateArgs>),
+    /// Plan, apply, resume and roll back fixes of findings
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  sslaudit remediate plan --inventory fleet.yaml --rule SSL006 -o plan.json\n  \
+sslaudit remediate apply plan.json --inventory fleet.yaml --dry-run\n  \
+sslaudit remediate apply plan.json --inventory fleet.yaml --yes\n  \
+sslaudit remediate resume rotate-1796000000-4242 --inventory fleet.yaml\n  \
+sslaudit remediate rollback rotate-1796000000-4242 --inventory fleet.yaml"
+    )]
+    Remediate(remediate::RemediateCommand),
     /// Inventory tools
     #[command(subcommand)]
     Inventory(InventoryCommand),
@@ -315,6 +342,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Inventory(InventoryCommand::Check { source }) => live::inventory_check(&source),
         Command::Keygen(args) => keygen::run(*args),
+        Command::Rotate(args) => remediate::rotate(*args),
+        Command::Remediate(cmd) => remediate::remediate(cmd),
     }
 }
 

@@ -38,7 +38,7 @@ use sslaudit_rules::facts::{CollectionProblem, ConnectionFacts};
 use crate::evidence::MysqlRecord;
 
 pub use client::collect_via_client;
-pub use tcp::{collect_via_tcp, collect_via_tunnel};
+pub use tcp::{collect_via_tcp, collect_via_tunnel, connect as connect_tcp};
 
 /// What a MySQL collector returns: the record (`None` when nothing could be
 /// queried at all), the scanner's session (`None` when its status could not

@@ -197,6 +197,14 @@ impl SshHost {
         self.timeout
     }
 
+    /// Changes the timeout of every later read and write (a remediation's
+    /// restart may take longer than a scan's commands).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+        self.session
+            .set_timeout(u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX));
+    }
+
     /// True when the host is reached through a jump host.
     pub fn via_jump(&self) -> bool {
         self.relay.is_some()

@@ -203,18 +203,21 @@ fn connect_problem(endpoint: &str, e: &mysql::Error) -> CollectionProblem {
     }
 }
 
-fn collect(host: &str, port: u16, via: &str, endpoint: &str, settings: &TcpSettings) -> Collected {
-    let fail = |p: CollectionProblem| (None, None, vec![p]);
-    let id = match identity(settings) {
-        Ok(id) => id,
-        Err(p) => return fail(p),
-    };
+/// Opens a session with `settings` (TLS as they require, the certificate
+/// checked as they say), for the collector and for remediation SQL.
+pub fn connect(
+    host: &str,
+    port: u16,
+    endpoint: &str,
+    settings: &TcpSettings,
+) -> Result<Conn, CollectionProblem> {
+    let id = identity(settings)?;
     let tls_opts = options(host, port, settings, Some(ssl_opts(settings, id.as_ref())));
     let conn = match Conn::new(tls_opts) {
         Ok(c) => Ok(c),
         Err(mysql::Error::DriverError(DriverError::TlsNotSupported)) => match settings.tls {
             TlsMode::Required => {
-                return fail(problem(
+                return Err(problem(
                     "mysql tls",
                     format!(
                         "{endpoint} does not offer TLS (no CLIENT_SSL in its greeting); \
@@ -228,9 +231,13 @@ fn collect(host: &str, port: u16, via: &str, endpoint: &str, settings: &TcpSetti
     };
     // The crate has read the identity during the handshake.
     drop(id);
-    let mut conn = match conn {
+    conn.map_err(|e| connect_problem(endpoint, &e))
+}
+
+fn collect(host: &str, port: u16, via: &str, endpoint: &str, settings: &TcpSettings) -> Collected {
+    let mut conn = match connect(host, port, endpoint, settings) {
         Ok(c) => c,
-        Err(e) => return fail(connect_problem(endpoint, &e)),
+        Err(p) => return (None, None, vec![p]),
     };
     let outcomes = run_all(&mut conn);
     let (rec, problems) = assemble(&outcomes);

@@ -1,0 +1,401 @@
+//! `rotate`: the seed's Key Maintenance as a safe run, without downtime.
+//!
+//! A leaf rotation keeps the CA (clients and replicas keep trusting the
+//! servers) and replaces every server key and every user key of one
+//! environment:
+//!
+//! 1. per database host, master first: copy the current keys into the
+//!    layout's old-keys folder (the seed's `/db/old_keys`), as
+//!    `{server,user}/<run id>/` (one folder per run, so
+//!    older backups survive), write the new server key and certificate over
+//!    the files the server's `ssl-cert`/`ssl-key` name, make the server load
+//!    them (`FLUSH SSL`, `ALTER INSTANCE RELOAD TLS` or a restart) and check
+//!    that it presents the new certificate before the next host is touched;
+//! 2. the per-user keys the database hosts keep (`/db/mysql/keygen/<user>`)
+//!    and the application users' `~/.mysql` copies.
+//!
+//! Rollback restores every file from the engine's backups, then reloads TLS
+//! on each server, master first (`undo_last`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sslaudit_rules::facts::{HostFacts, IdentityKind, Role};
+
+use crate::plan::{Action, Applicability, Content, Issuer, KeyType, Plan, Recipe, Step, Usage};
+
+/// Where the CA that signs the new certificates is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaSource {
+    /// On a host (the db_master): signed there, the key never leaves it.
+    Remote {
+        host: String,
+        cert_path: String,
+        key_path: String,
+    },
+    /// Local files given with `--ca-cert`/`--ca-key`.
+    Local { cert_path: String, key_path: String },
+}
+
+/// What a rotation needs besides the facts.
+pub struct RotateInput<'a> {
+    pub environment: &'a str,
+    /// Fresh facts of every host of the environment.
+    pub hosts: &'a [HostFacts],
+    /// Per database host: the action that makes its server load new key
+    /// files (undone the same way after the old files are back).
+    pub reload: &'a BTreeMap<String, Action>,
+    pub ca: CaSource,
+    pub days: u32,
+    pub algo: KeyType,
+}
+
+/// Why a rotation cannot be planned.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RotateError {
+    #[error("environment {0}: no db_master in the inventory")]
+    NoMaster(String),
+    #[error(
+        "{host}: the server has no ssl-cert/ssl-key configured: run `sslaudit keygen --inventory` and fix SSL002 first"
+    )]
+    NoServerIdentity { host: String },
+    #[error("{host}: {path} was not collected ({why}): rescan the host and plan again")]
+    NotCollected {
+        host: String,
+        path: String,
+        why: String,
+    },
+    #[error("{host}: no reload method known for the server")]
+    NoReload { host: String },
+}
+
+/// One file the rotation replaces.
+struct Replace {
+    host: String,
+    path: String,
+    id: String,
+    ext: &'static str,
+    mode: u32,
+    owner: Option<String>,
+    group: Option<String>,
+}
+
+type Ownership = (u32, Option<String>, Option<String>);
+
+/// The mode, owner and group a replaced file keeps.
+fn meta(h: &HostFacts, path: &str) -> Result<Ownership, RotateError> {
+    let missing = |why: &str| RotateError::NotCollected {
+        host: h.name.clone(),
+        path: path.to_string(),
+        why: why.to_string(),
+    };
+    let m = h
+        .files
+        .get(path)
+        .ok_or_else(|| missing("not in the host's facts"))?;
+    let mode = m.mode.ok_or_else(|| missing("its mode is unknown"))?;
+    Ok((mode, m.owner.clone(), m.group.clone()))
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// A recipe id from free text: letters, digits, `-`, `_`, `.` only.
+fn id_of(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            p.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The leaf rotation plan of one environment.
+pub fn leaf_rotation(
+    input: &RotateInput<'_>,
+    run_id: &str,
+    created_at: &str,
+) -> Result<Plan, RotateError> {
+    let env = input.environment;
+    let mut dbs: Vec<&HostFacts> = input.hosts.iter().filter(|h| h.is_db()).collect();
+    // Master first, then the replicas by name.
+    dbs.sort_by_key(|h| (!h.roles.contains(&Role::DbMaster), h.name.clone()));
+    if !dbs
+        .first()
+        .is_some_and(|h| h.roles.contains(&Role::DbMaster))
+    {
+        return Err(RotateError::NoMaster(env.to_string()));
+    }
+    let issuer = match &input.ca {
+        CaSource::Remote {
+            host,
+            cert_path,
+            key_path,
+        } => Issuer::Remote {
+            host: host.clone(),
+            cert_path: cert_path.clone(),
+            key_path: key_path.clone(),
+        },
+        CaSource::Local {
+            cert_path,
+            key_path,
+        } => Issuer::Local {
+            cert_path: cert_path.clone(),
+            key_path: key_path.clone(),
+        },
+    };
+    let mut generate = Vec::new();
+    let mut b = Steps::default();
+    // Users whose keys the environment keeps, with the files per host.
+    let mut user_files: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
+    for h in input.hosts {
+        for id in &h.identities {
+            let user = match &id.kind {
+                IdentityKind::Keygen { user } | IdentityKind::UserHome { user } => user,
+                _ => continue,
+            };
+            if let (Some(cert), Some(key)) = (&id.cert, &id.key) {
+                user_files.entry(user.clone()).or_default().push((
+                    h.name.clone(),
+                    cert.clone(),
+                    key.clone(),
+                ));
+            }
+        }
+    }
+
+    for h in &dbs {
+        let server = h
+            .identities
+            .iter()
+            .find(|i| i.kind == IdentityKind::Server)
+            .and_then(|i| Some((i.cert.clone()?, i.key.clone()?)))
+            .ok_or_else(|| RotateError::NoServerIdentity {
+                host: h.name.clone(),
+            })?;
+        let (cert_path, key_path) = server;
+        let reload = input
+            .reload
+            .get(&h.name)
+            .cloned()
+            .ok_or_else(|| RotateError::NoReload {
+                host: h.name.clone(),
+            })?;
+        let id = id_of(&["server", &h.name]);
+        let mut sans = vec![h.name.clone()];
+        sans.extend(h.address.iter().filter(|a| **a != h.name).cloned());
+        generate.push(Recipe::Leaf {
+            id: id.clone(),
+            usage: Usage::Server,
+            common_name: h.name.clone(),
+            sans,
+            days: input.days,
+            algo: input.algo,
+            issuer: issuer.clone(),
+        });
+        let (cmode, cowner, cgroup) = meta(h, &cert_path)?;
+        let (kmode, kowner, kgroup) = meta(h, &key_path)?;
+        b.backup(
+            &h.name,
+            &format!("{}/server/{run_id}", h.layout.old_keys_dir),
+            &[&cert_path, &key_path],
+        );
+        let cert = Replace {
+            host: h.name.clone(),
+            path: cert_path.clone(),
+            id: id.clone(),
+            ext: "crt",
+            mode: cmode,
+            owner: cowner,
+            group: cgroup,
+        };
+        let key = Replace {
+            host: h.name.clone(),
+            path: key_path.clone(),
+            id: id.clone(),
+            ext: "key",
+            // Never looser than 0600, whatever the old key had.
+            mode: kmode & 0o600,
+            owner: kowner,
+            group: kgroup,
+        };
+        b.write(&key, format!("new server key for {}", h.name));
+        b.write(&cert, format!("new server certificate for {}", h.name));
+        let order = if h.roles.contains(&Role::DbMaster) {
+            " (the master before its replicas)"
+        } else {
+            ""
+        };
+        b.reload(&h.name, reload, format!("load the new key files{order}"));
+        b.push(
+            &h.name,
+            Action::VerifyTls {
+                cert: Content::Generated {
+                    id: format!("{id}.crt"),
+                },
+            },
+            "the server must present the new certificate before the next host".to_string(),
+            None,
+        );
+    }
+
+    let mut backed_up: BTreeSet<(String, String)> = BTreeSet::new();
+    for (user, files) in &user_files {
+        let id = id_of(&["user", user]);
+        generate.push(Recipe::Leaf {
+            id: id.clone(),
+            usage: Usage::Client,
+            common_name: user.clone(),
+            sans: Vec::new(),
+            days: input.days,
+            algo: input.algo,
+            issuer: issuer.clone(),
+        });
+        for (host, cert_path, key_path) in files {
+            let Some(h) = input.hosts.iter().find(|h| h.name == *host) else {
+                continue;
+            };
+            let (cmode, cowner, cgroup) = meta(h, cert_path)?;
+            let (kmode, kowner, kgroup) = meta(h, key_path)?;
+            // Database hosts keep the layout's old-keys copies (the seed's
+            // /db/old_keys); elsewhere
+            // the engine's backups beside the files are the old keys.
+            if h.is_db() {
+                let dir = format!("{}/user/{run_id}/{user}", h.layout.old_keys_dir);
+                if backed_up.insert((host.clone(), dir.clone())) {
+                    b.backup(host, &dir, &[cert_path, key_path]);
+                }
+            }
+            b.write(
+                &Replace {
+                    host: host.clone(),
+                    path: key_path.clone(),
+                    id: id.clone(),
+                    ext: "key",
+                    mode: kmode & 0o600,
+                    owner: kowner,
+                    group: kgroup,
+                },
+                format!("new client key for {user}"),
+            );
+            b.write(
+                &Replace {
+                    host: host.clone(),
+                    path: cert_path.clone(),
+                    id: id.clone(),
+                    ext: "crt",
+                    mode: cmode,
+                    owner: cowner,
+                    group: cgroup,
+                },
+                format!("new client certificate for {user} (same CA: old ones stay valid until they expire)"),
+            );
+        }
+    }
+    Ok(Plan {
+        run_id: run_id.to_string(),
+        created_at: created_at.to_string(),
+        title: format!("leaf key rotation of environment {env} (the CA is kept)"),
+        generate,
+        steps: b.steps,
+    })
+}
+
+#[derive(Default)]
+struct Steps {
+    steps: Vec<Step>,
+}
+
+impl Steps {
+    fn add(
+        &mut self,
+        host: &str,
+        action: Action,
+        why: String,
+        undo: Option<Action>,
+        undo_last: bool,
+    ) {
+        self.steps.push(Step {
+            id: self.steps.len() + 1,
+            host: host.to_string(),
+            action,
+            why,
+            precondition: None,
+            undo,
+            undo_last,
+            applicability: Applicability::Safe,
+        });
+    }
+
+    fn push(&mut self, host: &str, action: Action, why: String, undo: Option<Action>) {
+        self.add(host, action, why, undo, false);
+    }
+
+    /// Makes the server load its key files; rollback does it again once
+    /// the old files are back.
+    fn reload(&mut self, host: &str, action: Action, why: String) {
+        self.add(host, action.clone(), why, Some(action), true);
+    }
+
+    /// Copies `files` into `dir` (a new folder of this run).
+    fn backup(&mut self, host: &str, dir: &str, files: &[&str]) {
+        self.push(
+            host,
+            Action::MakeDir {
+                path: dir.to_string(),
+                mode: 0o700,
+                owner: None,
+            },
+            "the old-keys backup folder (the seed's /db/old_keys), one per run".to_string(),
+            None,
+        );
+        for f in files {
+            let to = format!("{dir}/{}", file_name(f));
+            self.push(
+                host,
+                Action::RunCommand {
+                    command: format!("cp -p -- {} {}", quote(f), quote(&to)),
+                    expect_status: 0,
+                },
+                format!(
+                    "keep the current {} (Key Maintenance: old keys kept aside)",
+                    file_name(f)
+                ),
+                Some(Action::RunCommand {
+                    command: format!("rm -f -- {}", quote(&to)),
+                    expect_status: 0,
+                }),
+            );
+        }
+    }
+
+    fn write(&mut self, r: &Replace, why: String) {
+        self.push(
+            &r.host,
+            Action::WriteFile {
+                path: r.path.clone(),
+                content: Content::Generated {
+                    id: format!("{}.{}", r.id, r.ext),
+                },
+                mode: r.mode,
+                owner: r.owner.clone(),
+                group: r.group.clone(),
+            },
+            why,
+            None,
+        );
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

@@ -1,0 +1,321 @@
+//! Hand-built facts and a memory fleet for the runners' tests.
+
+use std::collections::BTreeMap;
+
+use sslaudit_rules::facts::{
+    Account, Certificate, DatabaseYml, FileMeta, FileStatus, Flavor, HostFacts, IdentityKind,
+    MysqlFacts, MysqlVersion, OptionSet, OptionValue, OsUser, PrivateKeyFacts, Require, Role,
+    TlsIdentity, normalize_option_name,
+};
+use sslaudit_rules::layout::Layout;
+use sslaudit_rules::parse::dbyml::parse_database_yml;
+use sslaudit_rules::parse::x509::parse_certificates;
+use sslaudit_rules::{Finding, Location, Severity};
+
+use super::{EnvFacts, HostSettings, PlanMeta};
+use crate::apply::{self, ApplyOptions, RunReport};
+use crate::plan::Plan;
+use crate::target::{MemoryTarget, Target};
+
+pub(crate) const ENV: &str = "production";
+pub(crate) const MY_CNF: &str = "/etc/mysql/my.cnf";
+pub(crate) const DATA: &str = "/db/mysql/5.6/data";
+pub(crate) const YML: &str = "/data/shop/current/config/database.yml";
+pub(crate) const PROD_CA: &[u8] = include_bytes!("../../../rules/src/certs/testdata/prod-ca.crt");
+pub(crate) const PROD_DEPLOY: &[u8] =
+    include_bytes!("../../../rules/src/certs/testdata/prod-deploy.crt");
+pub(crate) const STAGING_DEPLOY: &[u8] =
+    include_bytes!("../../../rules/src/certs/testdata/staging-deploy.crt");
+
+pub(crate) fn meta() -> PlanMeta {
+    PlanMeta {
+        run_id: "run-20260601".into(),
+        created_at: "2026-06-01T00:00:00Z".into(),
+    }
+}
+
+pub(crate) fn version(flavor: Flavor, raw: &str) -> MysqlVersion {
+    let digits = raw.strip_prefix("5.5.5-").unwrap_or(raw);
+    let mut it = digits
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().expect("test versions start with x.y.z"));
+    MysqlVersion {
+        flavor,
+        major: it.next().expect("major"),
+        minor: it.next().expect("minor"),
+        patch: it.next().expect("patch"),
+        raw: raw.to_string(),
+    }
+}
+
+pub(crate) fn file(h: &mut HostFacts, path: &str, mode: u32, owner: &str, group: &str) {
+    h.files.insert(
+        path.into(),
+        FileMeta {
+            path: path.into(),
+            status: FileStatus::Present,
+            mode: Some(mode),
+            owner: Some(owner.into()),
+            group: Some(group.into()),
+            size: None,
+        },
+    );
+}
+
+pub(crate) fn missing(h: &mut HostFacts, path: &str) {
+    h.files
+        .insert(path.into(), FileMeta::bare(path, FileStatus::Missing));
+}
+
+pub(crate) fn cert(h: &mut HostFacts, path: &str, pem: &[u8]) {
+    let certs = parse_certificates(path, pem).expect("test certificate parses");
+    file(h, path, 0o644, "root", "root");
+    h.certificates.insert(path.into(), certs);
+}
+
+pub(crate) fn leaf(path: &str, pem: &[u8]) -> Certificate {
+    parse_certificates(path, pem)
+        .expect("test certificate parses")
+        .remove(0)
+}
+
+pub(crate) fn key(h: &mut HostFacts, path: &str, mode: u32, owner: &str, spki: Option<&str>) {
+    file(h, path, mode, owner, owner);
+    h.private_keys.insert(
+        path.into(),
+        PrivateKeyFacts {
+            algorithm: sslaudit_rules::facts::KeyAlgorithm::Rsa,
+            bits: 2048,
+            curve: None,
+            encrypted: false,
+            spki_sha256: spki.map(str::to_string),
+            format: "RSA PRIVATE KEY".into(),
+        },
+    );
+}
+
+/// An engineyard db_master running MySQL 5.6 with the seed's server keys
+/// configured in /etc/mysql/my.cnf.
+pub(crate) fn db_host(name: &str) -> HostFacts {
+    let mut h = HostFacts::new(name, ENV, Layout::engineyard());
+    h.roles.insert(Role::DbMaster);
+    h.address = Some("10.0.0.10".into());
+    h.mysql = Some(MysqlFacts {
+        version: Some(version(Flavor::Mysql, "5.6.21-log")),
+        variables: [("have_ssl".to_string(), "YES".to_string())].into(),
+        accounts: Some(Vec::new()),
+        replication: Some(Vec::new()),
+        ..MysqlFacts::default()
+    });
+    h
+}
+
+/// Server options as the option-file parser would record them.
+pub(crate) fn options(h: &mut HostFacts, file: &str, opts: &[(&str, Option<&str>, u32)]) {
+    let mut set = OptionSet::default();
+    for (name, value, line) in opts {
+        set.options.insert(
+            normalize_option_name(name),
+            OptionValue {
+                value: value.map(str::to_string),
+                spelled: (*name).to_string(),
+                group: "mysqld".into(),
+                file: file.into(),
+                line: *line,
+            },
+        );
+    }
+    if !h.option_files.iter().any(|f| f == file) {
+        h.option_files.push(file.into());
+    }
+    h.server_options = Some(set);
+}
+
+/// The server identity and its files (CA = the production test CA).
+pub(crate) fn server_keys(h: &mut HostFacts, dir: &str) {
+    let (ca, crt, k) = (
+        format!("{dir}/root.crt"),
+        format!("{dir}/server.crt"),
+        format!("{dir}/server.key"),
+    );
+    cert(h, &ca, PROD_CA);
+    file(h, &crt, 0o644, "mysql", "mysql");
+    key(h, &k, 0o600, "mysql", None);
+    h.identities.push(TlsIdentity {
+        kind: IdentityKind::Server,
+        origin: Location::file(MY_CNF, Some(60)),
+        ca: Some(ca),
+        cert: Some(crt),
+        key: Some(k),
+    });
+}
+
+pub(crate) fn account(user: &str, host: &str, require: Require) -> Account {
+    Account {
+        user: user.into(),
+        host: host.into(),
+        require,
+        is_role: false,
+        locked: false,
+    }
+}
+
+/// An application host with `deploy` in /etc/passwd.
+pub(crate) fn app_host(name: &str) -> HostFacts {
+    let mut h = HostFacts::new(name, ENV, Layout::engineyard());
+    h.roles.insert(Role::App);
+    h.address = Some("10.0.0.20".into());
+    h.app_user = Some("deploy".into());
+    let users = [(
+        "deploy".to_string(),
+        OsUser {
+            name: "deploy".into(),
+            uid: 1000,
+            gid: 1000,
+            home: "/home/deploy".into(),
+            shell: "/bin/bash".into(),
+        },
+    )];
+    h.os_users = Some(users.into_iter().collect());
+    h
+}
+
+/// deploy's client keys in ~/.mysql, issued by `pem`'s CA.
+pub(crate) fn client_keys(h: &mut HostFacts, pem: &[u8]) {
+    cert(h, "/home/deploy/.mysql/root.crt", PROD_CA);
+    cert(h, "/home/deploy/.mysql/mysql.crt", pem);
+    let spki = h.certificates["/home/deploy/.mysql/mysql.crt"][0]
+        .spki_sha256
+        .clone();
+    key(
+        h,
+        "/home/deploy/.mysql/mysql.key",
+        0o600,
+        "deploy",
+        Some(&spki),
+    );
+    h.identities.push(TlsIdentity {
+        kind: IdentityKind::UserHome {
+            user: "deploy".into(),
+        },
+        origin: Location::file("/home/deploy/.mysql", None),
+        ca: Some("/home/deploy/.mysql/root.crt".into()),
+        cert: Some("/home/deploy/.mysql/mysql.crt".into()),
+        key: Some("/home/deploy/.mysql/mysql.key".into()),
+    });
+}
+
+/// Parses `text` as the host's database.yml (and adds the `App`
+/// identities the loader would).
+pub(crate) fn database_yml(h: &mut HostFacts, text: &str) {
+    let yml: DatabaseYml = parse_database_yml(YML, text).expect("test database.yml parses");
+    for env in &yml.environments {
+        let lit = |v: &Option<sslaudit_rules::facts::YmlValue>| {
+            v.as_ref().filter(|v| !v.erb).map(|v| v.value.clone())
+        };
+        if env.sslca.is_some() || env.sslcert.is_some() || env.sslkey.is_some() {
+            h.identities.push(TlsIdentity {
+                kind: IdentityKind::App {
+                    path: YML.into(),
+                    environment: env.name.clone(),
+                },
+                origin: Location::file(YML, Some(env.line)),
+                ca: lit(&env.sslca),
+                cert: lit(&env.sslcert),
+                key: lit(&env.sslkey),
+            });
+        }
+    }
+    file(h, YML, 0o640, "deploy", "deploy");
+    h.database_ymls = vec![yml];
+}
+
+pub(crate) fn finding(rule: &str, host: &str, location: Location) -> Finding {
+    Finding::new(rule, Severity::High, host, ENV, "test finding", location)
+}
+
+/// Texts by (host, path), and the plan made from them.
+pub(crate) struct World {
+    pub hosts: Vec<HostFacts>,
+    pub settings: BTreeMap<String, HostSettings>,
+    pub texts: BTreeMap<(String, String), String>,
+}
+
+impl World {
+    pub(crate) fn new(hosts: Vec<HostFacts>) -> Self {
+        World {
+            hosts,
+            settings: BTreeMap::new(),
+            texts: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn text(&mut self, host: &str, path: &str, text: &str) {
+        self.texts
+            .insert((host.to_string(), path.to_string()), text.to_string());
+    }
+
+    pub(crate) fn plan(&self, findings: &[Finding]) -> (Plan, Vec<(Finding, super::Refusal)>) {
+        let texts = |h: &str, p: &str| self.texts.get(&(h.to_string(), p.to_string())).cloned();
+        let env = EnvFacts {
+            environment: ENV,
+            hosts: &self.hosts,
+            settings: &self.settings,
+            texts: &texts,
+        };
+        let (plan, refusals) = super::plan_for_findings(&env, findings, &meta());
+        plan.validate().expect("runner plans are valid");
+        (plan, refusals)
+    }
+
+    /// One memory host per host, holding the collected texts as files.
+    pub(crate) fn targets(&self) -> BTreeMap<String, MemoryTarget> {
+        let mut out = BTreeMap::new();
+        for h in &self.hosts {
+            let t = MemoryTarget::new(&h.name);
+            for ((host, path), text) in &self.texts {
+                if *host == h.name {
+                    let meta = h.file(path);
+                    t.add_file(
+                        path,
+                        text.as_bytes(),
+                        meta.and_then(|m| m.mode).unwrap_or(0o644),
+                        meta.and_then(|m| m.owner.as_deref()),
+                    );
+                }
+            }
+            out.insert(h.name.clone(), t);
+        }
+        out
+    }
+}
+
+/// Applies a plan (confirmed) to memory hosts, then rolls it back when
+/// asked; returns the apply report.
+pub(crate) fn apply_to(
+    plan: &Plan,
+    hosts: &BTreeMap<String, MemoryTarget>,
+    state: &std::path::Path,
+) -> RunReport {
+    let targets = |h: &str| hosts.get(h).map(|t| t as &dyn Target);
+    let opts = ApplyOptions {
+        yes: true,
+        ..ApplyOptions::new(state)
+    };
+    apply::apply(plan, &targets, &opts).expect("plan applies")
+}
+
+pub(crate) fn rollback_on(
+    run_id: &str,
+    hosts: &BTreeMap<String, MemoryTarget>,
+    state: &std::path::Path,
+) {
+    let targets = |h: &str| hosts.get(h).map(|t| t as &dyn Target);
+    apply::rollback(run_id, &targets, &ApplyOptions::new(state)).expect("rolls back");
+}
+
+pub(crate) fn read(t: &MemoryTarget, path: &str) -> Option<String> {
+    t.read_file(path)
+        .expect("readable")
+        .map(|f| String::from_utf8(f.content).expect("utf-8"))
+}

@@ -1,0 +1,428 @@
+//! Remediation runs against the project's real test fleet (testfleet/):
+//! a leaf key rotation of an environment (master, replica, application
+//! host), interrupted and resumed; and one whose new key is broken, which
+//! must roll back to the old, working certificates. Runs only with
+//! SSLAUDIT_LIVE=1 (root, `testfleet/fleet deps`); .ci/run sets it.
+
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+fn live() -> bool {
+    match std::env::var("SSLAUDIT_LIVE").as_deref() {
+        Ok("1") => true,
+        _ => {
+            eprintln!(
+                "skipped: set SSLAUDIT_LIVE=1 (root, testfleet/fleet deps) to run remediations on the test fleet"
+            );
+            false
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+const SPEC: &str = "\
+db-master     production   db_master
+db-replica-1  production   db_replica
+app-1         production   app
+";
+
+struct Fleet {
+    dir: tempfile::TempDir,
+    state: tempfile::TempDir,
+    subnet: u8,
+}
+
+impl Fleet {
+    fn up(subnet: u8) -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("fleet.spec");
+        std::fs::write(&spec, SPEC).unwrap();
+        let out = Command::new(root().join("testfleet/fleet"))
+            .args(["up", "--dir"])
+            .arg(dir.path())
+            .args(["--subnet", &subnet.to_string(), "--hosts"])
+            .arg(&spec)
+            .output()
+            .unwrap();
+        let fleet = Fleet {
+            dir,
+            state: tempfile::tempdir().unwrap(),
+            subnet,
+        };
+        assert!(
+            out.status.success(),
+            "fleet up failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        fleet
+    }
+
+    fn inventory(&self) -> String {
+        self.dir.path().join("inventory.yaml").display().to_string()
+    }
+
+    fn sslaudit(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let state = self.state.path().display().to_string();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sslaudit"));
+        cmd.args(args).args(["--state-dir", &state]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// A file of a host, read from its overlay's upper layer (every file
+    /// the fleet or a remediation wrote is there).
+    fn file(&self, host: &str, path: &str) -> Option<Vec<u8>> {
+        std::fs::read(
+            self.dir
+                .path()
+                .join("hosts")
+                .join(host)
+                .join("upper")
+                .join(path.trim_start_matches('/')),
+        )
+        .ok()
+    }
+
+    /// SHA-256 of every file under the hosts' key folders.
+    fn key_files(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for host in ["db-master", "db-replica-1", "app-1"] {
+            for top in ["db", "home/deploy/.mysql", "etc/mysql"] {
+                let base = self
+                    .dir
+                    .path()
+                    .join("hosts")
+                    .join(host)
+                    .join("upper")
+                    .join(top);
+                walk(&base, &mut |p| {
+                    if let Ok(bytes) = std::fs::read(p) {
+                        let rel = p
+                            .strip_prefix(self.dir.path())
+                            .unwrap()
+                            .display()
+                            .to_string();
+                        if !rel.contains("/data/") || rel.ends_with(".crt") || rel.ends_with(".key")
+                        {
+                            out.insert(rel, hex::encode(Sha256::digest(&bytes)));
+                        }
+                    }
+                });
+            }
+        }
+        out
+    }
+
+    fn address(&self, n: u8) -> String {
+        format!("127.0.{}.{n}", self.subnet)
+    }
+
+    /// SHA-256 of the leaf certificate the server at `address` presents.
+    fn served(&self, address: &str) -> String {
+        let rec = sslaudit_scanner::probe::probe_tcp(
+            &format!("{address}:3306"),
+            &sslaudit_scanner::probe::ProbeOptions {
+                versions: false,
+                ..Default::default()
+            },
+        );
+        let pem = rec
+            .chain_pem
+            .first()
+            .unwrap_or_else(|| panic!("no certificate from {address}: {rec:?}"));
+        let der = openssl::x509::X509::from_pem(pem.as_bytes())
+            .unwrap()
+            .to_der()
+            .unwrap();
+        hex::encode(Sha256::digest(der))
+    }
+
+    fn runs(&self) -> Vec<String> {
+        let mut runs: Vec<String> = std::fs::read_dir(self.state.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("rotate-"))
+            .collect();
+        runs.sort();
+        runs
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join("testfleet/fleet"))
+            .args(["down", "--dir"])
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, f);
+        } else {
+            f(&p);
+        }
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The application's account logs in over TLS with the client files of
+/// the application host (the mariadb client of this machine, the files of
+/// app-1), and the session is encrypted.
+fn app_connects(fleet: &Fleet) -> bool {
+    let yml = String::from_utf8(
+        fleet
+            .file("app-1", "/data/shop/current/config/database.yml")
+            .unwrap(),
+    )
+    .unwrap();
+    let password = yml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password:"))
+        .map(|p| p.trim().trim_matches('\'').trim_matches('"').to_string())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["root.crt", "mysql.crt", "mysql.key"] {
+        std::fs::write(
+            dir.path().join(f),
+            fleet
+                .file("app-1", &format!("/home/deploy/.mysql/{f}"))
+                .unwrap(),
+        )
+        .unwrap();
+    }
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    let out = Command::new("mariadb")
+        .args(["--no-defaults", "--batch", "--skip-column-names", "-h"])
+        .arg(fleet.address(1))
+        .args(["-u", "deploy", &format!("-p{password}")])
+        .arg(format!("--ssl-ca={}", p("root.crt")))
+        .arg(format!("--ssl-cert={}", p("mysql.crt")))
+        .arg(format!("--ssl-key={}", p("mysql.key")))
+        .args(["-e", "SHOW STATUS LIKE 'Ssl_cipher'"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    out.status.success() && stdout.contains("Ssl_cipher\t") && !stdout.contains("Ssl_cipher\t\n")
+}
+
+fn rules_per_host(fleet: &Fleet) -> BTreeMap<String, Vec<String>> {
+    let json = fleet.dir.path().join("scan.json").display().to_string();
+    let inv = fleet.inventory();
+    let out = Command::new(env!("CARGO_BIN_EXE_sslaudit"))
+        .args([
+            "scan",
+            "--inventory",
+            &inv,
+            "--json",
+            &json,
+            "-q",
+            "--fail-on",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in report["findings"].as_array().unwrap() {
+        by.entry(f["host"].as_str().unwrap().into())
+            .or_default()
+            .push(f["rule_id"].as_str().unwrap().into());
+    }
+    by
+}
+
+#[test]
+fn rotation_dry_run_then_crash_and_resume_ends_with_new_working_keys() {
+    if !live() {
+        return;
+    }
+    let fleet = Fleet::up(51);
+    let inv = fleet.inventory();
+    let before_files = fleet.key_files();
+    let before_findings = rules_per_host(&fleet);
+    let (master0, replica0) = (
+        fleet.served(&fleet.address(1)),
+        fleet.served(&fleet.address(2)),
+    );
+    assert!(
+        app_connects(&fleet),
+        "the fresh fleet's application connects"
+    );
+
+    // The plan is shown, and a dry run changes nothing on any host.
+    let out = fleet.sslaudit(
+        &[
+            "rotate",
+            "--inventory",
+            &inv,
+            "--environment",
+            "production",
+            "--dry-run",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("leaf key rotation of environment production"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("signed by"), "{stdout}");
+    assert!(stdout.contains("dry run: nothing was changed"), "{stdout}");
+    assert_eq!(fleet.key_files(), before_files, "dry run changed files");
+    assert!(fleet.runs().is_empty(), "dry run left a journal");
+
+    // Killed right after the master's new key landed, before its reload.
+    let out = fleet.sslaudit(
+        &[
+            "rotate",
+            "--inventory",
+            &inv,
+            "--environment",
+            "production",
+            "--yes",
+        ],
+        &[("SSLAUDIT_TEST_CRASH_AFTER_STEP", "4")],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    let runs = fleet.runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    assert_eq!(fleet.served(&fleet.address(1)), master0, "not reloaded yet");
+
+    // A second run on the environment is refused while this one holds it.
+    let out = fleet.sslaudit(
+        &[
+            "rotate",
+            "--inventory",
+            &inv,
+            "--environment",
+            "production",
+            "--yes",
+        ],
+        &[],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("locked by run {run}")),
+        "{}",
+        text(&out)
+    );
+
+    let out = fleet.sslaudit(&["remediate", "resume", run, "--inventory", &inv], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("done and verified"),
+        "{}",
+        text(&out)
+    );
+
+    // The servers present new certificates; the old keys are in
+    // /db/old_keys/server/<run>/ on each database host, byte for byte.
+    assert_ne!(fleet.served(&fleet.address(1)), master0);
+    assert_ne!(fleet.served(&fleet.address(2)), replica0);
+    let datadir = before_files
+        .keys()
+        .find(|k| k.starts_with("hosts/db-master/") && k.ends_with("/data/server.key"))
+        .unwrap()
+        .trim_start_matches("hosts/db-master/upper")
+        .to_string();
+    let old = fleet
+        .file(
+            "db-master",
+            &format!("/db/old_keys/server/{run}/server.key"),
+        )
+        .unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(&old)),
+        before_files[&format!("hosts/db-master/upper{datadir}")]
+    );
+    assert_ne!(fleet.file("db-master", &datadir).unwrap(), old);
+    assert!(
+        fleet
+            .file(
+                "db-replica-1",
+                &format!("/db/old_keys/user/{run}/deploy/mysql.key")
+            )
+            .is_some()
+    );
+    // The application's new client certificate works, and the rescan has
+    // nothing new.
+    assert_ne!(fleet.file("app-1", "/home/deploy/.mysql/mysql.key"), None);
+    assert!(
+        app_connects(&fleet),
+        "the application connects with its new keys"
+    );
+    assert_eq!(rules_per_host(&fleet), before_findings);
+}
+
+#[test]
+fn a_rotation_whose_new_key_is_broken_rolls_back_to_the_working_keys() {
+    if !live() {
+        return;
+    }
+    let fleet = Fleet::up(52);
+    let inv = fleet.inventory();
+    let master0 = fleet.served(&fleet.address(1));
+    let before_files = fleet.key_files();
+    let out = fleet.sslaudit(
+        &[
+            "rotate",
+            "--inventory",
+            &inv,
+            "--environment",
+            "production",
+            "--yes",
+        ],
+        &[("SSLAUDIT_TEST_CRASH_AFTER_STEP", "4")],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    let run = fleet.runs().pop().unwrap();
+    // Break the new key on the master before the server loads it.
+    let key = before_files
+        .keys()
+        .find(|k| k.starts_with("hosts/db-master/") && k.ends_with("/data/server.key"))
+        .unwrap()
+        .clone();
+    std::fs::write(
+        fleet.dir.path().join(&key),
+        "-----BEGIN RSA PRIVATE KEY-----\nbroken\n-----END RSA PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let out = fleet.sslaudit(&["remediate", "resume", &run, "--inventory", &inv], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rolled back"), "{}", text(&out));
+    // The server still presents the old certificate, the old key is back,
+    // and the application still connects.
+    assert_eq!(fleet.served(&fleet.address(1)), master0);
+    assert_eq!(fleet.key_files()[&key], before_files[&key]);
+    assert!(app_connects(&fleet));
+}
