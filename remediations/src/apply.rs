@@ -13,6 +13,7 @@ use crate::generate;
 use crate::journal::{Journal, PreviousFile, Record, RunLock, StepState, UndoInfo, now};
 use crate::plan::{Action, Applicability, Content, Plan, PlanError, Precondition, Step};
 use crate::target::{EntryKind, Target, TargetError};
+use crate::text::{self, line_diff};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -540,6 +541,7 @@ fn content_bytes(
     step: &Step,
     content: &Content,
     opts: &ApplyOptions<'_>,
+    target: &dyn Target,
 ) -> Result<Vec<u8>, ApplyError> {
     match content {
         Content::Text(t) => Ok(t.as_bytes().to_vec()),
@@ -550,6 +552,34 @@ fn content_bytes(
                     step: step.id,
                     id: id.clone(),
                 })
+        }
+        Content::Edit { base_sha256, edits } => {
+            let Action::WriteFile { path, .. } = &step.action else {
+                return Err(conflict(
+                    step,
+                    step.action.kind(),
+                    "only a file write can be an edit",
+                ));
+            };
+            let current = target
+                .read_file(path)
+                .map_err(|source| ApplyError::Target {
+                    step: step.id,
+                    source,
+                })?
+                .ok_or_else(|| conflict(step, path, "does not exist: nothing to edit"))?;
+            if sha256_hex(&current.content) != *base_sha256 {
+                return Err(conflict(
+                    step,
+                    path,
+                    "changed since the plan was made: plan again",
+                ));
+            }
+            let text = String::from_utf8(current.content)
+                .map_err(|_| conflict(step, path, "is not UTF-8 text"))?;
+            text::apply_edits(&text, edits)
+                .map(String::into_bytes)
+                .map_err(|m| conflict(step, path, &m))
         }
     }
 }
@@ -582,7 +612,7 @@ fn prepare(
     };
     Ok(match &step.action {
         Action::WriteFile { path, content, .. } => {
-            let new = content_bytes(step, content, opts)?;
+            let new = content_bytes(step, content, opts, target)?;
             let previous = target.read_file(path).map_err(terr)?.map(|f| PreviousFile {
                 mode: f.mode,
                 owner: f.owner,
@@ -724,7 +754,7 @@ fn execute(
                 ..
             },
         ) => {
-            let new = content_bytes(step, content, opts)?;
+            let new = content_bytes(step, content, opts, target)?;
             if sha256_hex(&new) != *new_sha256 {
                 return Err(conflict(
                     step,
@@ -797,7 +827,7 @@ fn execute(
             .set_mode(path, *mode, owner.as_deref(), group.as_deref())
             .map_err(terr),
         (Action::VerifyTls { cert }, _) => {
-            let expected = content_bytes(step, cert, opts)?;
+            let expected = content_bytes(step, cert, opts, target)?;
             verify_served(step, &expected, target)
         }
         (Action::RunCommand { .. } | Action::RunSql { .. }, _) => {
@@ -1037,13 +1067,24 @@ fn preview_step(
             mode,
             ..
         } => {
-            let new = match content {
-                Content::Text(t) => Some(t.as_bytes().to_vec()),
-                Content::Generated { id } => opts.generated.and_then(|g| g.get(id)),
+            let (new, refused) = match content {
+                Content::Text(t) => (Some(t.as_bytes().to_vec()), None),
+                Content::Generated { id } => (opts.generated.and_then(|g| g.get(id)), None),
+                Content::Edit { .. } => match content_bytes(step, content, opts, target) {
+                    Ok(bytes) => (Some(bytes), None),
+                    Err(e) => (None, Some(e.to_string())),
+                },
             };
             match target.read_file(path).map_err(terr)? {
                 None => {
                     let _ = write!(summary, "would create {path} (mode {mode:04o})");
+                }
+                Some(_) if refused.is_some() => {
+                    let _ = write!(
+                        summary,
+                        "the step would refuse: {}",
+                        refused.unwrap_or_default()
+                    );
                 }
                 Some(old) => {
                     let same = new.as_deref() == Some(old.content.as_slice());
@@ -1058,13 +1099,15 @@ fn preview_step(
                         if old.mode != *mode {
                             let _ = write!(summary, ", mode {:04o} -> {mode:04o}", old.mode);
                         }
-                        if let (Content::Text(t), Ok(o)) =
-                            (content, std::str::from_utf8(&old.content))
-                            && !same
-                            && !o.contains("PRIVATE KEY")
-                            && !t.contains("PRIVATE KEY")
+                        let shown = !matches!(content, Content::Generated { .. });
+                        if let (true, Ok(o), Some(Ok(n))) = (
+                            shown && !same,
+                            std::str::from_utf8(&old.content),
+                            new.as_deref().map(std::str::from_utf8),
+                        ) && !o.contains("PRIVATE KEY")
+                            && !n.contains("PRIVATE KEY")
                         {
-                            diff = Some(line_diff(path, o, t));
+                            diff = Some(line_diff(path, o, n));
                         }
                     }
                 }
@@ -1125,157 +1168,9 @@ fn preview_step(
     Ok(Preview { summary, diff })
 }
 
-/// A unified-style line diff (`---`/`+++` headers, `@@` hunks with three
-/// lines of context). Longest common subsequence over lines; for very large
-/// files it falls back to replacing the whole file.
-pub fn line_diff(path: &str, old: &str, new: &str) -> String {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    let ops = diff_ops(&a, &b);
-    let mut out = format!("--- {path}\n+++ {path} (planned)\n");
-    const CONTEXT: usize = 3;
-    let changed: Vec<usize> = ops
-        .iter()
-        .enumerate()
-        .filter(|(_, op)| !matches!(op, Op::Same(..)))
-        .map(|(i, _)| i)
-        .collect();
-    let mut i = 0;
-    while i < changed.len() {
-        let start = changed[i].saturating_sub(CONTEXT);
-        let mut end = changed[i] + CONTEXT + 1;
-        while i + 1 < changed.len() && changed[i + 1] <= end + CONTEXT {
-            i += 1;
-            end = changed[i] + CONTEXT + 1;
-        }
-        let end = end.min(ops.len());
-        let (mut a_start, mut b_start) = (None, None);
-        let (mut a_len, mut b_len) = (0, 0);
-        let mut body = String::new();
-        for op in &ops[start..end] {
-            match op {
-                Op::Same(ai, bi) => {
-                    a_start.get_or_insert(*ai);
-                    b_start.get_or_insert(*bi);
-                    a_len += 1;
-                    b_len += 1;
-                    let _ = writeln!(body, " {}", a[*ai]);
-                }
-                Op::Del(ai, bi) => {
-                    a_start.get_or_insert(*ai);
-                    b_start.get_or_insert(*bi);
-                    a_len += 1;
-                    let _ = writeln!(body, "-{}", a[*ai]);
-                }
-                Op::Ins(ai, bi) => {
-                    a_start.get_or_insert(*ai);
-                    b_start.get_or_insert(*bi);
-                    b_len += 1;
-                    let _ = writeln!(body, "+{}", b[*bi]);
-                }
-            }
-        }
-        let header = |s: Option<usize>, len: usize| {
-            let s = s.unwrap_or(0);
-            if len == 0 {
-                format!("{s},0")
-            } else {
-                format!("{},{len}", s + 1)
-            }
-        };
-        let _ = writeln!(
-            out,
-            "@@ -{} +{} @@",
-            header(a_start, a_len),
-            header(b_start, b_len)
-        );
-        out.push_str(&body);
-        i += 1;
-    }
-    out
-}
-
-/// A line operation with the positions in the old and new file where it
-/// happens (for an insertion, the old position is where it goes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Same(usize, usize),
-    Del(usize, usize),
-    Ins(usize, usize),
-}
-
-fn diff_ops(a: &[&str], b: &[&str]) -> Vec<Op> {
-    // Trim the common prefix and suffix first: edits are usually small.
-    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let suf = a[pre..]
-        .iter()
-        .rev()
-        .zip(b[pre..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (am, bm) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
-    let mut ops: Vec<Op> = (0..pre).map(|i| Op::Same(i, i)).collect();
-    if am.len().saturating_mul(bm.len()) > 4_000_000 {
-        ops.extend((0..am.len()).map(|i| Op::Del(pre + i, pre)));
-        ops.extend((0..bm.len()).map(|j| Op::Ins(pre + am.len(), pre + j)));
-    } else {
-        let (n, m) = (am.len(), bm.len());
-        let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                lcs[i][j] = if am[i] == bm[j] {
-                    lcs[i + 1][j + 1] + 1
-                } else {
-                    lcs[i + 1][j].max(lcs[i][j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < n || j < m {
-            if i < n && j < m && am[i] == bm[j] {
-                ops.push(Op::Same(pre + i, pre + j));
-                i += 1;
-                j += 1;
-            } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
-                // Deletions before insertions, as diff(1) prints them.
-                ops.push(Op::Del(pre + i, pre + j));
-                i += 1;
-            } else {
-                ops.push(Op::Ins(pre + i, pre + j));
-                j += 1;
-            }
-        }
-    }
-    let (a_off, b_off) = (a.len() - suf, b.len() - suf);
-    ops.extend((0..suf).map(|k| Op::Same(a_off + k, b_off + k)));
-    ops
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn diff_shows_only_changed_lines_with_context() {
-        let old = "a\nb\nc\nd\ne\nf\ng\nh\nRANDFILE = $ENV::HOME/.rnd\ni\n";
-        let new = "a\nb\nc\nd\ne\nf\ng\nh\n#RANDFILE = $ENV::HOME/.rnd\ni\n";
-        let d = line_diff("/etc/ssl/openssl.cnf", old, new);
-        assert_eq!(
-            d,
-            "--- /etc/ssl/openssl.cnf\n+++ /etc/ssl/openssl.cnf (planned)\n@@ -6,5 +6,5 @@\n f\n g\n h\n-RANDFILE = $ENV::HOME/.rnd\n+#RANDFILE = $ENV::HOME/.rnd\n i\n"
-        );
-    }
-
-    #[test]
-    fn diff_of_insertion_at_end_and_empty_old() {
-        let d = line_diff("/x", "", "a\n");
-        assert!(d.ends_with("@@ -0,0 +1,1 @@\n+a\n"), "{d}");
-        let d = line_diff("/x", "[mysqld]\n", "[mysqld]\nssl-ca=/a\n");
-        assert!(
-            d.ends_with("@@ -1,1 +1,2 @@\n [mysqld]\n+ssl-ca=/a\n"),
-            "{d}"
-        );
-    }
 
     #[test]
     fn crash_env_parses_numbers_only() {

@@ -13,3 +13,4 @@ pub mod keygen;
 pub mod plan;
 pub mod runners;
 pub mod target;
+pub mod text;

@@ -73,6 +73,14 @@ pub enum Content {
     /// with a key that must not appear in the plan), looked up by `id` in
     /// the [`GeneratedContent`](crate::apply::GeneratedContent) store.
     Generated { id: String },
+    /// Line edits of the file as it was when the plan was made (its
+    /// SHA-256 `base_sha256`): only the changed lines are in the plan, never
+    /// the rest of the file, which may hold passwords. The step refuses
+    /// when the file changed since.
+    Edit {
+        base_sha256: String,
+        edits: Vec<crate::text::LineEdit>,
+    },
 }
 
 /// What a step does.
@@ -265,6 +273,8 @@ pub enum PlanError {
     UndoLastWithoutUndo { id: usize },
     #[error("recipe id {0:?} is duplicated or not a safe name")]
     BadRecipe(String),
+    #[error("step {id}: {message}")]
+    BadEdit { id: usize, message: String },
 }
 
 impl Action {
@@ -281,6 +291,13 @@ impl Action {
                 let what = match content {
                     Content::Text(t) => format!("{} bytes of text", t.len()),
                     Content::Generated { id } => format!("generated content {id:?}"),
+                    Content::Edit { edits, .. } => {
+                        let lines: usize = edits
+                            .iter()
+                            .map(|e| e.delete.max(e.insert.lines().count()))
+                            .sum();
+                        format!("an edit of {lines} line(s) of the file as collected")
+                    }
                 };
                 format!(
                     "write {path} ({what}, mode {mode:04o}{})",
@@ -313,10 +330,10 @@ impl Action {
                 ownership(owner.as_deref(), group.as_deref())
             ),
             Action::VerifyTls { cert } => match cert {
-                Content::Text(_) => "check that the server presents the given certificate".into(),
                 Content::Generated { id } => {
                     format!("check that the server presents the certificate {id:?}")
                 }
+                _ => "check that the server presents the given certificate".into(),
             },
         }
     }
@@ -417,6 +434,26 @@ impl Plan {
         for step in &self.steps {
             if step.undo_last && step.undo.is_none() {
                 return Err(PlanError::UndoLastWithoutUndo { id: step.id });
+            }
+            if let Action::VerifyTls {
+                cert: Content::Edit { .. },
+            } = &step.action
+            {
+                return Err(PlanError::BadEdit {
+                    id: step.id,
+                    message: "a certificate to verify cannot be an edit".into(),
+                });
+            }
+            if let Action::WriteFile {
+                content: Content::Edit { edits, .. },
+                ..
+            } = &step.action
+                && edits.windows(2).any(|w| w[1].at < w[0].at + w[0].delete)
+            {
+                return Err(PlanError::BadEdit {
+                    id: step.id,
+                    message: "line edits overlap or are out of order".into(),
+                });
             }
             if let Some(p) = previous
                 && step.id <= p

@@ -34,6 +34,14 @@ db-replica-1  production   db_replica
 app-1         production   app
 ";
 
+/// An environment before its hardening: the application's account does not
+/// require a certificate, and its host has no keys and a database.yml
+/// without TLS.
+const UNHARDENED: &str = "\
+db-master     production   db_master   account-no-x509
+app-1         production   app         yml-no-ssl,no-client-keys
+";
+
 struct Fleet {
     dir: tempfile::TempDir,
     state: tempfile::TempDir,
@@ -41,10 +49,10 @@ struct Fleet {
 }
 
 impl Fleet {
-    fn up(subnet: u8) -> Fleet {
+    fn up(subnet: u8, hosts: &str) -> Fleet {
         let dir = tempfile::tempdir().unwrap();
         let spec = dir.path().join("fleet.spec");
-        std::fs::write(&spec, SPEC).unwrap();
+        std::fs::write(&spec, hosts).unwrap();
         let out = Command::new(root().join("testfleet/fleet"))
             .args(["up", "--dir"])
             .arg(dir.path())
@@ -73,7 +81,11 @@ impl Fleet {
     fn sslaudit(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let state = self.state.path().display().to_string();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sslaudit"));
-        cmd.args(args).args(["--state-dir", &state]);
+        cmd.args(args);
+        // Everything but planning runs, and runs keep journals.
+        if args.get(1) != Some(&"plan") {
+            cmd.args(["--state-dir", &state]);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -98,7 +110,7 @@ impl Fleet {
     fn key_files(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for host in ["db-master", "db-replica-1", "app-1"] {
-            for top in ["db", "home/deploy/.mysql", "etc/mysql"] {
+            for top in ["db", "home/deploy", "etc/mysql", "data/shop"] {
                 let base = self
                     .dir
                     .path()
@@ -231,6 +243,29 @@ fn app_connects(fleet: &Fleet) -> bool {
     out.status.success() && stdout.contains("Ssl_cipher\t") && !stdout.contains("Ssl_cipher\t\n")
 }
 
+/// `sslaudit` with the fleet's state directory, asserting the exit code.
+fn run_ok(fleet: &Fleet, args: &[&str], code: i32) -> String {
+    let out = fleet.sslaudit(args, &[]);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Logs in as `deploy` over TLS without a client certificate.
+fn login_without_certificate(fleet: &Fleet, password: &str) -> Output {
+    Command::new("mariadb")
+        .args([
+            "--no-defaults",
+            "--batch",
+            "--ssl",
+            "--skip-ssl-verify-server-cert",
+            "-h",
+        ])
+        .arg(fleet.address(1))
+        .args(["-u", "deploy", &format!("-p{password}"), "-e", "SELECT 1"])
+        .output()
+        .unwrap()
+}
+
 fn rules_per_host(fleet: &Fleet) -> BTreeMap<String, Vec<String>> {
     let json = fleet.dir.path().join("scan.json").display().to_string();
     let inv = fleet.inventory();
@@ -263,7 +298,7 @@ fn rotation_dry_run_then_crash_and_resume_ends_with_new_working_keys() {
     if !live() {
         return;
     }
-    let fleet = Fleet::up(51);
+    let fleet = Fleet::up(51, SPEC);
     let inv = fleet.inventory();
     let before_files = fleet.key_files();
     let before_findings = rules_per_host(&fleet);
@@ -388,7 +423,7 @@ fn a_rotation_whose_new_key_is_broken_rolls_back_to_the_working_keys() {
     if !live() {
         return;
     }
-    let fleet = Fleet::up(52);
+    let fleet = Fleet::up(52, SPEC);
     let inv = fleet.inventory();
     let master0 = fleet.served(&fleet.address(1));
     let before_files = fleet.key_files();
@@ -425,4 +460,210 @@ fn a_rotation_whose_new_key_is_broken_rolls_back_to_the_working_keys() {
     assert_eq!(fleet.served(&fleet.address(1)), master0);
     assert_eq!(fleet.key_files()[&key], before_files[&key]);
     assert!(app_connects(&fleet));
+}
+
+#[test]
+fn keygen_then_database_yml_then_enforce_x509_harden_an_environment() {
+    if !live() {
+        return;
+    }
+    let fleet = Fleet::up(54, UNHARDENED);
+    let inv = fleet.inventory();
+    let before = rules_per_host(&fleet);
+    assert!(
+        before["db-master"].contains(&"SSL005".to_string()),
+        "{before:?}"
+    );
+    assert!(
+        before["app-1"].contains(&"SSL006".to_string()),
+        "{before:?}"
+    );
+    let dir = fleet.dir.path().display().to_string();
+    let plan = |name: &str| format!("{dir}/{name}.json");
+
+    // Requiring X509 now would lock the application out: refused.
+    let out = run_ok(
+        &fleet,
+        &[
+            "remediate",
+            "plan",
+            "--inventory",
+            &inv,
+            "--rule",
+            "SSL005",
+            "-o",
+            &plan("x509-early"),
+        ],
+        1,
+    );
+    assert!(out.contains("not planned: SSL005 on db-master"), "{out}");
+    assert!(out.contains("keygen --inventory"), "{out}");
+
+    // keygen gives app-1 deploy's keys, signed by the environment's CA on
+    // the master.
+    let out = run_ok(
+        &fleet,
+        &[
+            "keygen",
+            "--inventory",
+            &inv,
+            "--environment",
+            "production",
+            "--yes",
+        ],
+        0,
+    );
+    assert!(out.contains("done and verified"), "{out}");
+    assert!(
+        fleet
+            .file("app-1", "/home/deploy/.mysql/mysql.key")
+            .is_some()
+    );
+    let key_mode = std::fs::metadata(
+        fleet
+            .dir
+            .path()
+            .join("hosts/app-1/upper/home/deploy/.mysql/mysql.key"),
+    )
+    .unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&key_mode.permissions()) & 0o777,
+        0o600
+    );
+
+    // The database.yml edit: planned, previewed (nothing changes), applied.
+    let yml = "/data/shop/current/config/database.yml";
+    let original = String::from_utf8(fleet.file("app-1", yml).unwrap()).unwrap();
+    run_ok(
+        &fleet,
+        &[
+            "remediate",
+            "plan",
+            "--inventory",
+            &inv,
+            "--rule",
+            "SSL006",
+            "-o",
+            &plan("yml"),
+        ],
+        0,
+    );
+    let files = fleet.key_files();
+    let out = run_ok(
+        &fleet,
+        &[
+            "remediate",
+            "apply",
+            &plan("yml"),
+            "--inventory",
+            &inv,
+            "--dry-run",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("+  sslca:"),
+        "the dry run shows the diff: {out}"
+    );
+    assert_eq!(fleet.key_files(), files, "dry run changed files");
+    let out = run_ok(
+        &fleet,
+        &[
+            "remediate",
+            "apply",
+            &plan("yml"),
+            "--inventory",
+            &inv,
+            "--yes",
+        ],
+        0,
+    );
+    assert!(out.contains("done and verified"), "{out}");
+    let edited = String::from_utf8(fleet.file("app-1", yml).unwrap()).unwrap();
+    assert!(
+        edited.contains("# Puma's threads each hold a connection."),
+        "{edited}"
+    );
+    assert!(
+        edited.contains("<%= ENV.fetch(\"RAILS_MAX_THREADS\") { 5 } %>"),
+        "{edited}"
+    );
+    assert!(edited.contains("sslcert:"), "{edited}");
+    for line in original.lines() {
+        assert!(edited.contains(line), "the edit lost {line:?}:\n{edited}");
+    }
+
+    // Now X509 can be required: the application still connects with its
+    // certificate, and a login without one is refused.
+    let out = run_ok(
+        &fleet,
+        &[
+            "remediate",
+            "plan",
+            "--inventory",
+            &inv,
+            "--rule",
+            "SSL005",
+            "-o",
+            &plan("x509"),
+        ],
+        0,
+    );
+    assert!(out.contains("REQUIRE X509"), "{out}");
+    let out = run_ok(
+        &fleet,
+        &[
+            "remediate",
+            "apply",
+            &plan("x509"),
+            "--inventory",
+            &inv,
+            "--yes",
+        ],
+        0,
+    );
+    assert!(out.contains("done and verified"), "{out}");
+    assert!(
+        app_connects(&fleet),
+        "the application connects with its certificate"
+    );
+    let password = edited
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password:"))
+        .map(|p| p.trim().trim_matches('\'').trim_matches('"').to_string())
+        .unwrap();
+    // Neither the plans nor the journals ever held the password.
+    for path in [plan("yml"), plan("x509")] {
+        assert!(
+            !std::fs::read_to_string(&path).unwrap().contains(&password),
+            "{path}"
+        );
+    }
+    walk(fleet.state.path(), &mut |p| {
+        let bytes = std::fs::read(p).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&password),
+            "{} holds the password",
+            p.display()
+        );
+    });
+    let out = login_without_certificate(&fleet, &password);
+    assert!(
+        !out.status.success(),
+        "a login without a certificate must fail: {}",
+        text(&out)
+    );
+
+    // The app-side rules pass, and nothing else fired.
+    let after = rules_per_host(&fleet);
+    for host in ["db-master", "app-1"] {
+        for rule in ["SSL005", "SSL006", "SSL013"] {
+            assert!(
+                !after
+                    .get(host)
+                    .is_some_and(|r| r.contains(&rule.to_string())),
+                "{host}: {rule} still fires: {after:?}"
+            );
+        }
+    }
 }

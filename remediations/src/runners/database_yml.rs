@@ -18,8 +18,8 @@ use sslaudit_rules::facts::{DbEnvironment, HostFacts, YmlValue};
 use sslaudit_rules::parse::dbyml::parse_database_yml;
 
 use super::{
-    Builder, ClientFiles, Refusal, bare, client_files, context, indent_of, line_ending,
-    not_present, split_lines,
+    Builder, ClientFiles, Refusal, bare, client_files, indent_of, line_ending, not_present,
+    split_lines,
 };
 
 /// The three settings, as (field, mysql2 key, trilogy key).
@@ -97,13 +97,13 @@ fn key_of(env: &str) -> &str {
     env.rsplit_once('.').map_or(env, |(_, k)| k)
 }
 
-/// The text with the settings added to the environment's block, the
-/// anchor (the block as collected) and a description; `Err` why not.
+/// The text with the settings added to the environment's block; `Err`
+/// why not.
 fn add_to_block(
     text: &str,
     env: &DbEnvironment,
     add: &[(String, String)],
-) -> Result<(String, String), String> {
+) -> Result<String, String> {
     let lines = split_lines(text);
     let nl = line_ending(text);
     let idx = usize::try_from(env.line).unwrap_or(0).wrapping_sub(1);
@@ -148,7 +148,7 @@ fn add_to_block(
         }
         let mut out: Vec<&str> = lines.clone();
         out[idx] = &new;
-        return Ok((out.concat(), context(&lines, idx, idx)));
+        return Ok(out.concat());
     }
     if !(value.is_empty() || value.starts_with('&')) || value.split_whitespace().count() > 1 {
         return Err(format!("environment {name} is not a block mapping"));
@@ -199,16 +199,11 @@ fn add_to_block(
     }
     let mut out: Vec<&str> = lines.clone();
     out.insert(last + 1, &added);
-    Ok((out.concat(), context(&lines, idx, last)))
+    Ok(out.concat())
 }
 
 /// The text with the value at `line` (a `key: value` line) replaced.
-fn replace_value(
-    text: &str,
-    line: u32,
-    keys: &[&str],
-    value: &str,
-) -> Result<(String, String), String> {
+fn replace_value(text: &str, line: u32, keys: &[&str], value: &str) -> Result<String, String> {
     let lines = split_lines(text);
     let idx = usize::try_from(line).unwrap_or(0).wrapping_sub(1);
     let Some(l) = lines.get(idx) else {
@@ -225,7 +220,7 @@ fn replace_value(
     let new = format!("{indent}{key}: {value}{}", &l[b.len()..]);
     let mut out: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
     out[idx] = new;
-    Ok((out.concat(), context(&lines, idx, idx)))
+    Ok(out.concat())
 }
 
 /// Plans the database.yml fixes of one application host.
@@ -379,7 +374,7 @@ fn fix_one(b: &mut Builder, host: &HostFacts, f: &Finding) -> Result<Option<Fixe
             yaml_quote(&files.cert)
         ),
     };
-    let (new_text, anchor, lines, what) = match key.as_deref() {
+    let (new_text, lines, what) = match key.as_deref() {
         Some(k) => {
             let field = match k {
                 "sslcapath" => {
@@ -403,11 +398,10 @@ fn fix_one(b: &mut Builder, host: &HostFacts, f: &Finding) -> Result<Option<Fixe
                     .find(|(f, _, _)| *f == field)
                     .map_or(field, |(_, _, t)| *t),
             ];
-            let (t, a) = replace_value(&text, v.line, &keys, &value).map_err(&cannot)?;
+            let t = replace_value(&text, v.line, &keys, &value).map_err(&cannot)?;
             let shown = vec![(spelled(field).to_string(), value)];
             (
                 t,
-                a,
                 shown,
                 format!("repoint {field} of environment {env_name} (it named a missing file)"),
             )
@@ -431,10 +425,10 @@ fn fix_one(b: &mut Builder, host: &HostFacts, f: &Finding) -> Result<Option<Fixe
                     what: format!("the key settings of {env_name}"),
                 });
             }
-            let (t, a) = add_to_block(&text, env, &add).map_err(&cannot)?;
+            let t = add_to_block(&text, env, &add).map_err(&cannot)?;
             let names: Vec<&str> = add.iter().map(|(k, _)| k.as_str()).collect();
             let what = format!("add {} to environment {env_name}", names.join(", "));
-            (t, a, add, what)
+            (t, add, what)
         }
     };
     // The edited file must parse and give the environment the new values,
@@ -482,7 +476,6 @@ fn fix_one(b: &mut Builder, host: &HostFacts, f: &Finding) -> Result<Option<Fixe
         &path,
         new_text,
         format!("{what} of {path}, naming {user}'s client keys in {dir} (SSL006; the seed's Enforce SSL Connections){also}"),
-        anchor,
     );
     Ok(Some((path, env_name, lines)))
 }
@@ -514,7 +507,7 @@ fn same_but_lines(a: &DbEnvironment, b: &DbEnvironment) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, Applicability, Content};
+    use crate::plan::{Action, Applicability};
     use crate::runners::HostSettings;
     use crate::runners::testutil::*;
     use sslaudit_rules::Location;
@@ -567,25 +560,12 @@ staging: *default
         w
     }
 
-    fn written(plan: &crate::plan::Plan) -> String {
-        plan.steps
-            .iter()
-            .find_map(|s| match &s.action {
-                Action::WriteFile {
-                    content: Content::Text(t),
-                    ..
-                } => Some(t.clone()),
-                _ => None,
-            })
-            .expect("a write")
-    }
-
     #[test]
     fn adds_keys_after_the_block_keeping_comments_erb_and_anchors() {
         let w = world(RAILS);
         let (plan, refusals) = w.plan(&[ssl006("production")]);
         assert!(refusals.is_empty(), "{refusals:?}");
-        let new = written(&plan);
+        let new = w.written(&plan, YML);
         let expected = RAILS.replace(
             "<% end %>\n",
             "<% end %>\n  sslca: '/home/deploy/.mysql/root.crt'\n  sslkey: '/home/deploy/.mysql/mysql.key'\n  sslcert: '/home/deploy/.mysql/mysql.crt'\n",
@@ -595,9 +575,10 @@ staging: *default
         assert!(
             matches!(&write.action, Action::WriteFile { mode: 0o640, owner: Some(o), group: Some(g), .. } if o == "deploy" && g == "deploy")
         );
-        assert!(
-            matches!(&write.precondition, Some(crate::plan::Precondition::FileContains { text, .. }) if text.starts_with("production:\n") && text.ends_with("<% end %>\n"))
-        );
+        // The plan holds only the added lines, never the password.
+        let json = serde_json::to_string(&plan).unwrap();
+        assert!(!json.contains("password"), "{json}");
+        assert!(write.precondition.is_none());
         // No restart command: the user is told; the chef snippet is shown.
         let shown: Vec<&Applicability> = plan.steps[1..].iter().map(|s| &s.applicability).collect();
         assert_eq!(
@@ -615,7 +596,7 @@ staging: *default
         let w = world(RAILS);
         let (plan, refusals) = w.plan(&[ssl006("staging"), ssl006("production")]);
         assert!(refusals.is_empty(), "{refusals:?}");
-        let new = written(&plan);
+        let new = w.written(&plan, YML);
         assert!(new.ends_with("staging:\n  <<: *default\n  sslca: '/home/deploy/.mysql/root.crt'\n  sslkey: '/home/deploy/.mysql/mysql.key'\n  sslcert: '/home/deploy/.mysql/mysql.crt'\n"), "{new}");
         assert!(
             new.contains("<% end %>\n  sslca:"),
@@ -646,7 +627,7 @@ staging: *default
             key,
         ]);
         assert!(refusals.is_empty(), "{refusals:?}");
-        let new = written(&plan);
+        let new = w.written(&plan, YML);
         assert_eq!(
             new,
             "production:\n  primary:\n    adapter: trilogy\n    database: shop\n    host: db-master.internal\n    ssl_ca: '/home/deploy/.mysql/root.crt'\n    ssl_key: '/home/deploy/.mysql/mysql.key'\n    ssl_cert: '/home/deploy/.mysql/mysql.crt'\n  animals:\n    adapter: mysql2\n    host: animals-db.internal\n    sslca: /etc/mysql/animals-ca.pem\n    sslkey: '/home/deploy/.mysql/mysql.key'\n    sslcert: '/home/deploy/.mysql/mysql.crt'\n"

@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod database_yml;
+pub mod distribute;
 pub mod enforce_x509;
 pub mod rotate;
 pub mod server;
@@ -24,6 +25,7 @@ use sslaudit_rules::facts::{FileStatus, HostFacts, IdentityKind, Role};
 
 use crate::keygen::KeyFile;
 use crate::plan::{Action, Applicability, Content, Plan, Precondition, Step};
+use crate::text;
 
 /// Per-host settings from the inventory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -315,9 +317,6 @@ pub(crate) struct TextEdit {
     mode: u32,
     owner: Option<String>,
     group: Option<String>,
-    /// Text around the first edit, as collected: the write only goes ahead
-    /// when the file still holds it (the edit is computed from that text).
-    anchor: String,
     whys: Vec<String>,
 }
 
@@ -405,16 +404,10 @@ impl<'e, 'a> Builder<'e, 'a> {
             .contains_key(&(host.to_string(), path.to_string()))
     }
 
-    /// Records a new text for a file; `anchor` is text of the collected
-    /// file around the change (kept from the first edit of the file).
-    pub(crate) fn edit(
-        &mut self,
-        host: &HostFacts,
-        path: &str,
-        text: String,
-        why: String,
-        anchor: String,
-    ) {
+    /// Records a new text for a file. The plan carries only the changed
+    /// lines and the hash of the collected file; the write refuses when the
+    /// file changed since it was collected.
+    pub(crate) fn edit(&mut self, host: &HostFacts, path: &str, text: String, why: String) {
         let key = (host.name.clone(), path.to_string());
         if let Some(e) = self.edits.get_mut(&key) {
             e.current = text;
@@ -436,7 +429,6 @@ impl<'e, 'a> Builder<'e, 'a> {
                 mode: meta.and_then(|m| m.mode).unwrap_or(0o644),
                 owner: meta.and_then(|m| m.owner.clone()),
                 group: meta.and_then(|m| m.group.clone()),
-                anchor,
                 whys: vec![why],
             },
         );
@@ -507,16 +499,16 @@ impl<'e, 'a> Builder<'e, 'a> {
                     host: e.host.clone(),
                     action: Action::WriteFile {
                         path: path.clone(),
-                        content: Content::Text(e.current.clone()),
+                        content: Content::Edit {
+                            base_sha256: text::sha256_hex(e.original.as_bytes()),
+                            edits: text::line_edits(&e.original, &e.current),
+                        },
                         mode: e.mode,
                         owner: e.owner.clone(),
                         group: e.group.clone(),
                     },
                     why: e.whys.join("; "),
-                    precondition: Some(Precondition::FileContains {
-                        path: path.clone(),
-                        text: e.anchor.clone(),
-                    }),
+                    precondition: None,
                     undo: None,
                     undo_last: false,
                     applicability: Applicability::Safe,
@@ -662,15 +654,6 @@ pub(crate) fn bare(line: &str) -> &str {
 pub(crate) fn indent_of(line: &str) -> &str {
     let t = line.trim_start_matches([' ', '\t']);
     &line[..line.len() - t.len()]
-}
-
-/// Lines `from..=to` (0-based, clamped) joined: the anchor text of an edit.
-pub(crate) fn context(lines: &[&str], from: usize, to: usize) -> String {
-    let to = to.min(lines.len().saturating_sub(1));
-    lines
-        .get(from.min(to)..=to)
-        .map(|l| l.concat())
-        .unwrap_or_default()
 }
 
 /// A plan that lays key files out (directories first, then files), and the

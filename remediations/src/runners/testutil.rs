@@ -268,6 +268,29 @@ impl World {
         (plan, refusals)
     }
 
+    /// The text the plan writes to `path` (its edits applied to the
+    /// collected text), and that no step holds more than the changed lines.
+    pub(crate) fn written(&self, plan: &Plan, path: &str) -> String {
+        plan.steps
+            .iter()
+            .find_map(|s| match &s.action {
+                crate::plan::Action::WriteFile {
+                    path: p,
+                    content: crate::plan::Content::Edit { base_sha256, edits },
+                    ..
+                } if p == path => {
+                    let base = self
+                        .texts
+                        .get(&(s.host.clone(), p.clone()))
+                        .expect("collected text");
+                    assert_eq!(*base_sha256, crate::text::sha256_hex(base.as_bytes()));
+                    Some(crate::text::apply_edits(base, edits).expect("edits apply"))
+                }
+                _ => None,
+            })
+            .expect("the plan edits the file")
+    }
+
     /// One memory host per host, holding the collected texts as files.
     pub(crate) fn targets(&self) -> BTreeMap<String, MemoryTarget> {
         let mut out = BTreeMap::new();

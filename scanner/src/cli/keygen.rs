@@ -18,41 +18,76 @@ use sslaudit_rules::layout::Layout;
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// Folder to write into: DIR/<server-name>/<layout path> per host, DIR/ca/ for a new CA
-    #[arg(long, short = 'o', value_name = "DIR")]
-    out: PathBuf,
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "DIR",
+        required_unless_present = "inventory"
+    )]
+    pub out: Option<PathBuf>,
+    /// Generate the environment's missing keys and distribute them to its hosts instead
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "out",
+        requires = "environment"
+    )]
+    pub inventory: Option<PathBuf>,
+    /// The environment to give keys (with --inventory)
+    #[arg(long, value_name = "NAME", requires = "inventory")]
+    pub environment: Option<String>,
     /// A database server to issue a certificate for (repeatable): its name, also its SAN
-    #[arg(long = "server-name", value_name = "NAME", required = true)]
-    servers: Vec<String>,
+    #[arg(
+        long = "server-name",
+        value_name = "NAME",
+        required_unless_present = "inventory"
+    )]
+    pub servers: Vec<String>,
     /// A MySQL user to issue a client certificate for (repeatable; CN = the user)
     #[arg(long = "user", value_name = "NAME")]
-    users: Vec<String>,
+    pub users: Vec<String>,
     /// Validity of the server and client certificates, in days
     #[arg(long, value_name = "N", default_value_t = keygen::DEFAULT_DAYS)]
-    days: u32,
+    pub days: u32,
     /// Sign with this existing CA certificate (with --ca-key) instead of a new CA
     #[arg(long, value_name = "FILE", requires = "ca_key")]
-    ca_cert: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
     /// The existing CA's private key (PEM, unencrypted)
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
-    ca_key: Option<PathBuf>,
+    pub ca_key: Option<PathBuf>,
     /// Key type: rsa (2048 bits, PKCS#1: what yaSSL-era 5.5/5.6 servers read) or ec (P-256)
     #[arg(long, value_name = "TYPE", default_value = "rsa")]
-    key_type: String,
+    pub key_type: String,
     /// Layout whose paths the files follow: engineyard or debian
     #[arg(long, value_name = "NAME", default_value = "engineyard")]
-    layout: String,
+    pub layout: String,
     /// The server's data directory inside the layout (engineyard: /db/mysql/<version>/data)
     #[arg(long, value_name = "PATH")]
-    datadir: Option<String>,
+    pub datadir: Option<String>,
     /// Show the plan and what each step would change, write nothing
     #[arg(long)]
-    dry_run: bool,
+    pub dry_run: bool,
     /// Write the plan as JSON here and stop (private keys are never in it)
     #[arg(long, value_name = "FILE")]
-    plan_out: Option<PathBuf>,
+    pub plan_out: Option<PathBuf>,
     /// Where run journals and audit logs go (default: $XDG_STATE_HOME/sslaudit or ~/.local/state/sslaudit)
     #[arg(long, value_name = "DIR")]
-    state_dir: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    /// With --inventory: apply without asking
+    #[arg(long, requires = "inventory")]
+    pub yes: bool,
+    /// With --inventory: keep what was done when a step or the verification fails
+    #[arg(long, requires = "inventory")]
+    pub no_rollback: bool,
+}
+
+/// The key type named on the command line.
+pub fn key_algo(name: &str) -> Result<KeyAlgo> {
+    match name {
+        "rsa" => Ok(KeyAlgo::Rsa(2048)),
+        "ec" => Ok(KeyAlgo::EcdsaP256),
+        other => bail!("--key-type `{other}`: expected rsa or ec"),
+    }
 }
 
 /// `$XDG_STATE_HOME/sslaudit`, else `~/.local/state/sslaudit`.
@@ -70,12 +105,14 @@ fn read(path: &Path) -> Result<String> {
 }
 
 pub fn run(args: KeygenArgs) -> Result<ExitCode> {
-    let layout = Layout::named(&args.layout)?;
-    let algo = match args.key_type.as_str() {
-        "rsa" => KeyAlgo::Rsa(2048),
-        "ec" => KeyAlgo::EcdsaP256,
-        other => bail!("--key-type `{other}`: expected rsa or ec"),
+    if args.inventory.is_some() {
+        return super::remediate::keygen_inventory(args);
+    }
+    let Some(out_dir) = args.out.clone() else {
+        bail!("give --out DIR or --inventory FILE --environment NAME");
     };
+    let layout = Layout::named(&args.layout)?;
+    let algo = key_algo(&args.key_type)?;
     let datadir = match (&args.datadir, layout.data_dirs.first()) {
         (Some(d), _) => d.clone(),
         (None, Some(d)) if !d.contains('*') => d.clone(),
@@ -84,14 +121,14 @@ pub fn run(args: KeygenArgs) -> Result<ExitCode> {
             layout.name
         ),
     };
-    if args.out.exists()
-        && std::fs::read_dir(&args.out)
+    if out_dir.exists()
+        && std::fs::read_dir(&out_dir)
             .map(|mut d| d.next().is_some())
             .unwrap_or(true)
     {
         bail!(
             "{} exists and is not empty: keygen never writes over existing keys",
-            args.out.display()
+            out_dir.display()
         );
     }
     let (ca, new_ca) = match (&args.ca_cert, &args.ca_key) {
@@ -143,7 +180,7 @@ pub fn run(args: KeygenArgs) -> Result<ExitCode> {
         &files,
         &run_id,
         &created_at,
-        &format!("keygen into {}", args.out.display()),
+        &format!("keygen into {}", out_dir.display()),
         |f| ("local".to_string(), format!("/{}{}", f.host, f.path)),
         false,
     );
@@ -158,9 +195,8 @@ pub fn run(args: KeygenArgs) -> Result<ExitCode> {
         std::io::stdout().write_all(out.as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let target = LocalTarget::new("local", &args.out);
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let target = LocalTarget::new("local", &out_dir);
     let targets = |host: &str| (host == "local").then_some(&target as &dyn Target);
     let store: BTreeMap<String, Vec<u8>> = store;
     let mut opts = ApplyOptions::new(match &args.state_dir {

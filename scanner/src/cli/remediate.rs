@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sslaudit_remediations::apply::{self, ApplyError, ApplyOptions, RunReport, StepOutcome};
 use sslaudit_remediations::journal::Journal;
 use sslaudit_remediations::plan::{KeyType, Plan};
+use sslaudit_remediations::runners::distribute::{self, CaChoice, DistributeInput};
 use sslaudit_remediations::runners::rotate::{self, CaSource, RotateInput};
 use sslaudit_remediations::runners::{self, EnvFacts, HostSettings, PlanMeta};
 use sslaudit_remediations::target::Target;
@@ -23,7 +24,7 @@ use sslaudit_scanner::live::LiveOptions;
 use sslaudit_scanner::remediate::{self as rem, MUST_NOT_APPEAR};
 use sslaudit_scanner::remote::target::HostTarget;
 
-use super::keygen::default_state_dir;
+use super::keygen::{KeygenArgs, default_state_dir};
 
 /// How a run is applied (shared by `rotate` and `remediate apply`).
 #[derive(Debug, Args)]
@@ -234,7 +235,7 @@ pub fn rotate(args: RotateArgs) -> Result<ExitCode> {
         args.environment,
         hosts.len()
     );
-    let (facts, before, _) = scan_env(&hosts)?;
+    let (facts, before, texts) = scan_env(&hosts)?;
     refuse_unreadable(&before)?;
     let settings = settings_of(&hosts);
     let mut reload = BTreeMap::new();
@@ -244,44 +245,21 @@ pub fn rotate(args: RotateArgs) -> Result<ExitCode> {
             reload.insert(h.name.clone(), runners::server::tls_reload(h, &s).action());
         }
     }
-    let ca = match (&args.ca_cert, &args.ca_key) {
-        (Some(c), Some(k)) => CaSource::Local {
-            cert_path: absolute(c)?,
-            key_path: absolute(k)?,
-        },
-        _ => {
-            let master_facts = facts
-                .iter()
-                .find(|h| h.name == master.name)
-                .context("no facts for the db_master")?;
-            let cert_path = master_facts
-                .identities
-                .iter()
-                .find(|i| i.kind == IdentityKind::Server)
-                .and_then(|i| i.ca.clone())
-                .context("the db_master's server has no ssl-ca: nothing to sign with")?;
-            let key_path = match &master.ca_key {
-                Some(p) => p.to_string_lossy().into_owned(),
-                None => match cert_path.rsplit_once('/') {
-                    Some((dir, _)) => format!("{dir}/root.key"),
-                    None => bail!("the db_master's ssl-ca {cert_path} is not an absolute path"),
-                },
-            };
-            let master_target = rem::connect(master)?;
-            if master_target.metadata(&key_path)?.is_none() {
-                bail!(
-                    "no CA key on {} at {key_path}: a leaf rotation signs with the existing CA. \
-                     Set the environment's ca_key in the inventory, give --ca-cert/--ca-key \
-                     files, or rotate the CA itself (--ca)",
-                    master.name
-                );
-            }
-            CaSource::Remote {
-                host: master.name.clone(),
-                cert_path,
-                key_path,
-            }
-        }
+    let Some((ca, _)) = find_ca(
+        master,
+        &facts,
+        &texts,
+        args.ca_cert.as_deref(),
+        args.ca_key.as_deref(),
+    )?
+    else {
+        bail!(
+            "{}: the server has no CA certificate (ssl-ca) to keep: give the environment keys \
+             first (`sslaudit keygen --inventory {} --environment {}`)",
+            master.name,
+            args.inventory.display(),
+            args.environment
+        );
     };
     let run = run_id("rotate");
     let plan = rotate::leaf_rotation(
@@ -307,6 +285,136 @@ pub fn rotate(args: RotateArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     execute(&plan, &hosts, &args.run, spec)
+}
+
+/// The environment's CA: local files when given, else the db_master's
+/// `ssl-ca` with its key where the inventory says (`ca_key`) or beside it
+/// (`root.key`). `None` when the master has no CA certificate at all;
+/// an error when it has one but its key cannot be found.
+fn find_ca(
+    master: &InventoryHost,
+    facts: &[HostFacts],
+    texts: &rem::Texts,
+    ca_cert: Option<&Path>,
+    ca_key: Option<&Path>,
+) -> Result<Option<(CaSource, String)>> {
+    if let (Some(c), Some(k)) = (ca_cert, ca_key) {
+        let pem = std::fs::read_to_string(c).with_context(|| format!("reading {}", c.display()))?;
+        return Ok(Some((
+            CaSource::Local {
+                cert_path: absolute(c)?,
+                key_path: absolute(k)?,
+            },
+            pem,
+        )));
+    }
+    let master_facts = facts
+        .iter()
+        .find(|h| h.name == master.name)
+        .context("no facts for the db_master")?;
+    let Some(cert_path) = master_facts
+        .identities
+        .iter()
+        .find(|i| i.kind == IdentityKind::Server)
+        .and_then(|i| i.ca.clone())
+        .filter(|p| master_facts.file_exists(p))
+    else {
+        return Ok(None);
+    };
+    let key_path = match &master.ca_key {
+        Some(p) => p.to_string_lossy().into_owned(),
+        None => match cert_path.rsplit_once('/') {
+            Some((dir, _)) => format!("{dir}/root.key"),
+            None => bail!("the db_master's ssl-ca {cert_path} is not an absolute path"),
+        },
+    };
+    let master_target = rem::connect(master)?;
+    if master_target.metadata(&key_path)?.is_none() {
+        bail!(
+            "no CA key on {} at {key_path}: new certificates are signed with the existing CA. \
+             Set the environment's ca_key in the inventory or give --ca-cert/--ca-key files",
+            master.name
+        );
+    }
+    let pem = texts
+        .get(&(master.name.clone(), cert_path.clone()))
+        .cloned()
+        .with_context(|| format!("{}: {cert_path} was not collected", master.name))?;
+    Ok(Some((
+        CaSource::Remote {
+            host: master.name.clone(),
+            cert_path,
+            key_path,
+        },
+        pem,
+    )))
+}
+
+/// `sslaudit keygen --inventory F --environment E`: the missing keys of an
+/// environment, generated and distributed as the seed does.
+pub fn keygen_inventory(args: KeygenArgs) -> Result<ExitCode> {
+    let (Some(inventory), Some(environment)) = (&args.inventory, &args.environment) else {
+        bail!("--inventory needs --environment");
+    };
+    let hosts = env_hosts(inventory, environment)?;
+    let master = master_of(&hosts)?;
+    eprintln!(
+        "scanning environment {environment} ({} hosts)...",
+        hosts.len()
+    );
+    let (facts, before, texts) = scan_env(&hosts)?;
+    refuse_unreadable(&before)?;
+    let algo = match super::keygen::key_algo(&args.key_type)? {
+        sslaudit_remediations::keygen::KeyAlgo::EcdsaP256 => KeyType::EcdsaP256,
+        _ => KeyType::Rsa2048,
+    };
+    let ca = match find_ca(
+        master,
+        &facts,
+        &texts,
+        args.ca_cert.as_deref(),
+        args.ca_key.as_deref(),
+    )? {
+        Some((source, cert_pem)) => CaChoice::Existing { source, cert_pem },
+        None => CaChoice::New {
+            common_name: format!("sslaudit MySQL CA ({environment})"),
+            days: 3650,
+        },
+    };
+    let run = run_id("keygen");
+    let plan = distribute::distribute(
+        &DistributeInput {
+            environment,
+            hosts: &facts,
+            users: &args.users,
+            ca,
+            days: args.days,
+            algo,
+        },
+        &run,
+        &rfc3339(now()),
+    )?;
+    print!("{}", plan.to_text());
+    if plan.steps.is_empty() {
+        println!("nothing to do: every host of {environment} has its keys");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(out) = &args.plan_out {
+        write_plan(&plan, out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let spec = VerifySpec {
+        environment: environment.clone(),
+        to_fix: BTreeSet::new(),
+        before: before.iter().map(|f| f.fingerprint.clone()).collect(),
+    };
+    let run_args = RunArgs {
+        yes: args.yes,
+        dry_run: args.dry_run,
+        no_rollback: args.no_rollback,
+        state_dir: args.state_dir.clone(),
+    };
+    execute(&plan, &hosts, &run_args, spec)
 }
 
 fn absolute(p: &Path) -> Result<String> {
