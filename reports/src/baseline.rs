@@ -565,6 +565,7 @@ pub(crate) fn finding_of_result(
         evidence,
         fingerprint,
         suppressed,
+        fix: None,
     })
 }
 

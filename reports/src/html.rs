@@ -238,6 +238,7 @@ struct FindingView {
     evidence: Vec<Pair>,
     fingerprint: String,
     waiver: Option<WaiverView>,
+    fix: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -462,6 +463,7 @@ impl Page {
                     justification: c(&s.justification),
                     expires: s.expires.as_deref().map(c),
                 }),
+                fix: f.fix.as_deref().map(c),
             }
         };
 

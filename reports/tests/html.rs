@@ -762,3 +762,24 @@ fn chromium_applies_filters_from_the_url() {
         report.active().count()
     )));
 }
+
+#[test]
+fn a_finding_names_the_command_that_plans_its_fix() {
+    let mut f = medium_finding();
+    f.fix = Some("sslaudit remediate plan --inventory 'a<b>.yaml' --finding x -o plan.json".into());
+    let html = render_with(
+        &small_report(vec![f, unreachable_finding()], false),
+        &[],
+        &gate(None),
+    );
+    assert!(
+        html.contains("<dt>Fix</dt><dd><code class=\"fix\">sslaudit remediate plan --inventory &#x27;a&lt;b&gt;.yaml&#x27; --finding x -o plan.json</code></dd>")
+            || html.contains("<dt>Fix</dt><dd><code class=\"fix\">sslaudit remediate plan --inventory &#39;a&lt;b&gt;.yaml&#39; --finding x -o plan.json</code></dd>"),
+        "{html}"
+    );
+    assert_eq!(
+        count(&html, "class=\"fix\""),
+        1,
+        "only the finding with a fix shows one"
+    );
+}

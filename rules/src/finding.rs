@@ -75,6 +75,10 @@ pub struct Finding {
     pub fingerprint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// The command that plans this finding's fix (set by the scanner from
+    /// the remediation runners; absent where the fix is by hand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }
 
 impl Finding {
@@ -99,6 +103,7 @@ impl Finding {
             evidence: BTreeMap::new(),
             fingerprint,
             suppressed: None,
+            fix: None,
         }
     }
 

@@ -141,6 +141,19 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
         }
     };
     let (files, problems) = collect_files(&ssh, &h.layout, &ev.meta, opts.max_file_bytes);
+    if files.is_empty() {
+        // Logged in, but not one path could be read (the host went away
+        // mid-scan, or every command fails, as with a sudo that wants a
+        // password): the host was not audited, which is SCAN001, never a
+        // mere incomplete collection that a gate would let pass.
+        if let Some(p) = problems.first() {
+            tracing::info!(host = %h.label(), "not audited: {}", p.message);
+            ev.meta.reachability = Reachability::Unreachable {
+                reason: format!("logged in, but nothing could be read: {}", p.message),
+            };
+            return ev;
+        }
+    }
     ev.files = files;
     ev.problems.extend(problems);
     let is_db = ev
@@ -190,6 +203,46 @@ impl Progress for Silent {
     fn host_done(&self, _: &InventoryHost, _: bool) {}
 }
 
+/// Descriptors one host in flight may hold at once: its SSH connection, the
+/// MySQL session and the TLS probe (`via: tcp`), a tunnel's own SSH
+/// connection, listener and both ends, and the identity and known_hosts
+/// files read while logging in.
+const FDS_PER_HOST: usize = 8;
+/// Descriptors kept for everything else: stdio, logs, reports being written.
+const FDS_RESERVED: usize = 32;
+
+/// The soft limit on open files (`ulimit -n`), from /proc/self/limits;
+/// None when unlimited or unknown.
+fn open_files_limit() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `jobs` (1..=512), lowered when the hosts in flight could otherwise run
+/// out of file descriptors: a scan under a small `ulimit -n` is slower,
+/// never a fleet of EMFILE errors.
+pub fn effective_jobs(jobs: usize) -> usize {
+    let jobs = jobs.clamp(1, 512);
+    let Some(limit) = open_files_limit() else {
+        return jobs;
+    };
+    let fit = (limit.saturating_sub(FDS_RESERVED) / FDS_PER_HOST).max(1);
+    if fit < jobs {
+        tracing::warn!(
+            "--jobs {jobs} lowered to {fit}: the open-files limit is {limit} (ulimit -n) and each \
+             host being scanned may hold up to {FDS_PER_HOST} descriptors"
+        );
+        fit
+    } else {
+        jobs
+    }
+}
+
 /// Collects every host with at most `opts.jobs` at once, then hands each
 /// host's evidence to `finish` on the worker that collected it (so parsing
 /// happens beside the bytes, and nothing waits for the slowest host but
@@ -201,7 +254,7 @@ pub fn collect_fleet<T: Send>(
     finish: impl Fn(HostEvidence) -> T + Sync,
 ) -> Result<Vec<T>, rayon::ThreadPoolBuildError> {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.clamp(1, 512))
+        .num_threads(effective_jobs(opts.jobs))
         .thread_name(|i| format!("sslaudit-host-{i}"))
         .build()?;
     Ok(pool.install(|| {

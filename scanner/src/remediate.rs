@@ -151,6 +151,15 @@ pub fn collect_facts(
     Ok((facts, texts))
 }
 
+/// Names on each finding the command that plans its fix (see
+/// [`sslaudit_remediations::runners::fix_command`]); `inventory` is the
+/// inventory the scan used, or a placeholder for snapshot scans.
+pub fn annotate_fixes(findings: &mut [Finding], inventory: &str) {
+    for f in findings {
+        f.fix = sslaudit_remediations::runners::fix_command(f, inventory);
+    }
+}
+
 /// Every enabled rule of the catalogue over these hosts, as of now.
 pub fn findings(hosts: Vec<HostFacts>, as_of: i64) -> (Fleet, Vec<Finding>) {
     let fleet = Fleet { hosts };

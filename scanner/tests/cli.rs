@@ -72,6 +72,25 @@ fn demo_fleet_triggers_every_rule_and_fails_the_gate() {
         "the demo fleet does not trigger {missing:?}"
     );
     assert!(report["hosts"].as_array().unwrap().len() >= 6);
+    // Each finding a runner fixes names the command that plans the fix.
+    for f in report["findings"].as_array().unwrap() {
+        let (rule, fix) = (f["rule_id"].as_str().unwrap(), f["fix"].as_str());
+        let expected = match rule {
+            "SSL002" | "SSL005" | "SSL006" | "SSL009" | "SSL010" | "SSL014" => {
+                Some(format!("--finding {}", f["fingerprint"].as_str().unwrap()))
+            }
+            "SSL001" | "SSL003" | "SSL004" | "SSL011" | "SSL012" | "SSL016" | "SSL018" => {
+                Some("sslaudit rotate --inventory INVENTORY --environment ".to_string())
+            }
+            "SSL013" => Some("sslaudit keygen --inventory INVENTORY".to_string()),
+            _ => None,
+        };
+        match (expected, fix) {
+            (Some(e), Some(fix)) => assert!(fix.contains(&e), "{rule}: {fix}"),
+            (None, None) => {}
+            (e, fix) => panic!("{rule}: expected {e:?}, got {fix:?}"),
+        }
+    }
 
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();

@@ -199,6 +199,38 @@ pub fn runner_for(rule_id: &str) -> Option<&'static str> {
     })
 }
 
+/// The command that plans a finding's fix, for reports: `inventory` is
+/// the inventory the scan used (or a placeholder for snapshot scans).
+pub fn fix_command(finding: &Finding, inventory: &str) -> Option<String> {
+    let env = shell_word(&finding.environment);
+    let inventory = shell_word(inventory);
+    Some(match runner_for(&finding.rule_id)? {
+        "rotate" => {
+            format!("sslaudit rotate --inventory {inventory} --environment {env} --dry-run")
+        }
+        "keygen" => {
+            format!("sslaudit keygen --inventory {inventory} --environment {env} --dry-run")
+        }
+        _ => format!(
+            "sslaudit remediate plan --inventory {inventory} --environment {env} --finding {} -o plan.json",
+            finding.fingerprint
+        ),
+    })
+}
+
+/// A word a person can paste into a shell: as it is when plain, else in
+/// single quotes.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 /// What to do instead for a finding no runner of this module plans.
 fn instead_for(rule: &str, environment: &str) -> String {
     match runner_for(rule) {
@@ -752,6 +784,41 @@ mod tests {
     use crate::runners::testutil::*;
     use sslaudit_rules::Location;
     use sslaudit_rules::facts::OpensslCnf;
+
+    #[test]
+    fn fix_commands_quote_what_a_shell_would_split() {
+        let f = Finding::new(
+            "SSL004",
+            sslaudit_rules::Severity::High,
+            "db",
+            "prod; rm -rf /",
+            "m",
+            sslaudit_rules::Location::default(),
+        );
+        assert_eq!(
+            fix_command(&f, "/etc/fleet.yaml").as_deref(),
+            Some(
+                "sslaudit rotate --inventory /etc/fleet.yaml --environment 'prod; rm -rf /' --dry-run"
+            )
+        );
+        let f = Finding {
+            rule_id: "SSL005".into(),
+            environment: "production".into(),
+            ..f
+        };
+        let cmd = fix_command(&f, "my fleet.yaml").unwrap();
+        assert!(cmd.starts_with("sslaudit remediate plan --inventory 'my fleet.yaml' --environment production --finding "), "{cmd}");
+        assert_eq!(
+            fix_command(
+                &Finding {
+                    rule_id: "SSL007".into(),
+                    ..f
+                },
+                "x"
+            ),
+            None
+        );
+    }
 
     #[test]
     fn runner_names_for_reports() {

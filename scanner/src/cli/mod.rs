@@ -530,7 +530,13 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     };
     let started = time::OffsetDateTime::now_utc();
     let fleet = source::load_fleet(&args.source, args.quiet)?;
-    let (findings, outcome) = engine::evaluate(&fleet, &rules, &policy, as_of);
+    let (mut findings, outcome) = engine::evaluate(&fleet, &rules, &policy, as_of);
+    let inventory = args
+        .source
+        .inventory
+        .as_ref()
+        .map_or_else(|| "INVENTORY".to_string(), |p| p.display().to_string());
+    sslaudit_scanner::remediate::annotate_fixes(&mut findings, &inventory);
     let report = engine::report(&fleet, findings, outcome, &policy, as_of, &as_of_label);
     let ended = time::OffsetDateTime::now_utc();
     let metas = rules.metas();

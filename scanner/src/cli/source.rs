@@ -51,6 +51,9 @@ pub struct SourceArgs {
     /// No progress bar on stderr
     #[arg(long)]
     pub no_progress: bool,
+    /// Trust and record the SSH host key of hosts not yet in known_hosts (first contact only; a changed key is still refused; loud on stderr)
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
 }
 
 impl SourceArgs {
@@ -104,6 +107,9 @@ impl SourceArgs {
         }
         if inv.hosts.is_empty() {
             bail!("no host selected (check --limit and --shard)");
+        }
+        if self.accept_new_host_keys {
+            sslaudit_scanner::remote::ssh::accept_new_host_keys(true);
         }
         Ok(inv.hosts)
     }

@@ -669,8 +669,8 @@ pub(crate) fn parse_output(out: &[u8], token: &str, max_bytes: u64) -> Parsed {
                     match path {
                         Some(path) if !path.is_empty() => p.garbled.push((
                             path,
-                            "the file changed while it was read (its size did not match); \
-                             not collected"
+                            "the file changed or vanished while it was read (it did not \
+                             send the size it was listed with); not collected"
                                 .to_string(),
                         )),
                         _ => p.problems.push("garbled file record".to_string()),
@@ -772,7 +772,11 @@ impl Record {
             "file" => {
                 if self.rc != "0" {
                     meta.status = FileStatus::Unreadable {
-                        reason: format!("read failed (dd exit status {})", self.rc),
+                        reason: format!(
+                            "read failed (dd exit status {}): it vanished or became \
+                             unreadable after it was listed",
+                            self.rc
+                        ),
                     };
                 } else if size.is_some_and(|s| s != self.content.len() as u64) {
                     meta.status = FileStatus::Unreadable {

@@ -16,6 +16,12 @@
 //!
 //! One `SshHost` may be shared between threads, but libssh2 serializes its
 //! calls: commands on one host are best run one after the other.
+//!
+//! Host keys: a key must be in known_hosts. The one exception is the
+//! explicit first-contact opt-in [`accept_new_host_keys`] (the CLI's
+//! `--accept-new-host-keys`, like `ssh -o StrictHostKeyChecking=accept-new`):
+//! a host with no entry at all gets the key it offers recorded and trusted,
+//! loudly; a changed or revoked key is refused all the same.
 
 mod known_hosts;
 
@@ -23,6 +29,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -37,6 +45,74 @@ const LIBSSH2_ERROR_EAGAIN: i32 = -37;
 /// Most stdout (and, separately, stderr) one command may return: a hostile
 /// host could otherwise stream until memory runs out.
 pub const MAX_OUTPUT: usize = 512 * 1024 * 1024;
+
+/// First-contact trust, off unless [`accept_new_host_keys`] turns it on.
+static ACCEPT_NEW_HOST_KEYS: AtomicBool = AtomicBool::new(false);
+/// Hosts connect in parallel: one writer of known_hosts at a time.
+static KNOWN_HOSTS_WRITER: Mutex<()> = Mutex::new(());
+
+/// Trust on first contact (`--accept-new-host-keys`): from now on, a host
+/// that has no entry at all in its known_hosts file has the key it offers
+/// appended there and accepted; a changed or `@revoked` key is still
+/// refused. Turning it on prints a warning on stderr, and so does every key
+/// recorded: the keys of a first contact are only as trustworthy as the
+/// network path at that moment.
+pub fn accept_new_host_keys(on: bool) {
+    ACCEPT_NEW_HOST_KEYS.store(on, Ordering::SeqCst);
+    if on {
+        eprintln!(
+            "sslaudit: WARNING: --accept-new-host-keys: hosts not yet in known_hosts are trusted \
+             on first contact and their keys recorded; whoever answers at their address now is \
+             believed. Check the recorded fingerprints (ssh-keygen -lf <known_hosts>) against \
+             the hosts. Changed keys are still refused."
+        );
+    }
+}
+
+/// Appends `name type base64` to known_hosts for a host that has no entry,
+/// unless another connection recorded one meanwhile: then that entry
+/// decides (the same key is accepted, another one is a changed key).
+fn record_new_host_key(
+    known_hosts: &Path,
+    name: &str,
+    key_type: &str,
+    blob: &[u8],
+    address: &str,
+    port: u16,
+) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _guard = KNOWN_HOSTS_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = known_hosts::entries_for(known_hosts, address, port)?;
+    if !now.is_empty() {
+        return if now.iter().any(|e| !e.revoked && e.blob == blob) {
+            Ok(())
+        } else {
+            Err(format!(
+                "host key changed: {} got another key for {name} while this scan ran",
+                known_hosts.display()
+            ))
+        };
+    }
+    let needs_newline = match std::fs::read(known_hosts) {
+        Ok(bytes) => bytes.last().is_some_and(|&b| b != b'\n'),
+        Err(_) => false,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(known_hosts)
+        .map_err(|e| format!("cannot record the key in {}: {e}", known_hosts.display()))?;
+    let line = format!(
+        "{}{name} {key_type} {}\n",
+        if needs_newline { "\n" } else { "" },
+        openssl::base64::encode_block(blob)
+    );
+    f.write_all(line.as_bytes())
+        .map_err(|e| format!("cannot record the key in {}: {e}", known_hosts.display()))
+}
 
 /// A logged-in SSH connection to one host.
 pub struct SshHost {
@@ -482,6 +558,19 @@ fn login<S: 'static + std::os::unix::io::AsRawFd>(
             .iter()
             .filter(|e| !e.revoked && e.key_type == key_type)
             .collect();
+        let name = known_hosts::lookup_name(ep.address, ep.port);
+        if known.is_empty() && ACCEPT_NEW_HOST_KEYS.load(Ordering::SeqCst) {
+            record_new_host_key(known_hosts, &name, &key_type, &blob, ep.address, ep.port)
+                .map_err(key_err)?;
+            eprintln!(
+                "sslaudit: WARNING: {host}: {}trusted the new host key {shown} of {name} on first \
+                 contact (--accept-new-host-keys) and recorded it in {}",
+                ep.label,
+                known_hosts.display()
+            );
+            authenticate(host, &session, ep, timeout)?;
+            return Ok(session);
+        }
         return Err(key_err(match same_type.first() {
             Some(e) => format!(
                 "host key changed: {where_} offers {shown}, but {}:{} has another {key_type} key \
@@ -490,8 +579,8 @@ fn login<S: 'static + std::os::unix::io::AsRawFd>(
                 e.line
             ),
             None => format!(
-                "unknown host key {shown} for {} (not in {})",
-                known_hosts::lookup_name(ep.address, ep.port),
+                "unknown host key {shown} for {name} (not in {}); check it and add it \
+                 (ssh-keyscan), or trust it on first contact with --accept-new-host-keys",
                 known_hosts.display()
             ),
         }));
