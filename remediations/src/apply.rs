@@ -545,6 +545,17 @@ fn content_bytes(
 ) -> Result<Vec<u8>, ApplyError> {
     match content {
         Content::Text(t) => Ok(t.as_bytes().to_vec()),
+        Content::Bundle { parts } => {
+            let mut out = Vec::new();
+            for part in parts {
+                let mut bytes = content_bytes(step, part, opts, target)?;
+                if !bytes.ends_with(b"\n") {
+                    bytes.push(b'\n');
+                }
+                out.extend(bytes);
+            }
+            Ok(out)
+        }
         Content::Generated { id } => {
             opts.generated
                 .and_then(|g| g.get(id))
@@ -1070,6 +1081,8 @@ fn preview_step(
             let (new, refused) = match content {
                 Content::Text(t) => (Some(t.as_bytes().to_vec()), None),
                 Content::Generated { id } => (opts.generated.and_then(|g| g.get(id)), None),
+                // Generated parts exist only once the run made them.
+                Content::Bundle { .. } => (content_bytes(step, content, opts, target).ok(), None),
                 Content::Edit { .. } => match content_bytes(step, content, opts, target) {
                     Ok(bytes) => (Some(bytes), None),
                     Err(e) => (None, Some(e.to_string())),
@@ -1099,7 +1112,7 @@ fn preview_step(
                         if old.mode != *mode {
                             let _ = write!(summary, ", mode {:04o} -> {mode:04o}", old.mode);
                         }
-                        let shown = !matches!(content, Content::Generated { .. });
+                        let shown = matches!(content, Content::Text(_) | Content::Edit { .. });
                         if let (true, Ok(o), Some(Ok(n))) = (
                             shown && !same,
                             std::str::from_utf8(&old.content),

@@ -81,6 +81,30 @@ pub enum Content {
         base_sha256: String,
         edits: Vec<crate::text::LineEdit>,
     },
+    /// The parts one after the other, each ending in a newline (a CA
+    /// bundle: the old CA and the new one, trusted side by side).
+    Bundle { parts: Vec<Content> },
+}
+
+impl Content {
+    /// One phrase for a person.
+    pub fn describe(&self) -> String {
+        match self {
+            Content::Text(t) => format!("{} bytes of text", t.len()),
+            Content::Generated { id } => format!("generated content {id:?}"),
+            Content::Edit { edits, .. } => {
+                let lines: usize = edits
+                    .iter()
+                    .map(|e| e.delete.max(e.insert.lines().count()))
+                    .sum();
+                format!("an edit of {lines} line(s) of the file as collected")
+            }
+            Content::Bundle { parts } => {
+                let parts: Vec<String> = parts.iter().map(Content::describe).collect();
+                format!("a bundle of {}", parts.join(" + "))
+            }
+        }
+    }
 }
 
 /// What a step does.
@@ -288,17 +312,7 @@ impl Action {
                 owner,
                 group,
             } => {
-                let what = match content {
-                    Content::Text(t) => format!("{} bytes of text", t.len()),
-                    Content::Generated { id } => format!("generated content {id:?}"),
-                    Content::Edit { edits, .. } => {
-                        let lines: usize = edits
-                            .iter()
-                            .map(|e| e.delete.max(e.insert.lines().count()))
-                            .sum();
-                        format!("an edit of {lines} line(s) of the file as collected")
-                    }
-                };
+                let what = content.describe();
                 format!(
                     "write {path} ({what}, mode {mode:04o}{})",
                     ownership(owner.as_deref(), group.as_deref())
@@ -436,12 +450,25 @@ impl Plan {
                 return Err(PlanError::UndoLastWithoutUndo { id: step.id });
             }
             if let Action::VerifyTls {
-                cert: Content::Edit { .. },
+                cert: Content::Edit { .. } | Content::Bundle { .. },
             } = &step.action
             {
                 return Err(PlanError::BadEdit {
                     id: step.id,
-                    message: "a certificate to verify cannot be an edit".into(),
+                    message: "a certificate to verify must be one certificate".into(),
+                });
+            }
+            if let Action::WriteFile {
+                content: Content::Bundle { parts },
+                ..
+            } = &step.action
+                && parts
+                    .iter()
+                    .any(|p| matches!(p, Content::Edit { .. } | Content::Bundle { .. }))
+            {
+                return Err(PlanError::BadEdit {
+                    id: step.id,
+                    message: "a bundle holds texts and generated content only".into(),
                 });
             }
             if let Action::WriteFile {

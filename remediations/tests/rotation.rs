@@ -12,7 +12,9 @@ use sslaudit_remediations::apply::{self, ApplyError, ApplyOptions};
 use sslaudit_remediations::generate::STORE_FILE;
 use sslaudit_remediations::keygen::{Ca, CertSpec, KeyAlgo};
 use sslaudit_remediations::plan::{Action, KeyType, Plan};
-use sslaudit_remediations::runners::rotate::{CaSource, RotateInput, leaf_rotation};
+use sslaudit_remediations::runners::rotate::{
+    CaRotateInput, CaSource, RotateInput, ca_rotation, leaf_rotation,
+};
 use sslaudit_remediations::target::{MemEntry, MemoryTarget, Target};
 use sslaudit_rules::Location;
 use sslaudit_rules::facts::{FileMeta, FileStatus, HostFacts, IdentityKind, Role, TlsIdentity};
@@ -426,4 +428,141 @@ fn a_broken_new_key_fails_the_reload_and_rollback_keeps_the_old_certificate() {
     apply::rollback("r-broken", &lookup, &opts).unwrap();
     assert_eq!(env.snapshots(), original);
     assert_eq!(env.served(), served);
+}
+
+impl Env {
+    fn ca_plan(&self, run: &str) -> Plan {
+        let reload: BTreeMap<String, Action> = ["db-master", "db-replica-1"]
+            .iter()
+            .map(|h| {
+                (
+                    h.to_string(),
+                    Action::RunSql {
+                        sql: "FLUSH SSL".into(),
+                    },
+                )
+            })
+            .collect();
+        let texts = |host: &str, path: &str| match self
+            .hosts
+            .iter()
+            .find(|h| h.host() == host)?
+            .snapshot()
+            .remove(path)
+        {
+            Some(MemEntry::File(f)) => String::from_utf8(f.content).ok(),
+            _ => None,
+        };
+        ca_rotation(
+            &CaRotateInput {
+                environment: "production",
+                hosts: &self.facts,
+                reload: &reload,
+                texts: &texts,
+                ca_key_path: None,
+                common_name: "new CA".into(),
+                ca_days: 3650,
+                days: 30,
+                algo: KeyType::EcdsaP256,
+            },
+            run,
+            "2026-11-30T00:00:00Z",
+        )
+        .unwrap()
+    }
+}
+
+fn text_of(t: &MemoryTarget, path: &str) -> String {
+    match t.snapshot().remove(path) {
+        Some(MemEntry::File(f)) => String::from_utf8(f.content).unwrap(),
+        other => panic!("{path}: {other:?}"),
+    }
+}
+
+#[test]
+fn a_staged_ca_rotation_passes_through_bundles_to_the_new_ca_alone() {
+    let env = env();
+    let before = env.snapshots();
+    let served_before = env.served();
+    let plan = env.ca_plan("r-ca");
+    plan.validate().unwrap();
+    let old_ca = text_of(&env.hosts[2], "/home/deploy/.mysql/root.crt");
+    // Stage 1 writes bundles before any server certificate changes, and
+    // stage 2 changes servers before any client.
+    let first = |pred: &dyn Fn(&sslaudit_remediations::plan::Step) -> bool| {
+        plan.steps.iter().position(pred).unwrap()
+    };
+    let bundle = first(&|s| {
+        matches!(
+            &s.action,
+            Action::WriteFile {
+                content: sslaudit_remediations::plan::Content::Bundle { .. },
+                ..
+            }
+        )
+    });
+    let server = first(
+        &|s| matches!(&s.action, Action::WriteFile { path, .. } if path.ends_with("server.key")),
+    );
+    let client = first(
+        &|s| matches!(&s.action, Action::WriteFile { path, .. } if path.ends_with("mysql.key")),
+    );
+    assert!(
+        bundle < server && server < client,
+        "{bundle} {server} {client}"
+    );
+
+    // Killed in the middle of stage 2 and resumed.
+    let state = tempfile::tempdir().unwrap();
+    let lookup = |h: &str| env.target(h);
+    let mut opts = ApplyOptions::new(state.path());
+    opts.crash_after_step = Some(server + 1);
+    assert!(matches!(
+        apply::apply(&plan, &lookup, &opts),
+        Err(ApplyError::Crashed { .. })
+    ));
+    // Meanwhile the application trusts both CAs.
+    let mid = text_of(&env.hosts[2], "/home/deploy/.mysql/root.crt");
+    assert!(
+        mid.starts_with(&old_ca) && mid.len() > old_ca.len(),
+        "{mid}"
+    );
+    apply::resume("r-ca", &lookup, &ApplyOptions::new(state.path())).unwrap();
+
+    let made = store(state.path(), "r-ca");
+    let new_ca = &made["ca.crt"];
+    for (h, path) in [
+        (0, format!("{DATA}/root.crt")),
+        (1, "/db/mysql/keygen/deploy/root.crt".to_string()),
+        (2, "/home/deploy/.mysql/root.crt".to_string()),
+    ] {
+        assert_eq!(&text_of(&env.hosts[h], &path), new_ca, "{path}");
+    }
+    assert_eq!(
+        text_of(&env.hosts[0], &format!("{DATA}/root.key")),
+        made["ca.key"]
+    );
+    let ca = openssl::x509::X509::from_pem(new_ca.as_bytes()).unwrap();
+    for (i, served) in env.served().into_iter().enumerate() {
+        let cert = openssl::x509::X509::from_der(&served.unwrap()).unwrap();
+        assert!(
+            cert.verify(&ca.public_key().unwrap()).unwrap(),
+            "server {i}"
+        );
+    }
+    let client = openssl::x509::X509::from_pem(
+        text_of(&env.hosts[2], "/home/deploy/.mysql/mysql.crt").as_bytes(),
+    )
+    .unwrap();
+    assert!(client.verify(&ca.public_key().unwrap()).unwrap());
+    keys_private(&env);
+
+    // And the whole run rolls back to the old CA everywhere.
+    apply::rollback("r-ca", &lookup, &ApplyOptions::new(state.path())).unwrap();
+    assert_eq!(
+        text_of(&env.hosts[2], "/home/deploy/.mysql/root.crt"),
+        old_ca
+    );
+    assert_eq!(env.snapshots(), before);
+    assert_eq!(env.served(), served_before);
 }

@@ -36,6 +36,10 @@ pub struct Manifest {
     pub collected_at: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// The inventory the evidence was collected with (as given to
+    /// `collect`): scans of the snapshot name it in fix commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -552,6 +556,7 @@ mod tests {
                 tool: Some("sslaudit test".into()),
                 collected_at: Some("2026-11-30T00:00:00Z".into()),
                 description: None,
+                inventory: None,
             },
         )
         .unwrap();

@@ -667,3 +667,59 @@ fn keygen_then_database_yml_then_enforce_x509_harden_an_environment() {
         }
     }
 }
+
+#[test]
+fn a_staged_ca_rotation_moves_the_environment_to_a_new_ca_without_downtime() {
+    if !live() {
+        return;
+    }
+    let fleet = Fleet::up(53, SPEC);
+    let inv = fleet.inventory();
+    let before = rules_per_host(&fleet);
+    let old_ca = fleet.file("app-1", "/home/deploy/.mysql/root.crt").unwrap();
+    let master0 = fleet.served(&fleet.address(1));
+    let out = run_ok(
+        &fleet,
+        &[
+            "rotate",
+            "--inventory",
+            &inv,
+            "--environment",
+            "production",
+            "--ca",
+            "--yes",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("staged CA rotation of environment production"),
+        "{out}"
+    );
+    assert!(out.contains("done and verified"), "{out}");
+    // Every CA file holds the new CA alone; both servers present
+    // certificates it signed; the application connects with its new keys.
+    let new_ca = fleet.file("app-1", "/home/deploy/.mysql/root.crt").unwrap();
+    assert_ne!(new_ca, old_ca);
+    let ca = openssl::x509::X509::from_pem(&new_ca).unwrap();
+    assert_eq!(
+        openssl::x509::X509::stack_from_pem(&new_ca).unwrap().len(),
+        1
+    );
+    for n in [1, 2] {
+        let rec = sslaudit_scanner::probe::probe_tcp(
+            &format!("{}:3306", fleet.address(n)),
+            &sslaudit_scanner::probe::ProbeOptions {
+                versions: false,
+                ..Default::default()
+            },
+        );
+        let leaf = openssl::x509::X509::from_pem(rec.chain_pem[0].as_bytes()).unwrap();
+        assert!(
+            leaf.verify(&ca.public_key().unwrap()).unwrap(),
+            "server {n}"
+        );
+    }
+    assert_ne!(fleet.served(&fleet.address(1)), master0);
+    assert!(app_connects(&fleet));
+    assert_eq!(rules_per_host(&fleet), before);
+}

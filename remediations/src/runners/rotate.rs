@@ -310,6 +310,360 @@ pub fn leaf_rotation(
     })
 }
 
+/// What a CA rotation needs besides the facts.
+pub struct CaRotateInput<'a> {
+    pub environment: &'a str,
+    /// Fresh facts of every host of the environment.
+    pub hosts: &'a [HostFacts],
+    /// Per database host: the action that makes its server load its files.
+    pub reload: &'a BTreeMap<String, Action>,
+    /// The collected text of a file: the old CA certificates (kept in the
+    /// bundles) and the certificates the servers present now.
+    pub texts: &'a dyn Fn(&str, &str) -> Option<String>,
+    /// Where the new CA's key goes on the db_master (default: `root.key`
+    /// beside the server's `ssl-ca`).
+    pub ca_key_path: Option<String>,
+    pub common_name: String,
+    pub ca_days: u32,
+    pub days: u32,
+    pub algo: KeyType,
+}
+
+/// A CA file of the environment: (host, path).
+fn ca_files(hosts: &[&HostFacts]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for h in hosts {
+        for id in &h.identities {
+            if !matches!(
+                id.kind,
+                IdentityKind::Server | IdentityKind::Keygen { .. } | IdentityKind::UserHome { .. }
+            ) {
+                continue;
+            }
+            if let Some(ca) = &id.ca
+                && h.file_exists(ca)
+                && !out.iter().any(|(oh, op)| *oh == h.name && op == ca)
+            {
+                out.push((h.name.clone(), ca.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The staged CA rotation of one environment, without downtime:
+///
+/// 1. every CA file becomes a bundle of the old CA and the new one, and
+///    the servers reload (still presenting their old certificates, now
+///    trusting clients of either CA);
+/// 2. per database host, master first: a new server key and certificate
+///    from the new CA, reloaded and checked before the next host;
+/// 3. every user's client keys from the new CA;
+/// 4. the old CA leaves the bundles, the new CA's key takes the old one's
+///    place on the db_master, and the servers reload once more.
+///
+/// Every stage is journaled like any run: resumable, and rolled back as
+/// a whole (files restored newest first, then each server reloads).
+pub fn ca_rotation(
+    input: &CaRotateInput<'_>,
+    run_id: &str,
+    created_at: &str,
+) -> Result<Plan, RotateError> {
+    let env = input.environment;
+    let mut dbs: Vec<&HostFacts> = input.hosts.iter().filter(|h| h.is_db()).collect();
+    dbs.sort_by_key(|h| (!h.roles.contains(&Role::DbMaster), h.name.clone()));
+    let Some(master) = dbs.first().copied().filter(|h| h.has_role(Role::DbMaster)) else {
+        return Err(RotateError::NoMaster(env.to_string()));
+    };
+    let members: Vec<&HostFacts> = input.hosts.iter().collect();
+    let text = |host: &str, path: &str| {
+        (input.texts)(host, path).ok_or_else(|| RotateError::NotCollected {
+            host: host.to_string(),
+            path: path.to_string(),
+            why: "its text was not collected".into(),
+        })
+    };
+    let host_of = |name: &str| input.hosts.iter().find(|h| h.name == name);
+    let new_ca = Issuer::Generated { id: "ca".into() };
+    let mut generate = vec![Recipe::Ca {
+        id: "ca".into(),
+        common_name: input.common_name.clone(),
+        days: input.ca_days,
+        algo: input.algo,
+    }];
+    let mut b = Steps::default();
+    let servers: Vec<(&HostFacts, String, String, String)> = dbs
+        .iter()
+        .map(|h| {
+            h.identities
+                .iter()
+                .find(|i| i.kind == IdentityKind::Server)
+                .and_then(|i| Some((*h, i.ca.clone()?, i.cert.clone()?, i.key.clone()?)))
+                .ok_or_else(|| RotateError::NoServerIdentity {
+                    host: h.name.clone(),
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let reload_of = |h: &HostFacts| {
+        input
+            .reload
+            .get(&h.name)
+            .cloned()
+            .ok_or_else(|| RotateError::NoReload {
+                host: h.name.clone(),
+            })
+    };
+    let old_dir = |h: &HostFacts, kind: &str| format!("{}/{kind}/{run_id}", h.layout.old_keys_dir);
+
+    // Stage 1: trust both CAs everywhere.
+    let cas = ca_files(&members);
+    let mut backed: BTreeSet<(String, String)> = BTreeSet::new();
+    for (host, path) in &cas {
+        let h = host_of(host).ok_or_else(|| RotateError::NoMaster(env.to_string()))?;
+        let old = text(host, path)?;
+        let (mode, owner, group) = meta(h, path)?;
+        if h.is_db() {
+            let dir = old_dir(h, "ca");
+            if backed.insert((host.clone(), dir.clone())) {
+                b.push(
+                    host,
+                    Action::MakeDir {
+                        path: dir.clone(),
+                        mode: 0o700,
+                        owner: None,
+                    },
+                    "the old-keys folder of this run".into(),
+                    None,
+                );
+            }
+            let to = format!("{dir}/{}", path.trim_start_matches('/').replace('/', "_"));
+            b.copy(host, path, &to);
+        }
+        b.push(
+            host,
+            Action::WriteFile {
+                path: path.clone(),
+                content: Content::Bundle {
+                    parts: vec![
+                        Content::Text(old),
+                        Content::Generated {
+                            id: "ca.crt".into(),
+                        },
+                    ],
+                },
+                mode,
+                owner,
+                group,
+            },
+            "stage 1: trust the old and the new CA side by side".into(),
+            None,
+        );
+    }
+    for (h, _, cert, _) in &servers {
+        b.reload(&h.name, reload_of(h)?, "stage 1: load the CA bundle".into());
+        b.push(
+            &h.name,
+            Action::VerifyTls {
+                cert: Content::Text(text(&h.name, cert)?),
+            },
+            "stage 1: the server still presents its old certificate".into(),
+            None,
+        );
+    }
+
+    // Stage 2: new server certificates, one server at a time.
+    for (h, _, cert, key) in &servers {
+        let id = id_of(&["server", &h.name]);
+        let mut sans = vec![h.name.clone()];
+        sans.extend(h.address.iter().filter(|a| **a != h.name).cloned());
+        generate.push(Recipe::Leaf {
+            id: id.clone(),
+            usage: Usage::Server,
+            common_name: h.name.clone(),
+            sans,
+            days: input.days,
+            algo: input.algo,
+            issuer: new_ca.clone(),
+        });
+        let dir = old_dir(h, "server");
+        b.backup(&h.name, &dir, &[cert, key]);
+        let (kmode, kowner, kgroup) = meta(h, key)?;
+        let (cmode, cowner, cgroup) = meta(h, cert)?;
+        b.write(
+            &Replace {
+                host: h.name.clone(),
+                path: key.clone(),
+                id: id.clone(),
+                ext: "key",
+                mode: kmode & 0o600,
+                owner: kowner,
+                group: kgroup,
+            },
+            format!("stage 2: new server key for {}", h.name),
+        );
+        b.write(
+            &Replace {
+                host: h.name.clone(),
+                path: cert.clone(),
+                id: id.clone(),
+                ext: "crt",
+                mode: cmode,
+                owner: cowner,
+                group: cgroup,
+            },
+            format!("stage 2: server certificate for {} from the new CA", h.name),
+        );
+        b.reload(
+            &h.name,
+            reload_of(h)?,
+            "stage 2: load the new server keys".into(),
+        );
+        b.push(
+            &h.name,
+            Action::VerifyTls {
+                cert: Content::Generated {
+                    id: format!("{id}.crt"),
+                },
+            },
+            "stage 2: the server presents its new certificate before the next host".into(),
+            None,
+        );
+    }
+
+    // Stage 3: new client keys.
+    let mut users: BTreeMap<String, Vec<(&HostFacts, String, String)>> = BTreeMap::new();
+    for h in &members {
+        for id in &h.identities {
+            let user = match &id.kind {
+                IdentityKind::Keygen { user } | IdentityKind::UserHome { user } => user,
+                _ => continue,
+            };
+            if let (Some(c), Some(k)) = (&id.cert, &id.key)
+                && h.file_exists(c)
+                && h.file_exists(k)
+            {
+                users
+                    .entry(user.clone())
+                    .or_default()
+                    .push((h, c.clone(), k.clone()));
+            }
+        }
+    }
+    for (user, files) in &users {
+        let id = id_of(&["user", user]);
+        generate.push(Recipe::Leaf {
+            id: id.clone(),
+            usage: Usage::Client,
+            common_name: user.clone(),
+            sans: Vec::new(),
+            days: input.days,
+            algo: input.algo,
+            issuer: new_ca.clone(),
+        });
+        for (h, cert, key) in files {
+            if h.is_db() {
+                b.backup(
+                    &h.name,
+                    &format!("{}/{user}", old_dir(h, "user")),
+                    &[cert, key],
+                );
+            }
+            let (kmode, kowner, kgroup) = meta(h, key)?;
+            let (cmode, cowner, cgroup) = meta(h, cert)?;
+            for (path, ext, mode, owner, group) in [
+                (key, "key", kmode & 0o600, kowner, kgroup),
+                (cert, "crt", cmode, cowner, cgroup),
+            ] {
+                b.write(
+                    &Replace {
+                        host: h.name.clone(),
+                        path: path.clone(),
+                        id: id.clone(),
+                        ext,
+                        mode,
+                        owner,
+                        group,
+                    },
+                    format!("stage 3: {user}'s client {ext} from the new CA"),
+                );
+            }
+        }
+    }
+
+    // Stage 4: only the new CA; its key where the old one was.
+    for (host, path) in &cas {
+        let h = host_of(host).ok_or_else(|| RotateError::NoMaster(env.to_string()))?;
+        let (mode, owner, group) = meta(h, path)?;
+        b.push(
+            host,
+            Action::WriteFile {
+                path: path.clone(),
+                content: Content::Generated {
+                    id: "ca.crt".into(),
+                },
+                mode,
+                owner,
+                group,
+            },
+            "stage 4: drop the old CA".into(),
+            None,
+        );
+    }
+    let master_ca = servers
+        .first()
+        .map(|(_, ca, _, _)| ca.clone())
+        .unwrap_or_default();
+    let key_path = input.ca_key_path.clone().unwrap_or_else(|| {
+        let dir = master_ca.rsplit_once('/').map_or("", |(d, _)| d);
+        format!("{dir}/root.key")
+    });
+    if master.file_exists(&key_path) {
+        b.copy(
+            &master.name,
+            &key_path,
+            &format!("{}/root.key", old_dir(master, "ca")),
+        );
+    }
+    b.push(
+        &master.name,
+        Action::WriteFile {
+            path: key_path,
+            content: Content::Generated {
+                id: "ca.key".into(),
+            },
+            mode: 0o600,
+            owner: Some("root".into()),
+            group: Some("root".into()),
+        },
+        "stage 4: the new CA's key stays on the db_master, root's alone".into(),
+        None,
+    );
+    for (h, ..) in &servers {
+        b.reload(
+            &h.name,
+            reload_of(h)?,
+            "stage 4: trust only the new CA".into(),
+        );
+        b.push(
+            &h.name,
+            Action::VerifyTls {
+                cert: Content::Generated {
+                    id: format!("{}.crt", id_of(&["server", &h.name])),
+                },
+            },
+            "stage 4: the server still presents its new certificate".into(),
+            None,
+        );
+    }
+    Ok(Plan {
+        run_id: run_id.to_string(),
+        created_at: created_at.to_string(),
+        title: format!("staged CA rotation of environment {env} (no downtime)"),
+        generate,
+        steps: b.steps,
+    })
+}
+
 #[derive(Default)]
 struct Steps {
     steps: Vec<Step>,
@@ -346,6 +700,25 @@ impl Steps {
         self.add(host, action.clone(), why, Some(action), true);
     }
 
+    /// Copies `from` to `to` (a new file of this run's old-keys folder).
+    fn copy(&mut self, host: &str, from: &str, to: &str) {
+        self.push(
+            host,
+            Action::RunCommand {
+                command: format!("cp -p -- {} {}", quote(from), quote(to)),
+                expect_status: 0,
+            },
+            format!(
+                "keep the current {} (Key Maintenance: old keys kept aside)",
+                file_name(from)
+            ),
+            Some(Action::RunCommand {
+                command: format!("rm -f -- {}", quote(to)),
+                expect_status: 0,
+            }),
+        );
+    }
+
     /// Copies `files` into `dir` (a new folder of this run).
     fn backup(&mut self, host: &str, dir: &str, files: &[&str]) {
         self.push(
@@ -359,22 +732,7 @@ impl Steps {
             None,
         );
         for f in files {
-            let to = format!("{dir}/{}", file_name(f));
-            self.push(
-                host,
-                Action::RunCommand {
-                    command: format!("cp -p -- {} {}", quote(f), quote(&to)),
-                    expect_status: 0,
-                },
-                format!(
-                    "keep the current {} (Key Maintenance: old keys kept aside)",
-                    file_name(f)
-                ),
-                Some(Action::RunCommand {
-                    command: format!("rm -f -- {}", quote(&to)),
-                    expect_status: 0,
-                }),
-            );
+            self.copy(host, f, &format!("{dir}/{}", file_name(f)));
         }
     }
 

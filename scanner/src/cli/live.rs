@@ -63,6 +63,7 @@ pub fn collect(source: &SourceArgs, out: &Path, quiet: bool) -> Result<ExitCode>
             tool: Some(format!("sslaudit {}", env!("CARGO_PKG_VERSION"))),
             collected_at: Some(collected_at),
             description: Some(format!("collected from {}", source.label())),
+            inventory: source.inventory.as_ref().map(|p| p.display().to_string()),
         },
     )?;
     if !quiet {

@@ -531,11 +531,16 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let started = time::OffsetDateTime::now_utc();
     let fleet = source::load_fleet(&args.source, args.quiet)?;
     let (mut findings, outcome) = engine::evaluate(&fleet, &rules, &policy, as_of);
-    let inventory = args
-        .source
-        .inventory
-        .as_ref()
-        .map_or_else(|| "INVENTORY".to_string(), |p| p.display().to_string());
+    // Fix commands name the inventory the facts came from: the scan's, or
+    // the one a snapshot was collected with.
+    let inventory = match (&args.source.inventory, &args.source.snapshot) {
+        (Some(p), _) => Some(p.display().to_string()),
+        (None, Some(s)) => sslaudit_scanner::snapshot::read_manifest(s)
+            .ok()
+            .and_then(|m| m.inventory),
+        (None, None) => None,
+    }
+    .unwrap_or_else(|| "INVENTORY".to_string());
     sslaudit_scanner::remediate::annotate_fixes(&mut findings, &inventory);
     let report = engine::report(&fleet, findings, outcome, &policy, as_of, &as_of_label);
     let ended = time::OffsetDateTime::now_utc();

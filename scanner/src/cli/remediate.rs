@@ -14,7 +14,7 @@ use sslaudit_remediations::apply::{self, ApplyError, ApplyOptions, RunReport, St
 use sslaudit_remediations::journal::Journal;
 use sslaudit_remediations::plan::{KeyType, Plan};
 use sslaudit_remediations::runners::distribute::{self, CaChoice, DistributeInput};
-use sslaudit_remediations::runners::rotate::{self, CaSource, RotateInput};
+use sslaudit_remediations::runners::rotate::{self, CaRotateInput, CaSource, RotateInput};
 use sslaudit_remediations::runners::{self, EnvFacts, HostSettings, PlanMeta};
 use sslaudit_remediations::target::Target;
 use sslaudit_rules::facts::{HostFacts, IdentityKind, Role};
@@ -57,6 +57,13 @@ pub struct RotateArgs {
     /// The CA private key on this machine (default: the CA key stays on the db_master: the inventory's ca_key, else root.key beside the server's ssl-ca)
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
     ca_key: Option<PathBuf>,
+    /// Rotate the CA itself, in stages without downtime: trust both CAs everywhere, switch the
+    /// server certificates, switch the client certificates, drop the old CA
+    #[arg(long, conflicts_with_all = ["ca_cert", "ca_key"])]
+    ca: bool,
+    /// Validity of a new CA (--ca), in days
+    #[arg(long, value_name = "N", default_value_t = 3650, requires = "ca")]
+    ca_days: u32,
     /// Validity of the new certificates, in days
     #[arg(long, value_name = "N", default_value_t = sslaudit_remediations::keygen::DEFAULT_DAYS)]
     days: u32,
@@ -245,6 +252,29 @@ pub fn rotate(args: RotateArgs) -> Result<ExitCode> {
             reload.insert(h.name.clone(), runners::server::tls_reload(h, &s).action());
         }
     }
+    let run = run_id("rotate");
+    if args.ca {
+        let text_of = |h: &str, p: &str| texts.get(&(h.to_string(), p.to_string())).cloned();
+        let plan = rotate::ca_rotation(
+            &CaRotateInput {
+                environment: &args.environment,
+                hosts: &facts,
+                reload: &reload,
+                texts: &text_of,
+                ca_key_path: master
+                    .ca_key
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned()),
+                common_name: format!("sslaudit MySQL CA ({})", args.environment),
+                ca_days: args.ca_days,
+                days: args.days,
+                algo: KeyType::Rsa2048,
+            },
+            &run,
+            &rfc3339(now()),
+        )?;
+        return finish_plan(plan, &hosts, &args, &before);
+    }
     let Some((ca, _)) = find_ca(
         master,
         &facts,
@@ -261,7 +291,6 @@ pub fn rotate(args: RotateArgs) -> Result<ExitCode> {
             args.environment
         );
     };
-    let run = run_id("rotate");
     let plan = rotate::leaf_rotation(
         &RotateInput {
             environment: &args.environment,
@@ -274,6 +303,16 @@ pub fn rotate(args: RotateArgs) -> Result<ExitCode> {
         &run,
         &rfc3339(now()),
     )?;
+    finish_plan(plan, &hosts, &args, &before)
+}
+
+/// Shows a rotation plan, then writes it (`--plan-out`) or runs it.
+fn finish_plan(
+    plan: Plan,
+    hosts: &[InventoryHost],
+    args: &RotateArgs,
+    before: &[Finding],
+) -> Result<ExitCode> {
     let spec = VerifySpec {
         environment: args.environment.clone(),
         to_fix: BTreeSet::new(),
@@ -284,7 +323,7 @@ pub fn rotate(args: RotateArgs) -> Result<ExitCode> {
         write_plan(&plan, out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    execute(&plan, &hosts, &args.run, spec)
+    execute(&plan, hosts, &args.run, spec)
 }
 
 /// The environment's CA: local files when given, else the db_master's
