@@ -73,9 +73,11 @@ fn each_fault_gives_its_finding_while_the_rest_is_scanned() {
     eprintln!("scan of {} hosts with faults took {took:?}", 16);
     assert_sane(&out);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    // Every stall costs at most a few timeouts, and they run in parallel.
+    // Not a speed target (benchmarks measure speed): a guard against a fault
+    // that hangs the scan. Stalls cost a few timeouts each, in parallel; the
+    // bound leaves room for a loaded machine.
     assert!(
-        took < Duration::from_secs(8 * TIMEOUT_SECS),
+        took < Duration::from_secs(20 * TIMEOUT_SECS),
         "the faults held the scan {took:?}"
     );
     let r = report(&json);

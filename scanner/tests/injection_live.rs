@@ -31,15 +31,27 @@ const APP_NAME: &str =
     r#"app-1 %n"x;touch sslaudit-injected-host4 <svg onload=document.title='XSS-FIRED'>"#;
 const CANARY_SCRIPT: &str = "<script>document.title='XSS-FIRED'</script>";
 
-/// Every file named sslaudit-injected-* under `dirs`.
-fn injected(dirs: &[PathBuf]) -> Vec<PathBuf> {
-    dirs.iter()
+fn is_canary(p: &Path) -> bool {
+    p.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("sslaudit-injected-"))
+}
+
+/// Every file named sslaudit-injected-* under `deep` (recursively) and
+/// directly in `shallow` (shared folders such as /tmp, where an injected
+/// `touch` with a bare name would land, and whose other contents belong to
+/// other programs).
+fn injected(deep: &[PathBuf], shallow: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = deep
+        .iter()
         .flat_map(|d| files_under(d))
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("sslaudit-injected-"))
-        })
-        .collect()
+        .filter(|p| is_canary(p))
+        .collect();
+    for d in shallow {
+        if let Ok(entries) = std::fs::read_dir(d) {
+            found.extend(entries.flatten().map(|e| e.path()).filter(|p| is_canary(p)));
+        }
+    }
+    found
 }
 
 fn esc(s: &str) -> String {
@@ -265,20 +277,21 @@ fn hostile_names_are_never_executed_and_shown_escaped() {
 
     // No canary file anywhere: on the hosts (their files, /tmp, /var/tmp),
     // here (working directory, HOME, /tmp, /var/tmp).
-    let mut dirs = vec![
-        work.path().to_path_buf(),
-        home.path().to_path_buf(),
+    let mut deep = vec![work.path().to_path_buf(), home.path().to_path_buf()];
+    let mut shallow = vec![
         PathBuf::from("/tmp"),
         PathBuf::from("/var/tmp"),
         std::env::current_dir().unwrap(),
     ];
     for host in ["db-master", "app-1"] {
-        dirs.push(fleet.upper(host));
+        deep.push(fleet.upper(host));
         let live_root = fleet.host_root(host).expect("host running");
-        dirs.push(live_root.join("tmp"));
-        dirs.push(live_root.join("root"));
+        // Where a remote shell runs (root's home) and its /tmp; anything a
+        // command wrote is also in the host's upper layer, searched deeply.
+        shallow.push(live_root.join("tmp"));
+        shallow.push(live_root.join("root"));
     }
-    let found = injected(&dirs);
+    let found = injected(&deep, &shallow);
     assert!(found.is_empty(), "injected commands ran: {found:?}");
 
     // A name with a newline is refused by the inventory, naming the line.

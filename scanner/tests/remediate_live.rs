@@ -302,6 +302,10 @@ fn rotation_dry_run_then_crash_and_resume_ends_with_new_working_keys() {
     let inv = fleet.inventory();
     let before_files = fleet.key_files();
     let before_findings = rules_per_host(&fleet);
+    assert!(
+        before_findings.is_empty(),
+        "a healthy environment has no finding: {before_findings:?}"
+    );
     let (master0, replica0) = (
         fleet.served(&fleet.address(1)),
         fleet.served(&fleet.address(2)),

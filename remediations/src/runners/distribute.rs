@@ -53,6 +53,10 @@ pub enum DistributeError {
     CaExists { host: String, path: String },
     #[error("{0:?} is not a usable user name (letters, digits, '.', '_', '-')")]
     BadUser(String),
+    #[error(
+        "{host}: the data directory is unknown (no datadir option, nothing found under {pattern}): set datadir in my.cnf or the layout's data_dirs"
+    )]
+    NoDataDir { host: String, pattern: String },
 }
 
 const NEW_CA: &str = "ca";
@@ -304,6 +308,12 @@ pub fn distribute(
             .and_then(|o| o.get("datadir"))
             .map(|d| d.as_str());
         let datadir = layout.data_dir(option, h.files.keys().map(String::as_str));
+        if datadir.contains('*') {
+            return Err(DistributeError::NoDataDir {
+                host: h.name.clone(),
+                pattern: datadir,
+            });
+        }
         let configured = h.identities.iter().find(|i| i.kind == IdentityKind::Server);
         let at = |name: &str| format!("{}/{name}", datadir.trim_end_matches('/'));
         let ca = configured
@@ -419,4 +429,160 @@ pub fn distribute(
         generate: b.generate,
         steps: b.steps,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runners::testutil::{account, app_host, client_keys, db_host, options, server_keys};
+    use sslaudit_rules::facts::{OsUser, Require};
+
+    const DATA: &str = "/db/mysql/5.6/data";
+
+    fn input<'a>(hosts: &'a [HostFacts], ca: CaChoice) -> DistributeInput<'a> {
+        DistributeInput {
+            environment: "production",
+            hosts,
+            users: &[],
+            ca,
+            days: 30,
+            algo: KeyType::EcdsaP256,
+        }
+    }
+
+    fn existing() -> CaChoice {
+        CaChoice::Existing {
+            source: CaSource::Remote {
+                host: "db-master".into(),
+                cert_path: format!("{DATA}/root.crt"),
+                key_path: format!("{DATA}/root.key"),
+            },
+            cert_pem: "-----BEGIN CERTIFICATE-----\nold CA\n-----END CERTIFICATE-----\n".into(),
+        }
+    }
+
+    fn writes(plan: &Plan) -> Vec<(String, String)> {
+        plan.steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::WriteFile { path, .. } => Some((s.host.clone(), path.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The master has its keys; the app host has none, and its OS user
+    /// `alice` is also a MySQL account: deploy and alice get keys there
+    /// and in the master's keygen folders, signed on the master.
+    #[test]
+    fn missing_keys_only_named_users_included_signed_where_the_ca_is() {
+        let mut master = db_host("db-master");
+        server_keys(&mut master, DATA);
+        if let Some(m) = master.mysql.as_mut() {
+            m.accounts = Some(vec![
+                account("deploy", "%", Require::None),
+                account("alice", "%", Require::None),
+                account("nobody-here", "%", Require::None),
+            ]);
+        }
+        let mut app = app_host("app-1");
+        if let Some(users) = app.os_users.as_mut() {
+            users.insert(
+                "alice".into(),
+                OsUser {
+                    name: "alice".into(),
+                    uid: 1001,
+                    gid: 1001,
+                    home: "/home/alice".into(),
+                    shell: "/bin/bash".into(),
+                },
+            );
+        }
+        let hosts = [master, app];
+        let plan = distribute(&input(&hosts, existing()), "r1", "t").unwrap();
+        plan.validate().unwrap();
+        let w = writes(&plan);
+        for (host, path) in [
+            ("db-master", "/db/mysql/keygen/alice/mysql.key"),
+            ("db-master", "/db/mysql/keygen/deploy/mysql.crt"),
+            ("app-1", "/home/deploy/.mysql/mysql.key"),
+            ("app-1", "/home/alice/.mysql/root.crt"),
+        ] {
+            assert!(
+                w.contains(&(host.into(), path.into())),
+                "{path} on {host}: {w:?}"
+            );
+        }
+        assert!(!w.iter().any(|(_, p)| p.contains("nobody-here")), "{w:?}");
+        // The server keys exist: not replaced (that is rotate).
+        assert!(!w.iter().any(|(_, p)| p.ends_with("server.key")), "{w:?}");
+        assert!(plan.generate.iter().all(|r| matches!(
+            r,
+            Recipe::Leaf {
+                issuer: Issuer::Remote { .. },
+                ..
+            }
+        )));
+        // ~/.mysql keys belong to their user, 0600 from creation.
+        let key = plan
+            .steps
+            .iter()
+            .find_map(|s| match &s.action {
+                Action::WriteFile {
+                    path, mode, owner, ..
+                } if path == "/home/alice/.mysql/mysql.key" => Some((*mode, owner.clone())),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(key, (0o600, Some("alice".into())));
+    }
+
+    #[test]
+    fn an_environment_without_keys_gets_a_new_ca_whose_key_stays_on_the_master() {
+        let mut master = db_host("db-master");
+        let mut app = app_host("app-1");
+        client_keys(&mut app, crate::runners::testutil::PROD_DEPLOY);
+        let new = || CaChoice::New {
+            common_name: "test".into(),
+            days: 365,
+        };
+        // Nothing says where the data directory is: refused, not guessed.
+        let hosts = [master.clone()];
+        assert!(matches!(
+            distribute(&input(&hosts, new()), "r2", "t"),
+            Err(DistributeError::NoDataDir { .. })
+        ));
+        options(
+            &mut master,
+            "/etc/mysql/my.cnf",
+            &[("datadir", Some(DATA), 12)],
+        );
+        let hosts = [master, app];
+        let plan = distribute(&input(&hosts, new()), "r2", "t").unwrap();
+        let w = writes(&plan);
+        assert!(
+            w.contains(&("db-master".into(), format!("{DATA}/root.key"))),
+            "{w:?}"
+        );
+        assert!(
+            w.contains(&("db-master".into(), format!("{DATA}/server.key"))),
+            "{w:?}"
+        );
+        // The app host already has its keys: left alone.
+        assert!(!w.iter().any(|(h, _)| h == "app-1"), "{w:?}");
+        assert!(matches!(plan.generate[0], Recipe::Ca { .. }));
+
+        // A new CA next to an existing root.crt would not match it: refused.
+        let mut master = db_host("db-master");
+        server_keys(&mut master, DATA);
+        let hosts = [master];
+        let new = CaChoice::New {
+            common_name: "test".into(),
+            days: 365,
+        };
+        assert!(matches!(
+            distribute(&input(&hosts, new), "r3", "t"),
+            Err(DistributeError::CaExists { .. })
+        ));
+    }
 }

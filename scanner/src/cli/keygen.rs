@@ -106,7 +106,7 @@ fn read(path: &Path) -> Result<String> {
 
 pub fn run(args: KeygenArgs) -> Result<ExitCode> {
     if args.inventory.is_some() {
-        return super::remediate::keygen_inventory(args);
+        return super::rotate::keygen_inventory(args);
     }
     let Some(out_dir) = args.out.clone() else {
         bail!("give --out DIR or --inventory FILE --environment NAME");

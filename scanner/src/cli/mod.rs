@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand};
 mod keygen;
 mod live;
 mod remediate;
+mod rotate;
+mod run;
 mod source;
 
 use source::SourceArgs;
@@ -185,7 +187,7 @@ hosts. A rescan verifies the run; a failure rolls everything back (unless --no-r
 sslaudit rotate --inventory fleet.yaml --environment production --yes\n  \
 sslaudit rotate --inventory fleet.yaml --environment staging --plan-out rotate.json"
     )]
-    Rotate(Box<remediate::RotateArgs>),
+    Rotate(Box<rotate::RotateArgs>),
     /// Plan, apply, resume and roll back fixes of findings
     #[command(
         subcommand,
@@ -342,7 +344,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Inventory(InventoryCommand::Check { source }) => live::inventory_check(&source),
         Command::Keygen(args) => keygen::run(*args),
-        Command::Rotate(args) => remediate::rotate(*args),
+        Command::Rotate(args) => rotate::rotate(*args),
         Command::Remediate(cmd) => remediate::remediate(cmd),
     }
 }
