@@ -507,9 +507,11 @@ fn same_but_lines(a: &DbEnvironment, b: &DbEnvironment) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apply::{self, ApplyOptions};
     use crate::plan::{Action, Applicability};
     use crate::runners::HostSettings;
     use crate::runners::testutil::*;
+    use crate::target::{MemoryTarget, Target};
     use sslaudit_rules::Location;
     use sslaudit_rules::facts::Require;
 
@@ -696,8 +698,9 @@ staging: *default
         assert_eq!(hosts["app-1"].commands().len(), 2);
     }
 
-    #[test]
-    fn with_the_app_restart_enforce_x509_follows_in_the_same_plan() {
+    /// An app host whose database.yml lacks its keys (the keys exist) and a
+    /// master whose `deploy` account does not require X509.
+    fn combined_world() -> (World, [Finding; 3]) {
         let mut w = world(
             RAILS
                 .replace(
@@ -725,6 +728,12 @@ staging: *default
             ssl006("staging"),
             finding("SSL005", "db-master", Location::object("account:deploy@%")),
         ];
+        (w, findings)
+    }
+
+    #[test]
+    fn with_the_app_restart_enforce_x509_follows_in_the_same_plan() {
+        let (mut w, findings) = combined_world();
         let (_, refusals) = w.plan(&findings);
         assert_eq!(
             refusals.len(),
@@ -763,5 +772,82 @@ staging: *default
             ]
         );
         assert_eq!(plan.steps[3].applicability, Applicability::DisplayOnly);
+    }
+
+    /// Issue 7's crash-safety for enforce-x509: the combined plan (edit,
+    /// application restart, REQUIRE X509) killed after every step in turn;
+    /// resume ends where an uninterrupted run ends, rollback restores the
+    /// file byte for byte and undoes the REQUIRE if it was set.
+    #[test]
+    fn killed_after_any_step_enforce_x509_resumes_or_rolls_back_consistently() {
+        let (mut w, findings) = combined_world();
+        w.settings.insert(
+            "app-1".into(),
+            HostSettings {
+                app_restart_command: Some("sudo monit restart all -g shop".into()),
+                ..HostSettings::default()
+            },
+        );
+        let (plan, refusals) = w.plan(&findings);
+        assert!(refusals.is_empty(), "{refusals:?}");
+        let full = w.targets();
+        let state = tempfile::tempdir().expect("tempdir");
+        apply_to(&plan, &full, state.path());
+        let finished: Vec<_> = full.values().map(MemoryTarget::snapshot).collect();
+        let (alter, revert) = plan
+            .steps
+            .iter()
+            .find_map(|s| match (&s.action, &s.undo) {
+                (Action::RunSql { sql }, Some(Action::RunSql { sql: undo })) => {
+                    Some((sql.clone(), undo.clone()))
+                }
+                _ => None,
+            })
+            .expect("the plan requires X509");
+        assert!(alter.ends_with("REQUIRE X509") && revert.ends_with("REQUIRE NONE"));
+        for crash in plan.steps.iter().map(|s| s.id) {
+            for undo in [false, true] {
+                let hosts = w.targets();
+                let original: Vec<_> = hosts.values().map(MemoryTarget::snapshot).collect();
+                let state = tempfile::tempdir().expect("tempdir");
+                let targets = |h: &str| hosts.get(h).map(|t| t as &dyn Target);
+                let opts = ApplyOptions {
+                    yes: true,
+                    crash_after_step: Some(crash),
+                    ..ApplyOptions::new(state.path())
+                };
+                let crashed = apply::apply(&plan, &targets, &opts);
+                if plan
+                    .step(crash)
+                    .is_some_and(|s| s.applicability == Applicability::DisplayOnly)
+                    && crashed.is_ok()
+                {
+                    continue;
+                }
+                assert!(
+                    matches!(crashed, Err(apply::ApplyError::Crashed { .. })),
+                    "{crashed:?}"
+                );
+                let opts = ApplyOptions {
+                    yes: true,
+                    ..ApplyOptions::new(state.path())
+                };
+                let sql = || hosts["db-master"].sql();
+                if undo {
+                    let ran = sql().contains(&alter);
+                    apply::rollback(&plan.run_id, &targets, &opts).expect("rolls back");
+                    let now: Vec<_> = hosts.values().map(MemoryTarget::snapshot).collect();
+                    assert_eq!(now, original, "rollback after step {crash}");
+                    if ran {
+                        assert_eq!(sql().last(), Some(&revert), "after step {crash}");
+                    }
+                } else {
+                    apply::resume(&plan.run_id, &targets, &opts).expect("resumes");
+                    let now: Vec<_> = hosts.values().map(MemoryTarget::snapshot).collect();
+                    assert_eq!(now, finished, "resume after step {crash}");
+                    assert!(sql().contains(&alter), "after step {crash}");
+                }
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sslaudit_rules::facts::{HostFacts, IdentityKind, Role};
 
 use crate::plan::{Action, Applicability, Content, Issuer, KeyType, Plan, Recipe, Step, Usage};
-use crate::runners::rotate::CaSource;
+use crate::runners::rotate::{CaSource, server_recipe};
 
 /// Which CA signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,24 +264,7 @@ pub fn distribute(
     }
 
     let issuer = match &input.ca {
-        CaChoice::Existing { source, .. } => match source {
-            CaSource::Remote {
-                host,
-                cert_path,
-                key_path,
-            } => Issuer::Remote {
-                host: host.clone(),
-                cert_path: cert_path.clone(),
-                key_path: key_path.clone(),
-            },
-            CaSource::Local {
-                cert_path,
-                key_path,
-            } => Issuer::Local {
-                cert_path: cert_path.clone(),
-                key_path: key_path.clone(),
-            },
-        },
+        CaChoice::Existing { source, .. } => source.issuer(),
         CaChoice::New { .. } => Issuer::Generated { id: NEW_CA.into() },
     };
     let mut b = Builder {
@@ -327,10 +310,10 @@ pub fn distribute(
             .unwrap_or_else(|| at(&layout.server_key));
         let service = layout.service_user.clone();
         if !(present(h, &cert) && present(h, &key)) {
-            let id = format!("server-{}", h.name);
-            let mut sans = vec![h.name.clone()];
-            sans.extend(h.address.iter().filter(|a| **a != h.name).cloned());
-            b.leaf(&id, Usage::Server, &h.name, sans);
+            let (id, recipe) = server_recipe(h, input.days, input.algo, b.issuer.clone());
+            if b.issued.insert(id.clone()) {
+                b.generate.push(recipe);
+            }
             b.dir(h, &datadir, 0o750, &service, "the server's data directory");
             b.triple(
                 h,

@@ -36,6 +36,53 @@ pub enum CaSource {
     Local { cert_path: String, key_path: String },
 }
 
+impl CaSource {
+    /// Who signs in a plan's recipes.
+    pub fn issuer(&self) -> Issuer {
+        match self.clone() {
+            CaSource::Remote {
+                host,
+                cert_path,
+                key_path,
+            } => Issuer::Remote {
+                host,
+                cert_path,
+                key_path,
+            },
+            CaSource::Local {
+                cert_path,
+                key_path,
+            } => Issuer::Local {
+                cert_path,
+                key_path,
+            },
+        }
+    }
+}
+
+/// The recipe of a database host's new server certificate (its name and
+/// address as SANs) and its id.
+pub(crate) fn server_recipe(
+    h: &HostFacts,
+    days: u32,
+    algo: KeyType,
+    issuer: Issuer,
+) -> (String, Recipe) {
+    let id = id_of(&["server", &h.name]);
+    let mut sans = vec![h.name.clone()];
+    sans.extend(h.address.iter().filter(|a| **a != h.name).cloned());
+    let recipe = Recipe::Leaf {
+        id: id.clone(),
+        usage: Usage::Server,
+        common_name: h.name.clone(),
+        sans,
+        days,
+        algo,
+        issuer,
+    };
+    (id, recipe)
+}
+
 /// What a rotation needs besides the facts.
 pub struct RotateInput<'a> {
     pub environment: &'a str,
@@ -135,24 +182,7 @@ pub fn leaf_rotation(
     {
         return Err(RotateError::NoMaster(env.to_string()));
     }
-    let issuer = match &input.ca {
-        CaSource::Remote {
-            host,
-            cert_path,
-            key_path,
-        } => Issuer::Remote {
-            host: host.clone(),
-            cert_path: cert_path.clone(),
-            key_path: key_path.clone(),
-        },
-        CaSource::Local {
-            cert_path,
-            key_path,
-        } => Issuer::Local {
-            cert_path: cert_path.clone(),
-            key_path: key_path.clone(),
-        },
-    };
+    let issuer = input.ca.issuer();
     let mut generate = Vec::new();
     let mut b = Steps::default();
     // Users whose keys the environment keeps, with the files per host.
@@ -190,18 +220,8 @@ pub fn leaf_rotation(
             .ok_or_else(|| RotateError::NoReload {
                 host: h.name.clone(),
             })?;
-        let id = id_of(&["server", &h.name]);
-        let mut sans = vec![h.name.clone()];
-        sans.extend(h.address.iter().filter(|a| **a != h.name).cloned());
-        generate.push(Recipe::Leaf {
-            id: id.clone(),
-            usage: Usage::Server,
-            common_name: h.name.clone(),
-            sans,
-            days: input.days,
-            algo: input.algo,
-            issuer: issuer.clone(),
-        });
+        let (id, recipe) = server_recipe(h, input.days, input.algo, issuer.clone());
+        generate.push(recipe);
         let (cmode, cowner, cgroup) = meta(h, &cert_path)?;
         let (kmode, kowner, kgroup) = meta(h, &key_path)?;
         b.backup(
@@ -473,18 +493,8 @@ pub fn ca_rotation(
 
     // Stage 2: new server certificates, one server at a time.
     for (h, _, cert, key) in &servers {
-        let id = id_of(&["server", &h.name]);
-        let mut sans = vec![h.name.clone()];
-        sans.extend(h.address.iter().filter(|a| **a != h.name).cloned());
-        generate.push(Recipe::Leaf {
-            id: id.clone(),
-            usage: Usage::Server,
-            common_name: h.name.clone(),
-            sans,
-            days: input.days,
-            algo: input.algo,
-            issuer: new_ca.clone(),
-        });
+        let (id, recipe) = server_recipe(h, input.days, input.algo, new_ca.clone());
+        generate.push(recipe);
         let dir = old_dir(h, "server");
         b.backup(&h.name, &dir, &[cert, key]);
         let (kmode, kowner, kgroup) = meta(h, key)?;

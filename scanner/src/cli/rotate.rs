@@ -192,7 +192,8 @@ fn find_ca(
     if master_target.metadata(&key_path)?.is_none() {
         bail!(
             "no CA key on {} at {key_path}: new certificates are signed with the existing CA. \
-             Set the environment's ca_key in the inventory or give --ca-cert/--ca-key files",
+             Set the environment's ca_key in the inventory, give --ca-cert/--ca-key files, \
+             or replace the CA itself with `sslaudit rotate --ca` (staged, no downtime)",
             master.name
         );
     }
