@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::facts::{Fleet, HostFacts};
+use crate::facts::{FleetView, HostFacts};
 use crate::policy::Thresholds;
 use crate::{Finding, Severity};
 
@@ -53,45 +53,26 @@ pub struct Context<'a> {
     /// The instant expiry and waivers are judged against (unix seconds).
     pub as_of: i64,
     pub thresholds: &'a Thresholds,
-    /// The whole fleet, for rules that compare a host with its environment.
-    pub fleet: &'a Fleet,
+    /// The other hosts, for rules that compare a host with its environment
+    /// or with the fleet: a [`crate::facts::Fleet`] of full facts, or the
+    /// engine's [`crate::facts::FleetSummary`] of digests.
+    pub fleet: &'a dyn FleetView,
 }
 
 impl<'a> Context<'a> {
-    /// MySQL usernames that applications of `environment` name in their
-    /// database.yml files (literal values only).
+    /// MySQL usernames that applications of `environment` name: the hosts'
+    /// application user and their database.yml files (literal values only).
     pub fn app_usernames(&self, environment: &str) -> BTreeSet<&'a str> {
-        let mut users = BTreeSet::new();
-        for host in self.fleet.hosts_in(environment) {
-            if let Some(u) = &host.app_user {
-                users.insert(u.as_str());
-            }
-            for yml in &host.database_ymls {
-                for env in &yml.environments {
-                    if let Some(u) = &env.username
-                        && !u.erb
-                    {
-                        users.insert(u.value.as_str());
-                    }
-                }
-            }
-        }
-        users
-    }
-
-    /// The environment's db_master, if the inventory names one.
-    pub fn master_of(&self, environment: &str) -> Option<&'a HostFacts> {
-        self.fleet
-            .hosts_in(environment)
-            .find(|h| h.has_role(crate::facts::Role::DbMaster))
+        self.fleet.app_usernames(environment)
     }
 }
 
 /// A check. Implementations are pure functions of facts: they never do I/O.
 ///
-/// The engine calls [`Rule::check_host`] once per reachable host (hosts in
-/// parallel) and [`Rule::check_fleet`] once per scan, after every host's
-/// facts are in. A rule implements whichever fits and pushes findings to
+/// The engine calls [`Rule::check_host`] once per host (hosts in parallel,
+/// each with the answers about its environment complete) and
+/// [`Rule::check_fleet`] once per scan, over every host's digest (the
+/// facts themselves are gone by then: see [`crate::facts::HostDigest`]). A rule implements whichever fits and pushes findings to
 /// `out`; it reports nothing when a fact it needs was not collected (SCAN002
 /// says so). Every finding carries the rule's id and a location whose file
 /// or object tells apart two problems of the same rule on the same host.

@@ -174,7 +174,7 @@ fn probe_facts(rec: &ProbeRecord, problems: &mut Vec<CollectionProblem>) -> Prob
     let origin = format!("probe:{}", rec.address);
     let mut chain = Vec::new();
     for (i, pem) in rec.chain_pem.iter().enumerate() {
-        match x509::parse_certificates(&origin, pem.as_bytes()) {
+        match crate::certcache::parse_certificates(&origin, pem.as_bytes()) {
             Ok(certs) => chain.extend(certs.into_iter().map(|mut c| {
                 c.index = i;
                 c
@@ -354,7 +354,7 @@ fn load_keys_and_certs(ev: &HostEvidence, h: &mut HostFacts) {
             || named_certs.contains(p)
             || has_cert_extension(p)
         {
-            match x509::parse_certificates(p, bytes) {
+            match crate::certcache::parse_certificates(p, bytes) {
                 Ok(c) => {
                     certs.insert(path.clone(), c);
                 }

@@ -1,9 +1,16 @@
 //! The parallel engine: evidence to facts to findings, hosts in parallel.
+//!
+//! A host's rules run as soon as its environment is built; the host is then
+//! reduced to its report lines, its findings and a [`HostDigest`] (what the
+//! fleet rules compare), and its facts are dropped. Fleet rules run once,
+//! over the digests.
 
-use std::collections::BTreeSet;
+use std::borrow::Borrow;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use sslaudit_rules::facts::{Fleet, HostFacts};
+use sslaudit_rules::facts::{Certificate, Fleet, FleetSummary, HostDigest, HostFacts};
 use sslaudit_rules::finding::sort_findings;
 use sslaudit_rules::policy::{Policy, PolicyOutcome};
 use sslaudit_rules::report::{
@@ -56,35 +63,218 @@ impl RuleSet {
     }
 }
 
-/// Runs every enabled rule over the fleet: host rules on each host in
-/// parallel, then fleet rules; applies the policy; sorts.
+/// What a scan keeps of a host once its rules ran: its line in the report,
+/// its certificates' lines, its findings, and its digest for the fleet
+/// rules. The facts themselves are dropped.
+struct Checked {
+    summary: HostSummary,
+    certificates: Vec<CertificateSummary>,
+    findings: Vec<Finding>,
+    digest: HostDigest,
+}
+
+/// The enabled rules, the policy and the instant of one scan.
+struct Run<'a> {
+    enabled: Vec<&'a dyn Rule>,
+    policy: &'a Policy,
+    as_of: i64,
+    interner: Interner,
+}
+
+impl<'a> Run<'a> {
+    fn new(rules: &'a RuleSet, policy: &'a Policy, as_of: i64) -> Self {
+        Run {
+            enabled: rules
+                .iter()
+                .filter(|r| policy.is_enabled(&r.meta().id))
+                .collect(),
+            policy,
+            as_of,
+            interner: Interner::default(),
+        }
+    }
+
+    /// Host rules over the hosts of one environment (in parallel), each
+    /// host then reduced to what the report and the fleet rules need.
+    fn check_environment<H>(&self, hosts: Vec<H>) -> Vec<Checked>
+    where
+        H: Borrow<HostFacts> + Send,
+    {
+        // Host rules ask about their own environment only (application
+        // users, the master's accounts): its digests answer.
+        let view = FleetSummary::new(hosts.iter().map(|h| HostDigest::of(h.borrow())).collect());
+        let cx = Context {
+            as_of: self.as_of,
+            thresholds: &self.policy.thresholds,
+            fleet: &view,
+        };
+        let medium = self.policy.thresholds.expiry_medium_days;
+        let checked: Vec<(HostSummary, Vec<CertificateSummary>, Vec<Finding>)> = hosts
+            .into_par_iter()
+            .map(|host| {
+                let host = host.borrow();
+                let mut findings = Vec::new();
+                for r in &self.enabled {
+                    r.check_host(&cx, host, &mut findings);
+                }
+                (
+                    HostSummary::of(host),
+                    CertificateSummary::of_host(host, self.as_of, medium),
+                    findings,
+                )
+            })
+            .collect();
+        checked
+            .into_iter()
+            .zip(view.into_hosts())
+            .map(|((summary, certificates, findings), digest)| Checked {
+                summary,
+                certificates,
+                findings,
+                digest: self.interner.intern(digest),
+            })
+            .collect()
+    }
+
+    /// Fleet rules over every digest, then the policy; the report.
+    fn finish(&self, checked: Vec<Checked>, as_of_label: &str) -> ScanReport {
+        let mut hosts = Vec::with_capacity(checked.len());
+        let mut certificates = Vec::new();
+        let mut findings = Vec::new();
+        let mut digests = Vec::with_capacity(checked.len());
+        for c in checked {
+            hosts.push(c.summary);
+            certificates.extend(c.certificates);
+            findings.extend(c.findings);
+            digests.push(c.digest);
+        }
+        let summary = FleetSummary::new(digests);
+        let cx = Context {
+            as_of: self.as_of,
+            thresholds: &self.policy.thresholds,
+            fleet: &summary,
+        };
+        for r in &self.enabled {
+            r.check_fleet(&cx, &mut findings);
+        }
+        let outcome = self.policy.apply(&mut findings, self.as_of);
+        sort_findings(&mut findings);
+        assemble(hosts, certificates, findings, outcome, as_of_label)
+    }
+}
+
+/// Hosts holding the same certificate file (same path, same bytes: the
+/// seed's stack copies the CA and client keys to every host of an
+/// environment) share one copy in their digests.
+#[derive(Default)]
+struct Interner {
+    files: Mutex<HashMap<FileKey, Arc<Vec<Certificate>>>>,
+}
+
+/// A certificate file: its path and its certificates' SHA-256, in order.
+type FileKey = (String, Vec<String>);
+
+/// Past this many distinct files the interner starts over: sharing is an
+/// optimisation, never a requirement.
+const INTERNED_FILES_LIMIT: usize = 1 << 16;
+
+impl Interner {
+    fn intern(&self, mut digest: HostDigest) -> HostDigest {
+        let Ok(mut files) = self.files.lock() else {
+            return digest;
+        };
+        for (path, certs) in digest.certificates.iter_mut() {
+            let key = (
+                path.clone(),
+                certs.iter().map(|c| c.sha256.clone()).collect::<Vec<_>>(),
+            );
+            if let Some(shared) = files.get(&key) {
+                *certs = Arc::clone(shared);
+            } else {
+                if files.len() >= INTERNED_FILES_LIMIT {
+                    files.clear();
+                }
+                files.insert(key, Arc::clone(certs));
+            }
+        }
+        digest
+    }
+}
+
+/// Scans hosts environment by environment without keeping their facts:
+/// `load` builds a host's facts on the worker (reading and parsing beside
+/// each other), the host rules run once its environment is built, and the
+/// host is then reduced to its report lines, findings and digest. Memory
+/// grows with the findings and the digests, plus the facts of the
+/// environments in flight. `environments` holds each environment's hosts
+/// in inventory order; the report is the same as [`evaluate`] and
+/// [`report`] give for the whole fleet at once.
+pub fn scan_streaming<T, E>(
+    environments: &[Vec<T>],
+    load: impl Fn(&T) -> Result<HostFacts, E> + Sync,
+    rules: &RuleSet,
+    policy: &Policy,
+    as_of: i64,
+    as_of_label: &str,
+) -> Result<ScanReport, E>
+where
+    T: Sync,
+    E: Send,
+{
+    let run = Run::new(rules, policy, as_of);
+    let per_env = environments
+        .par_iter()
+        .map(|hosts| {
+            let facts = hosts.par_iter().map(&load).collect::<Result<Vec<_>, E>>()?;
+            Ok(run.check_environment(facts))
+        })
+        .collect::<Result<Vec<_>, E>>()?;
+    Ok(run.finish(per_env.into_iter().flatten().collect(), as_of_label))
+}
+
+/// Hosts grouped by environment, in the order each environment first
+/// appears; inventory order within each.
+fn by_environment(hosts: &[HostFacts]) -> Vec<Vec<&HostFacts>> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut groups: HashMap<&str, Vec<&HostFacts>> = HashMap::new();
+    for h in hosts {
+        let env = h.environment.as_str();
+        groups
+            .entry(env)
+            .or_insert_with(|| {
+                order.push(env);
+                Vec::new()
+            })
+            .push(h);
+    }
+    order.into_iter().filter_map(|e| groups.remove(e)).collect()
+}
+
+/// Runs every enabled rule over a fleet held in memory (host rules per
+/// environment, in parallel, then fleet rules over the digests); applies
+/// the policy; sorts. The same findings as [`scan_streaming`].
 pub fn evaluate(
     fleet: &Fleet,
     rules: &RuleSet,
     policy: &Policy,
     as_of: i64,
 ) -> (Vec<Finding>, PolicyOutcome) {
+    let run = Run::new(rules, policy, as_of);
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut digests = Vec::with_capacity(fleet.hosts.len());
+    for group in by_environment(&fleet.hosts) {
+        for c in run.check_environment(group) {
+            findings.extend(c.findings);
+            digests.push(c.digest);
+        }
+    }
+    let summary = FleetSummary::new(digests);
     let cx = Context {
         as_of,
         thresholds: &policy.thresholds,
-        fleet,
+        fleet: &summary,
     };
-    let enabled: Vec<&dyn Rule> = rules
-        .iter()
-        .filter(|r| policy.is_enabled(&r.meta().id))
-        .collect();
-    let mut findings: Vec<Finding> = fleet
-        .hosts
-        .par_iter()
-        .flat_map_iter(|host| {
-            let mut out = Vec::new();
-            for r in &enabled {
-                r.check_host(&cx, host, &mut out);
-            }
-            out
-        })
-        .collect();
-    for r in &enabled {
+    for r in &run.enabled {
         r.check_fleet(&cx, &mut findings);
     }
     let outcome = policy.apply(&mut findings, as_of);
@@ -101,13 +291,23 @@ pub fn report(
     as_of: i64,
     as_of_label: &str,
 ) -> ScanReport {
-    let mut hosts: Vec<HostSummary> = fleet.hosts.iter().map(HostSummary::of).collect();
-    hosts.sort_by(|a, b| (&a.environment, &a.name).cmp(&(&b.environment, &b.name)));
-    let mut certificates: Vec<CertificateSummary> = fleet
+    let hosts: Vec<HostSummary> = fleet.hosts.iter().map(HostSummary::of).collect();
+    let certificates: Vec<CertificateSummary> = fleet
         .hosts
         .iter()
         .flat_map(|h| CertificateSummary::of_host(h, as_of, policy.thresholds.expiry_medium_days))
         .collect();
+    assemble(hosts, certificates, findings, outcome, as_of_label)
+}
+
+fn assemble(
+    mut hosts: Vec<HostSummary>,
+    mut certificates: Vec<CertificateSummary>,
+    findings: Vec<Finding>,
+    outcome: PolicyOutcome,
+    as_of_label: &str,
+) -> ScanReport {
+    hosts.sort_by(|a, b| (&a.environment, &a.name).cmp(&(&b.environment, &b.name)));
     certificates.sort_by(|a, b| {
         (&a.environment, &a.host, &a.path, a.index).cmp(&(
             &b.environment,

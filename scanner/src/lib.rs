@@ -3,10 +3,12 @@
 #![forbid(unsafe_code)]
 
 pub mod build;
+pub mod certcache;
 pub mod collect;
 pub mod engine;
 pub mod evidence;
 pub mod inventory;
+pub mod limits;
 pub mod live;
 pub mod probe;
 pub mod redact;

@@ -24,7 +24,7 @@ mod packet;
 
 pub use packet::{
     CLIENT_SSL, Greeting, GreetingError, MAX_GREETING, ServerError, parse_err_packet,
-    parse_greeting, ssl_request,
+    parse_greeting, parse_header, preview, ssl_request,
 };
 
 use std::io::{self, Read, Write};

@@ -22,7 +22,7 @@ use crate::evidence::{FileEntry, FileRecord, HostEvidence, HostMeta};
 pub const FORMAT: u32 = 1;
 
 /// Files larger than this are recorded but not read.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = crate::limits::SNAPSHOT_FILE_BYTES;
 
 /// `snapshot.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,7 +179,7 @@ fn read_json_evidence<T: serde::de::DeserializeOwned>(
     problems: &mut Vec<CollectionProblem>,
 ) -> Option<T> {
     let path = dir.join(name);
-    let text = match fs::read_to_string(&path) {
+    let text = match read_text_capped(&path, crate::limits::SNAPSHOT_JSON_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => {
@@ -248,6 +248,12 @@ fn walk_fs(fs_root: &Path, dir: &Path, ev: &mut HostEvidence) {
                 reason: "symbolic link inside the snapshot (not followed)".into(),
             };
             None
+        } else if !md.file_type().is_file() {
+            // A FIFO or device would block the read or never end.
+            meta.status = FileStatus::Unreadable {
+                reason: "not a regular file inside the snapshot (not read)".into(),
+            };
+            None
         } else if md.len() > MAX_FILE_BYTES {
             meta.status = FileStatus::Unreadable {
                 reason: format!(
@@ -258,7 +264,7 @@ fn walk_fs(fs_root: &Path, dir: &Path, ev: &mut HostEvidence) {
             };
             None
         } else {
-            match read_capped(&p) {
+            match read_capped(&p, md.len()) {
                 Ok(bytes) => Some(bytes),
                 Err(e) => {
                     meta.status = FileStatus::Unreadable {
@@ -279,12 +285,30 @@ fn walk_fs(fs_root: &Path, dir: &Path, ev: &mut HostEvidence) {
     }
 }
 
-fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    fs::File::open(path)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut buf)?;
+/// Reads at most `MAX_FILE_BYTES` bytes; `expected` (the size seen a
+/// moment ago) sizes the buffer so a small file costs one read, not a probe.
+fn read_capped(path: &Path, expected: u64) -> std::io::Result<Vec<u8>> {
+    read_limited(path, MAX_FILE_BYTES, expected)
+}
+
+/// At most `cap` bytes of a file: one that is larger (or grew past the cap
+/// since its size was checked) is an error, never read whole.
+fn read_limited(path: &Path, cap: u64, expected: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(usize::try_from(expected.min(cap) + 1).unwrap_or(0));
+    fs::File::open(path)?.take(cap + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("file is over the {cap} byte cap"),
+        ));
+    }
     Ok(buf)
+}
+
+/// A snapshot's JSON evidence as text, at most `cap` bytes.
+fn read_text_capped(path: &Path, cap: u64) -> std::io::Result<String> {
+    String::from_utf8(read_limited(path, cap, 0)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 fn parse_mode(s: &str) -> Option<u32> {
@@ -347,6 +371,35 @@ pub fn load_fleet(
         .map(|d| read_host(d).map(|ev| crate::build::build_host(&ev)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((manifest, Fleet { hosts }))
+}
+
+/// The host folders `select` keeps, grouped by environment (in the order
+/// each first appears; folder order within), without building them: what
+/// a streaming scan loads one environment at a time with [`load_host`].
+pub fn host_groups(
+    root: &Path,
+    select: impl Fn(&HostMeta) -> bool,
+) -> Result<(Manifest, Vec<Vec<PathBuf>>), SnapshotError> {
+    let manifest = read_manifest(root)?;
+    let mut groups: Vec<Vec<PathBuf>> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for dir in host_dirs(root)? {
+        let meta = read_host_meta(&dir)?;
+        if !select(&meta) {
+            continue;
+        }
+        let i = *index.entry(meta.environment).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[i].push(dir);
+    }
+    Ok((manifest, groups))
+}
+
+/// Reads one host folder and builds its facts (the evidence is dropped).
+pub fn load_host(dir: &Path) -> Result<sslaudit_rules::facts::HostFacts, SnapshotError> {
+    read_host(dir).map(|ev| crate::build::build_host(&ev))
 }
 
 impl Manifest {

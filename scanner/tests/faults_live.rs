@@ -1,4 +1,4 @@
-//! Faults against the live test fleet (docs/faults.md): every way a host can
+//! Faults against the live test fleet (docs/RELIABILITY.md): every way a host can
 //! fail the scan gives its finding within the timeout while the rest of the
 //! fleet is scanned as usual, with no panic and exit status 1; and the trust
 //! the scanner puts in hosts (SSH host keys, the MySQL server certificate)

@@ -3,7 +3,7 @@
 //! peak memory bounded, no file-descriptor exhaustion; and the same scan
 //! under `ulimit -n 128`, where the scanner lowers its parallelism instead
 //! of failing hosts with EMFILE. The full 200-host run is `testfleet/load`
-//! (figures in docs/faults.md). Runs only with SSLAUDIT_LIVE=1; subnet 71.
+//! (figures in docs/RELIABILITY.md). Runs only with SSLAUDIT_LIVE=1; subnet 71.
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use crate::certs::{cert_name, chains_to, identity_description, identity_label};
-use crate::facts::{Certificate, HostFacts, IdentityKind, Role, TlsIdentity};
+use crate::facts::{Certificate, HostDigest, IdentityKind, Role, TlsIdentity};
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL012: a host's CA or client certificate does not belong to its
@@ -64,7 +64,7 @@ Maintenance steps (move the old keys to `/db/old_keys/`, run
 
 /// The master's CA as clients must know it.
 struct MasterCa<'a> {
-    master: &'a HostFacts,
+    master: &'a HostDigest,
     path: &'a str,
     /// Every certificate of the master's CA file (a bundle is fine for
     /// issuing client certificates).
@@ -79,15 +79,23 @@ impl Rule for FleetCaMismatch {
     }
 
     fn check_fleet(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for env in cx.fleet.environments() {
-            let Some(master) = cx.master_of(env) else {
+        let digests = cx.fleet.digests();
+        let mut environments: BTreeMap<&str, Vec<&HostDigest>> = BTreeMap::new();
+        for host in digests.iter() {
+            environments
+                .entry(host.environment.as_str())
+                .or_default()
+                .push(host);
+        }
+        for hosts in environments.values() {
+            let Some(master) = hosts.iter().find(|h| h.has_role(Role::DbMaster)) else {
                 continue;
             };
             let Some(ca) = master_ca(master) else {
                 continue;
             };
-            for host in cx.fleet.hosts_in(env) {
-                let is_master = std::ptr::eq(host, master);
+            for host in hosts {
+                let is_master = std::ptr::eq(*host, *master);
                 for id in &host.identities {
                     let in_scope = match id.kind {
                         IdentityKind::Server => !is_master && host.has_role(Role::DbReplica),
@@ -102,19 +110,18 @@ impl Rule for FleetCaMismatch {
                 }
             }
         }
-        self.shared_server_keys(cx, out);
+        self.shared_server_keys(&digests, out);
     }
 }
 
-fn master_ca(master: &HostFacts) -> Option<MasterCa<'_>> {
+fn master_ca(master: &HostDigest) -> Option<MasterCa<'_>> {
     let id = master.server_identity()?;
     let path = id.ca.as_deref()?;
-    let bundle = master.certificates.get(path)?.as_slice();
+    let bundle = master.certificates_of(path)?;
     let server_chain = id
         .cert
         .as_deref()
-        .and_then(|p| master.certificates.get(p))
-        .map(Vec::as_slice)
+        .and_then(|p| master.certificates_of(p))
         .unwrap_or_default();
     let anchor = bundle
         .iter()
@@ -129,9 +136,21 @@ fn master_ca(master: &HostFacts) -> Option<MasterCa<'_>> {
 }
 
 impl FleetCaMismatch {
+    /// A finding on a host known by its digest.
+    fn finding_on(&self, host: &HostDigest, message: String, location: Location) -> Finding {
+        Finding::new(
+            META.id.clone(),
+            META.severity,
+            &host.name,
+            &host.environment,
+            message,
+            location,
+        )
+    }
+
     fn compare(
         &self,
-        host: &HostFacts,
+        host: &HostDigest,
         id: &TlsIdentity,
         ca: &MasterCa<'_>,
         out: &mut Vec<Finding>,
@@ -139,7 +158,7 @@ impl FleetCaMismatch {
         let label = identity_label(&id.kind);
         let master_ca_name = format!("{}:{} ({})", ca.master.name, ca.path, cert_name(ca.anchor));
         if let Some(path) = id.ca.as_deref()
-            && let Some(certs) = host.certificates.get(path)
+            && let Some(certs) = host.certificates_of(path)
             && let Some(first) = certs.first()
             && !certs.iter().any(|c| c.sha256 == ca.anchor.sha256)
         {
@@ -149,7 +168,7 @@ impl FleetCaMismatch {
                 identity_description(id)
             );
             out.push(
-                self.finding(
+                self.finding_on(
                     host,
                     message,
                     object_at(id, path, &format!("identity:{label}:{path}:ca")),
@@ -160,7 +179,7 @@ impl FleetCaMismatch {
             );
         }
         if let Some(path) = id.cert.as_deref()
-            && let Some(chain) = host.certificates.get(path)
+            && let Some(chain) = host.certificates_of(path)
             && let Some(leaf) = chain.first()
             && !chains_to(chain, ca.bundle)
         {
@@ -176,7 +195,7 @@ impl FleetCaMismatch {
                 identity_description(id)
             );
             out.push(
-                self.finding(
+                self.finding_on(
                     host,
                     message,
                     object_at(id, path, &format!("identity:{label}:{path}:cert")),
@@ -190,14 +209,15 @@ impl FleetCaMismatch {
 
     /// One key, many environments: every host of the later environments
     /// (sorted) is reported, naming a host of the first.
-    fn shared_server_keys(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        type Users<'a> = BTreeMap<&'a str, Vec<(&'a HostFacts, &'a Certificate)>>;
+    fn shared_server_keys(&self, hosts: &[HostDigest], out: &mut Vec<Finding>) {
+        type Users<'a> = BTreeMap<&'a str, Vec<(&'a HostDigest, &'a Certificate)>>;
         let mut by_key: BTreeMap<&str, Users<'_>> = BTreeMap::new();
-        for host in &cx.fleet.hosts {
+        for host in hosts {
             if let Some(leaf) = host
                 .server_identity()
                 .and_then(|id| id.cert.as_deref())
-                .and_then(|p| host.leaf_certificate(p))
+                .and_then(|p| host.certificates_of(p))
+                .and_then(|c| c.first())
             {
                 by_key
                     .entry(leaf.spki_sha256.as_str())
@@ -230,7 +250,7 @@ impl FleetCaMismatch {
                         other_cert.path
                     );
                     out.push(
-                        self.finding(
+                        self.finding_on(
                             host,
                             message,
                             Location::file(cert.path.clone(), None)
@@ -258,6 +278,7 @@ fn object_at(id: &TlsIdentity, path: &str, object: &str) -> Location {
 mod tests {
     use super::*;
     use crate::certs::testutil::*;
+    use crate::facts::HostFacts;
 
     const DIR: &str = "/db/mysql/5.6/data";
     const HOME: &str = "/home/deploy/.mysql";

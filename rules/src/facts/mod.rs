@@ -7,6 +7,7 @@
 
 mod cert;
 mod config;
+mod fleet;
 mod mysql;
 mod net;
 
@@ -19,12 +20,14 @@ pub use config::{
     DatabaseYml, DbEnvironment, OpensslCnf, OptionSet, OptionValue, OsUser, YmlValue,
     normalize_option_name,
 };
+pub use fleet::{FleetSummary, FleetView, HostDigest};
 pub use mysql::{Account, Flavor, MysqlFacts, MysqlVersion, ReplicationChannel, Require};
 pub use net::{ConnectionFacts, ProbeFacts};
 
 use crate::layout::Layout;
 
-/// Every host of a scan, in inventory order.
+/// Every host of a scan, in inventory order, with all its facts. Rules see
+/// other hosts through [`FleetView`], which this implements.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Fleet {
     pub hosts: Vec<HostFacts>,

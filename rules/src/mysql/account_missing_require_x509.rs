@@ -84,28 +84,6 @@ fn listed(entries: &[String], a: &Account) -> bool {
     })
 }
 
-/// Where an application of the environment names this user.
-fn app_use(cx: &Context<'_>, environment: &str, user: &str) -> Option<String> {
-    let hosts: Vec<&HostFacts> = cx.fleet.hosts_in(environment).collect();
-    for h in &hosts {
-        for yml in &h.database_ymls {
-            for env in &yml.environments {
-                if env
-                    .username
-                    .as_ref()
-                    .is_some_and(|u| !u.erb && u.value == user)
-                {
-                    return Some(format!("used by the application in {}", yml.path));
-                }
-            }
-        }
-    }
-    hosts
-        .iter()
-        .find(|h| h.app_user.as_deref() == Some(user))
-        .map(|h| format!("the application user of {}", h.name))
-}
-
 impl Rule for AccountMissingRequireX509 {
     fn meta(&self) -> &RuleMeta {
         &META
@@ -120,11 +98,7 @@ impl Rule for AccountMissingRequireX509 {
         };
         // Replicas hold copies of the master's accounts: report them once,
         // on the master, whenever the master's list was collected.
-        if !host.has_role(Role::DbMaster)
-            && cx.fleet.hosts_in(&host.environment).any(|h| {
-                h.has_role(Role::DbMaster) && h.mysql.as_ref().is_some_and(|m| m.accounts.is_some())
-            })
-        {
+        if !host.has_role(Role::DbMaster) && cx.fleet.master_accounts_collected(&host.environment) {
             return;
         }
         let app_users = cx.app_usernames(&host.environment);
@@ -137,7 +111,7 @@ impl Rule for AccountMissingRequireX509 {
                 continue;
             }
             let app = if app_users.contains(a.user.as_str()) {
-                app_use(cx, &host.environment, &a.user)
+                cx.fleet.app_use(&host.environment, &a.user)
             } else {
                 None
             };

@@ -23,13 +23,13 @@ use std::rc::Rc;
 use super::yaml::{Entry as YamlEntry, Limits, Node, parse_first_document};
 use crate::facts::{DatabaseYml, DbEnvironment, YmlValue};
 
-/// Largest database.yml read.
-pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
+/// Largest database.yml read ([`super::limits`]).
+pub const MAX_INPUT_BYTES: usize = super::limits::DATABASE_YML_BYTES;
 /// Most YAML nodes that aliases may add (each alias adds the size of what it
 /// names). Nodes written out in the text are bounded by [`MAX_INPUT_BYTES`].
-pub const MAX_EXPANDED_NODES: usize = 100_000;
+pub const MAX_EXPANDED_NODES: usize = super::limits::YAML_EXPANDED_NODES;
 /// Deepest nesting of collections, aliases expanded.
-pub const MAX_DEPTH: usize = 64;
+pub const MAX_DEPTH: usize = super::limits::YAML_DEPTH;
 
 /// Keys that make a mapping a database configuration rather than a group of
 /// them (Rails' multi-database `production: { primary: {...}, ... }`).
@@ -928,6 +928,21 @@ mod tests {
         let e = env(&yml, "e");
         assert_eq!(e.url, val("mysql2://u@h:3306", 10));
         assert!(!format!("{yml:?}").contains("ss@"));
+    }
+
+    #[test]
+    fn oversized_file_is_refused() {
+        let text = format!(
+            "production:\n  adapter: mysql2\n{}",
+            "# pad\n".repeat(200_000)
+        );
+        assert!(text.len() > MAX_INPUT_BYTES);
+        let err = error(&text);
+        assert_eq!(err.line, 1);
+        assert_eq!(
+            err.message,
+            format!("file is {} bytes, over the 1048576-byte limit", text.len())
+        );
     }
 
     #[test]

@@ -6,21 +6,25 @@
 //! we record a [`CollectionProblem`] and go on, so one bad line does not
 //! hide the rest of a host's configuration.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{FileSource, SourceError};
 use crate::facts::{
     CollectionProblem, MysqlVersion, OptionSet, OptionValue, normalize_option_name,
 };
 
+use super::limits::{
+    OPTION_FILE_BYTES, OPTION_FILES_READ, OPTION_FILES_TOTAL_BYTES, OPTION_INCLUDE_DEPTH,
+    OPTION_PROBLEMS_PER_FILE,
+};
+
 /// mysys's `max_recursion_level`: directives in a file this deep are skipped.
-pub const MAX_INCLUDE_DEPTH: u32 = 10;
-/// Larger files are not parsed: no real option file comes near it, and a
-/// huge file is more likely a mistake (a log) than configuration.
-pub const MAX_FILE_SIZE: usize = 1024 * 1024;
+pub const MAX_INCLUDE_DEPTH: u32 = OPTION_INCLUDE_DEPTH;
+/// Larger files are not parsed ([`super::limits::OPTION_FILE_BYTES`]).
+pub const MAX_FILE_SIZE: usize = OPTION_FILE_BYTES;
 /// Guards against include fan-out (a directory of files that each include
 /// the directory again) that stays under the depth limit but explodes.
-const MAX_FILES_READ: usize = 256;
+const MAX_FILES_READ: usize = OPTION_FILES_READ;
 /// What a [`CollectionProblem`] of this parser is about.
 const WHAT: &str = "option file";
 /// Replaces secret values, as in snapshots (docs/snapshot-format.md).
@@ -68,6 +72,9 @@ pub fn parse_option_files(roots: &[String], fs: &dyn FileSource) -> ParsedOption
         stack: Vec::new(),
         reads: 0,
         capped: false,
+        bytes: 0,
+        over_budget: false,
+        per_file: BTreeMap::new(),
     };
     for root in roots {
         match absolute(root) {
@@ -79,7 +86,7 @@ pub fn parse_option_files(roots: &[String], fs: &dyn FileSource) -> ParsedOption
             ),
         }
     }
-    reader.out
+    reader.finish()
 }
 
 /// Last-value-wins effective options of the given groups (any case), in
@@ -193,16 +200,48 @@ struct Reader<'a> {
     reads: usize,
     /// The read limit was hit and reported (once).
     capped: bool,
+    /// Bytes parsed so far, every read counted.
+    bytes: usize,
+    /// The byte budget was hit and reported (once).
+    over_budget: bool,
+    /// Problems per file: (recorded, left out over the cap).
+    per_file: BTreeMap<String, (usize, usize)>,
 }
 
 impl Reader<'_> {
     fn problem(&mut self, path: Option<&str>, line: Option<u32>, message: String) {
+        if let Some(p) = path {
+            let (recorded, left_out) = self.per_file.entry(p.to_string()).or_default();
+            if *recorded >= OPTION_PROBLEMS_PER_FILE {
+                *left_out += 1;
+                return;
+            }
+            *recorded += 1;
+        }
         self.out.problems.push(CollectionProblem {
             what: WHAT.to_string(),
             path: path.map(str::to_string),
             line,
             message,
         });
+    }
+
+    /// The result, with one problem per file whose problems went over the cap.
+    fn finish(mut self) -> ParsedOptions {
+        for (path, (_, left_out)) in std::mem::take(&mut self.per_file) {
+            if left_out > 0 {
+                self.out.problems.push(CollectionProblem {
+                    what: WHAT.to_string(),
+                    path: Some(path),
+                    line: None,
+                    message: format!(
+                        "{left_out} more problems in this file not shown (at most \
+                         {OPTION_PROBLEMS_PER_FILE} per file)"
+                    ),
+                });
+            }
+        }
+        self.out
     }
 
     fn read_file(&mut self, path: &str, depth: u32, origin: Option<Origin<'_>>) {
@@ -258,10 +297,34 @@ impl Reader<'_> {
             self.out.files_read.push(path.to_string());
         }
         if bytes.len() > MAX_FILE_SIZE {
-            let message = format!("file exceeds 1 MiB ({} bytes), not parsed", bytes.len());
+            let message = format!(
+                "file is {} bytes, over the {MAX_FILE_SIZE}-byte limit for an option file; \
+                 not parsed",
+                bytes.len()
+            );
             self.problem(Some(path), None, message);
             return;
         }
+        // mysqld reads lines with fgets and stops each at a NUL: a file with
+        // one is binary (or corrupt), not configuration anyone wrote.
+        if let Some(at) = bytes.iter().position(|&b| b == 0) {
+            let message =
+                format!("binary data (a NUL byte at offset {at}), not an option file; not parsed");
+            self.problem(Some(path), None, message);
+            return;
+        }
+        if self.bytes.saturating_add(bytes.len()) > OPTION_FILES_TOTAL_BYTES {
+            if !self.over_budget {
+                self.over_budget = true;
+                let message = format!(
+                    "option files read reach {OPTION_FILES_TOTAL_BYTES} bytes in all (a file \
+                     included many times?); this file and later ones not parsed"
+                );
+                self.problem(Some(path), None, message);
+            }
+            return;
+        }
+        self.bytes += bytes.len();
         self.stack.push(path.to_string());
         self.parse_text(path, &bytes, depth);
         self.stack.pop();
@@ -427,6 +490,12 @@ impl Reader<'_> {
             return;
         }
         let name = normalize_option_name(spelled);
+        if name.is_empty() {
+            // `loose-` alone: mysqld has no option by that name to set.
+            let message = format!("malformed option name {spelled:?} (nothing after loose-)");
+            self.problem(Some(path), Some(line), message);
+            return;
+        }
         let value = match value {
             Some(_) if is_secret(&name) => Some(REDACTED.to_string()),
             v => v,
@@ -1341,9 +1410,80 @@ mod tests {
         assert!(
             parsed.problems[0]
                 .message
-                .starts_with("file exceeds 1 MiB ("),
+                .ends_with("over the 1048576-byte limit for an option file; not parsed"),
             "{}",
             parsed.problems[0].message
+        );
+    }
+
+    #[test]
+    fn a_file_included_many_times_is_bounded_in_all() {
+        // 200 includes of the same 512 KiB file is no cycle and stays under
+        // the read count, but would be 100 MiB and 10 million entries.
+        let mut big = String::from("[mysqld]\n");
+        while big.len() < 512 * 1024 {
+            big.push_str("a=1\nb=2\nc=3\nd=4\n");
+        }
+        let mut fs = MemFs::with(&[("/etc/mysql/big.cnf", big.as_str())]);
+        fs.add("/etc/my.cnf", &"!include /etc/mysql/big.cnf\n".repeat(200));
+        let started = std::time::Instant::now();
+        let parsed = parse_option_files(&roots(&["/etc/my.cnf"]), &fs);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        let parsed_bytes = parsed.entries.iter().filter(|e| e.name == "a").count() * 16;
+        assert!(parsed_bytes <= OPTION_FILES_TOTAL_BYTES, "{parsed_bytes}");
+        let budget: Vec<_> = parsed
+            .problems
+            .iter()
+            .filter(|p| p.message.contains("in all"))
+            .collect();
+        assert_eq!(budget.len(), 1, "{:?}", messages(&parsed));
+        assert_eq!(budget[0].path.as_deref(), Some("/etc/mysql/big.cnf"));
+    }
+
+    #[test]
+    fn loose_prefix_alone_is_not_an_option() {
+        // Found by fuzzing (fuzz/corpus/mycnf/regress-loose-alone): the
+        // prefix normalized away left an entry with an empty name.
+        let parsed = parse_one("[mysqld]\nloose_\nloose-=1\nssl\n");
+        assert_eq!(parsed.entries.len(), 1);
+        assert_eq!(parsed.entries[0].name, "ssl");
+        assert_eq!(
+            messages(&parsed),
+            vec![
+                "malformed option name \"loose_\" (nothing after loose-)",
+                "malformed option name \"loose-\" (nothing after loose-)",
+            ]
+        );
+        assert_eq!(parsed.problems[1].line, Some(3));
+    }
+
+    #[test]
+    fn binary_garbage_is_refused_with_one_problem() {
+        let mut garbage: Vec<u8> = (0..=255u8).cycle().take(256 * 1024).collect();
+        garbage.splice(0..0, b"[mysqld]\nssl-ca=/x.pem\n".iter().copied());
+        let mut fs = MemFs::default();
+        fs.files.insert("/etc/my.cnf".to_string(), garbage);
+        let parsed = parse_option_files(&roots(&["/etc/my.cnf"]), &fs);
+        assert!(parsed.entries.is_empty());
+        assert_eq!(parsed.files_read, vec!["/etc/my.cnf"]);
+        assert_eq!(
+            messages(&parsed),
+            vec!["binary data (a NUL byte at offset 23), not an option file; not parsed"]
+        );
+        assert_eq!(parsed.problems[0].path.as_deref(), Some("/etc/my.cnf"));
+    }
+
+    #[test]
+    fn problems_of_one_file_are_capped() {
+        // Text garbage without NULs: every line is a problem, 50 are kept.
+        let text = "garbage line\n".repeat(10_000);
+        let parsed = parse_one(&text);
+        assert_eq!(parsed.problems.len(), OPTION_PROBLEMS_PER_FILE + 1);
+        let last = parsed.problems.last().unwrap();
+        assert_eq!(last.path.as_deref(), Some("/etc/my.cnf"));
+        assert_eq!(
+            last.message,
+            "9950 more problems in this file not shown (at most 50 per file)"
         );
     }
 

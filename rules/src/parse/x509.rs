@@ -28,10 +28,10 @@ use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
 use crate::facts::{Certificate, KeyAlgorithm, PrivateKeyFacts, PublicKeyInfo};
 
-/// Largest certificate or key file read (a CA bundle is well under 1 MiB).
-pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
-/// Most certificates read from one file.
-pub const MAX_CERTIFICATES: usize = 10_000;
+/// Largest certificate or key file read ([`super::limits`]).
+pub const MAX_INPUT_BYTES: usize = super::limits::CERT_FILE_BYTES;
+/// Most certificates read from one file ([`super::limits`]).
+pub const MAX_CERTIFICATES: usize = super::limits::CERTS_PER_FILE;
 
 /// PEM labels holding a certificate. `TRUSTED CERTIFICATE` is OpenSSL's
 /// certificate followed by trust settings; `X509 CERTIFICATE` an old spelling.
@@ -1212,6 +1212,36 @@ mod tests {
                 path: "many".into(),
                 limit: MAX_CERTIFICATES
             }
+        );
+    }
+
+    #[test]
+    fn a_bundle_of_ten_thousand_certificates_is_refused_quickly() {
+        // Real certificates, so nothing but the count stops the parse.
+        let started = std::time::Instant::now();
+        let pem = fixture("server.crt").repeat(10_000);
+        assert!(pem.len() <= MAX_INPUT_BYTES, "{} bytes", pem.len());
+        let err = parse_certificates("/etc/mysql/ca-bundle.pem", &pem).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/mysql/ca-bundle.pem: more than 1000 certificates in one file"
+        );
+        let der = fixture("server.der").repeat(10_000);
+        let err = parse_certificates("/etc/mysql/ca-bundle.der", &der).unwrap_err();
+        assert!(
+            matches!(err, CertError::TooMany { limit: 1000, .. }),
+            "{err}"
+        );
+        // Exactly at the cap is fine.
+        let pem = fixture("server.crt").repeat(MAX_CERTIFICATES);
+        assert_eq!(
+            parse_certificates("ok", &pem).unwrap().len(),
+            MAX_CERTIFICATES
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
         );
     }
 

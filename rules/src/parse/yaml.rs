@@ -109,9 +109,14 @@ pub fn parse_first_document(text: &str, limits: &Limits) -> Result<Option<Rc<Nod
         root: None,
         expanded: 0,
     };
+    let last = last_line(text);
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| err(line_of(e.marker().line()), e.info().into()))?;
-        let line = line_of(span.start.line());
+        // At the end of the input the scanner may point one line past it
+        // (an error there, or the empty node of a bare `---`): name the
+        // file's last line instead.
+        let (event, span) =
+            event.map_err(|e| err(line_of(e.marker().line()).min(last), e.info().into()))?;
+        let line = line_of(span.start.line()).min(last);
         match event {
             Event::StreamStart | Event::DocumentStart(_) | Event::Nothing => {}
             Event::DocumentEnd | Event::StreamEnd => break,
@@ -210,6 +215,18 @@ fn too_deep(line: u32, limits: &Limits) -> YamlError {
 
 fn line_of(line: usize) -> u32 {
     u32::try_from(line).unwrap_or(u32::MAX)
+}
+
+/// The line of the end of `text` (after a final line break, the empty
+/// line that follows it), counting YAML's line breaks: LF, CRLF, a lone CR.
+fn last_line(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    let breaks = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count();
+    line_of(breaks.saturating_add(1))
 }
 
 /// A finished node with its expanded size and height, which an alias to it
@@ -337,6 +354,25 @@ mod tests {
         let err = parse("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
         assert!(err.line >= 2, "{err}");
         assert!(err.to_string().starts_with(&format!("line {}: ", err.line)));
+    }
+
+    #[test]
+    fn errors_at_the_end_name_a_line_of_the_file() {
+        // Found by fuzzing (fuzz/corpus/dbyml/regress-error-past-the-end):
+        // the error at the end of input was reported one line past it.
+        for (text, last) in [
+            ("default: &default\n  adapter: mysql2\n  pool: 5\nde", 4),
+            ("a: [1,\n", 2),
+            ("a: [1,\r\nb", 2),
+            ("a: [1,\rb\r", 2),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.line >= 1 && err.line <= last, "{text:?}: {err}");
+        }
+        // The empty document of a bare `---` (fuzz/corpus/dbyml/regress-bare-document-start).
+        let root = parse("---").unwrap().unwrap();
+        assert!(root.is_null());
+        assert_eq!(root.line(), 1);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use sslaudit_reports::{html, json, junit, sarif, terminal};
 use sslaudit_rules::policy::{Policy, parse_date};
 use sslaudit_rules::report::ScanReport;
 use sslaudit_rules::{Rule, RuleMeta, Severity, pack};
-use sslaudit_scanner::engine::{self, Gate, RuleSet};
+use sslaudit_scanner::engine::{Gate, RuleSet};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -531,8 +531,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         None => Policy::default(),
     };
     let started = time::OffsetDateTime::now_utc();
-    let fleet = source::load_fleet(&args.source, args.quiet)?;
-    let (mut findings, outcome) = engine::evaluate(&fleet, &rules, &policy, as_of);
+    let mut report = source::scan(
+        &args.source,
+        args.quiet,
+        &rules,
+        &policy,
+        as_of,
+        &as_of_label,
+    )?;
     // Fix commands name the inventory the facts came from: the scan's, or
     // the one a snapshot was collected with.
     let inventory = match (&args.source.inventory, &args.source.snapshot) {
@@ -543,8 +549,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         (None, None) => None,
     }
     .unwrap_or_else(|| "INVENTORY".to_string());
-    sslaudit_scanner::remediate::annotate_fixes(&mut findings, &inventory);
-    let report = engine::report(&fleet, findings, outcome, &policy, as_of, &as_of_label);
+    sslaudit_scanner::remediate::annotate_fixes(&mut report.findings, &inventory);
     let ended = time::OffsetDateTime::now_utc();
     let metas = rules.metas();
     // JUnit lists a test case per rule evaluated: the enabled ones.

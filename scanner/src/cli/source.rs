@@ -11,7 +11,10 @@ use clap::Args;
 use globset::Glob;
 use indicatif::{ProgressBar, ProgressStyle};
 use sslaudit_rules::facts::{Fleet, Role};
+use sslaudit_rules::policy::Policy;
+use sslaudit_rules::report::ScanReport;
 use sslaudit_scanner::build::build_host;
+use sslaudit_scanner::engine::{self, RuleSet};
 use sslaudit_scanner::inventory::{self, HostDefaults, Inventory, InventoryHost, Shard, Via};
 use sslaudit_scanner::live::{self, LiveOptions, Progress, Silent};
 use sslaudit_scanner::snapshot;
@@ -172,6 +175,73 @@ impl Drop for Bar {
     }
 }
 
+/// The `--limit` globs, compiled.
+fn limit_globs(source: &SourceArgs) -> Result<Vec<globset::GlobMatcher>> {
+    source
+        .limit
+        .iter()
+        .map(|g| {
+            Glob::new(g)
+                .map(|g| g.compile_matcher())
+                .with_context(|| format!("--limit `{g}`"))
+        })
+        .collect()
+}
+
+fn selected(globs: &[globset::GlobMatcher], name: &str, environment: &str) -> bool {
+    globs.is_empty()
+        || globs
+            .iter()
+            .any(|g| g.is_match(name) || g.is_match(environment))
+}
+
+/// Scans the selected hosts and assembles the report. A snapshot streams:
+/// hosts are built, checked and dropped one environment at a time, so
+/// memory follows the findings rather than the fleet's files. Live hosts
+/// are collected in parallel first (their facts built on the worker that
+/// collected them), then checked.
+pub fn scan(
+    source: &SourceArgs,
+    quiet: bool,
+    rules: &RuleSet,
+    policy: &Policy,
+    as_of: i64,
+    as_of_label: &str,
+) -> Result<ScanReport> {
+    if let Some(dir) = &source.snapshot {
+        if source.shard.is_some() {
+            bail!("--shard works with --inventory; a snapshot is already one part of a fleet");
+        }
+        let globs = limit_globs(source)?;
+        let (_, groups) =
+            snapshot::host_groups(dir, |meta| selected(&globs, &meta.name, &meta.environment))?;
+        if groups.is_empty() {
+            bail!("--limit matches no host of {}", dir.display());
+        }
+        let started = Instant::now();
+        let report = engine::scan_streaming(
+            &groups,
+            |d| snapshot::load_host(d),
+            rules,
+            policy,
+            as_of,
+            as_of_label,
+        )?;
+        tracing::info!(hosts = report.hosts.len(), elapsed = ?started.elapsed(), "snapshot scan done");
+        return Ok(report);
+    }
+    let fleet = load_fleet(source, quiet)?;
+    let (findings, outcome) = engine::evaluate(&fleet, rules, policy, as_of);
+    Ok(engine::report(
+        &fleet,
+        findings,
+        outcome,
+        policy,
+        as_of,
+        as_of_label,
+    ))
+}
+
 /// Builds the facts of every selected host: from the snapshot, or by
 /// collecting them live (hosts in parallel, facts built on the worker that
 /// collected them).
@@ -180,21 +250,9 @@ pub fn load_fleet(source: &SourceArgs, quiet: bool) -> Result<Fleet> {
         if source.shard.is_some() {
             bail!("--shard works with --inventory; a snapshot is already one part of a fleet");
         }
-        let globs = source
-            .limit
-            .iter()
-            .map(|g| {
-                Glob::new(g)
-                    .map(|g| g.compile_matcher())
-                    .with_context(|| format!("--limit `{g}`"))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let (_, fleet) = snapshot::load_fleet(dir, |meta| {
-            globs.is_empty()
-                || globs
-                    .iter()
-                    .any(|g| g.is_match(&meta.name) || g.is_match(&meta.environment))
-        })?;
+        let globs = limit_globs(source)?;
+        let (_, fleet) =
+            snapshot::load_fleet(dir, |meta| selected(&globs, &meta.name, &meta.environment))?;
         if fleet.hosts.is_empty() {
             bail!("--limit matches no host of {}", dir.display());
         }

@@ -31,13 +31,13 @@ use crate::evidence::{FileEntry, HostMeta};
 use crate::remote::{Exec, shell_quote};
 
 /// Default cap on one file's size; larger files are listed, not read.
-pub const DEFAULT_MAX_BYTES: u64 = 1024 * 1024;
+pub const DEFAULT_MAX_BYTES: u64 = crate::limits::COLLECT_FILE_BYTES;
 /// Most rounds (commands) one host's collection takes.
-pub const MAX_ROUNDS: u32 = 4;
+pub const MAX_ROUNDS: u32 = crate::limits::COLLECT_ROUNDS;
 /// Most records (files and directories) one round returns.
-pub const MAX_RECORDS: u32 = 5000;
+pub const MAX_RECORDS: u32 = crate::limits::COLLECT_RECORDS;
 /// Most file bytes one round sends (beyond it files are listed, not read).
-pub const ROUND_BUDGET: u64 = 64 * 1024 * 1024;
+pub const ROUND_BUDGET: u64 = crate::limits::COLLECT_ROUND_BYTES;
 /// Users from this uid on are people (Debian, Ubuntu, RHEL 7+).
 pub const FIRST_REGULAR_UID: u32 = 1000;
 
@@ -585,7 +585,7 @@ fn token() -> String {
 
 /// One file or directory as the script reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Record {
+pub struct Record {
     pub path: Vec<u8>,
     pub status: String,
     pub target: Vec<u8>,
@@ -598,7 +598,7 @@ pub(crate) struct Record {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Parsed {
+pub struct Parsed {
     pub records: Vec<Record>,
     pub listed: Vec<String>,
     /// Records that broke the framing: path and why.
@@ -614,7 +614,7 @@ const MAX_FIELD: usize = 8192;
 /// Parses the script's output. Nothing in it is trusted: a length that
 /// overruns the output or a cap, or a record not followed by the next
 /// marker, makes that record garbled and parsing resumes at the next marker.
-pub(crate) fn parse_output(out: &[u8], token: &str, max_bytes: u64) -> Parsed {
+pub fn parse_output(out: &[u8], token: &str, max_bytes: u64) -> Parsed {
     let marker = format!("\n@@{token} ");
     let marker = marker.as_bytes();
     let mut p = Parsed::default();

@@ -23,7 +23,7 @@
 //!
 //! [`Exec`]: crate::remote::Exec
 
-mod batch;
+pub mod batch;
 mod client;
 mod queries;
 mod record;
@@ -51,7 +51,7 @@ pub type Collected = (
 
 /// One result set: column names and rows, `None` being SQL NULL.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct ResultSet {
+pub struct ResultSet {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Option<String>>>,
 }

@@ -18,7 +18,7 @@ use super::{
 type Result<T> = std::result::Result<T, InventoryError>;
 
 /// Most hosts one pattern (`db[001:999]`) may expand to.
-const MAX_PATTERN_HOSTS: usize = 10_000;
+const MAX_PATTERN_HOSTS: usize = crate::limits::INVENTORY_PATTERN_HOSTS;
 
 #[derive(Debug, Clone)]
 enum Value {

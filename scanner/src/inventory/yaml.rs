@@ -11,9 +11,9 @@ use sslaudit_rules::parse::yaml::{self as tree, Limits};
 
 const LIMITS: Limits = Limits {
     // Most nodes aliases may add to a document ("billion laughs").
-    max_expanded_nodes: 200_000,
+    max_expanded_nodes: crate::limits::INVENTORY_YAML_EXPANDED_NODES,
     // Deepest nesting of collections, aliases expanded.
-    max_depth: 64,
+    max_depth: crate::limits::INVENTORY_YAML_DEPTH,
 };
 
 #[derive(Debug)]

@@ -19,7 +19,7 @@ pub const CLIENT_PLUGIN_AUTH: u32 = 0x0008_0000;
 /// The largest greeting accepted. Real greetings are about 100 bytes; the
 /// cap keeps a peer that is not a MySQL server (or announces an absurd
 /// length) from making the probe allocate or wait for megabytes.
-pub const MAX_GREETING: usize = 64 * 1024;
+pub const MAX_GREETING: usize = crate::limits::GREETING_BYTES;
 
 /// What the SSLRequest announces as the client's maximum packet size.
 const MAX_PACKET: u32 = 16 * 1024 * 1024;

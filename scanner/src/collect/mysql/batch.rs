@@ -20,7 +20,7 @@ pub(crate) const END_SECTION: &str = "--end--";
 
 /// What the batch printed, by section name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Batch {
+pub struct Batch {
     /// Each section whose marker was printed, with its result set (no
     /// columns when the statement printed nothing: an empty result).
     pub sections: BTreeMap<String, ResultSet>,
@@ -73,7 +73,7 @@ fn marker_name<'a>(line: &'a str, nonce: &str) -> Option<&'a str> {
 /// Splits the client's stdout into sections. `nonce` is the random token the
 /// markers of this run carry, so that no value in a result can pass for a
 /// marker.
-pub(crate) fn parse_batch(stdout: &str, nonce: &str) -> Batch {
+pub fn parse_batch(stdout: &str, nonce: &str) -> Batch {
     let mut batch = Batch::default();
     let lines: Vec<&str> = stdout
         .strip_suffix('\n')
@@ -151,7 +151,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// One `ERROR` line of the client's stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ClientError {
+pub struct ClientError {
     /// The script line of the failing statement; `None` for errors before
     /// any statement ran (connecting, logging in).
     pub line: Option<u32>,
@@ -164,7 +164,7 @@ pub(crate) struct ClientError {
 /// `ERROR 1045 (28000): msg`, `ERROR at line 3: msg` (client-side errors).
 /// Other stderr lines (the failing statement `--force` echoes, warnings) are
 /// skipped.
-pub(crate) fn parse_errors(stderr: &str) -> Vec<ClientError> {
+pub fn parse_errors(stderr: &str) -> Vec<ClientError> {
     stderr
         .lines()
         .filter_map(|l| parse_error_line(l.trim_end_matches('\r')))
