@@ -727,3 +727,91 @@ fn a_staged_ca_rotation_moves_the_environment_to_a_new_ca_without_downtime() {
     assert!(app_connects(&fleet));
     assert_eq!(rules_per_host(&fleet), before);
 }
+
+/// The config runner on live hosts: an active RANDFILE line (SSL010) and
+/// private keys readable by others (SSL014), fixed in one plan and gone on
+/// the rescan; the edit keeps the rest of openssl.cnf.
+const LOOSE: &str = "\
+db-master     production   db_master   randfile,key-0644
+app-1         production   app         key-0644
+";
+
+#[test]
+fn config_fixes_comment_out_randfile_and_tighten_keys() {
+    if !live() {
+        return;
+    }
+    let fleet = Fleet::up(56, LOOSE);
+    let inv = fleet.inventory();
+    let before = rules_per_host(&fleet);
+    assert!(
+        before["db-master"].contains(&"SSL010".to_string()),
+        "{before:?}"
+    );
+    assert!(
+        before["app-1"].contains(&"SSL014".to_string()),
+        "{before:?}"
+    );
+    let cnf = String::from_utf8(fleet.file("db-master", "/etc/ssl/openssl.cnf").unwrap()).unwrap();
+    let plan = fleet.dir.path().join("config.json").display().to_string();
+    let out = run_ok(
+        &fleet,
+        &[
+            "remediate",
+            "plan",
+            "--inventory",
+            &inv,
+            "--rule",
+            "SSL010",
+            "--rule",
+            "SSL014",
+            "-o",
+            &plan,
+        ],
+        0,
+    );
+    assert!(
+        out.contains("set /home/deploy/.mysql/mysql.key to mode 0600"),
+        "{out}"
+    );
+    let out = run_ok(
+        &fleet,
+        &["remediate", "apply", &plan, "--inventory", &inv, "--yes"],
+        0,
+    );
+    assert!(out.contains("done and verified"), "{out}");
+    let edited =
+        String::from_utf8(fleet.file("db-master", "/etc/ssl/openssl.cnf").unwrap()).unwrap();
+    assert!(
+        edited.contains("#RANDFILE") || edited.contains("# RANDFILE"),
+        "{edited}"
+    );
+    assert_eq!(
+        edited.lines().count(),
+        cnf.lines().count(),
+        "one line changed, none lost"
+    );
+    let mode = |host: &str, path: &str| {
+        let p = fleet
+            .dir
+            .path()
+            .join("hosts")
+            .join(host)
+            .join("upper")
+            .join(path);
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
+            & 0o777
+    };
+    assert_eq!(mode("app-1", "home/deploy/.mysql/mysql.key"), 0o600);
+    let after = rules_per_host(&fleet);
+    for host in ["db-master", "app-1"] {
+        for rule in ["SSL010", "SSL014"] {
+            assert!(
+                !after
+                    .get(host)
+                    .is_some_and(|r| r.contains(&rule.to_string())),
+                "{host}: {rule} still fires: {after:?}"
+            );
+        }
+    }
+}
