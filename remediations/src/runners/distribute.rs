@@ -149,7 +149,6 @@ impl Builder<'_> {
     }
 
     /// The three files of an identity in `dir`, the ones missing.
-    #[allow(clippy::too_many_arguments)]
     fn triple(
         &mut self,
         h: &HostFacts,
