@@ -284,6 +284,24 @@ fn assert_none_fire(by_host: &BTreeMap<String, Vec<String>>, hosts: &[&str], rul
     }
 }
 
+/// A rotation killed (the test switch) right after the master's new key
+/// landed, before its server reloads.
+fn crash_rotation_after_the_masters_key(fleet: &Fleet) {
+    let inv = fleet.inventory();
+    let out = fleet.sslaudit(
+        &[
+            "rotate",
+            "--inventory",
+            &inv,
+            "--environment",
+            "production",
+            "--yes",
+        ],
+        &[("SSLAUDIT_TEST_CRASH_AFTER_STEP", "4")],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+}
+
 fn rules_per_host(fleet: &Fleet) -> BTreeMap<String, Vec<String>> {
     let json = fleet.dir.path().join("scan.json").display().to_string();
     let inv = fleet.inventory();
@@ -357,18 +375,7 @@ fn rotation_dry_run_then_crash_and_resume_ends_with_new_working_keys() {
     assert!(fleet.runs().is_empty(), "dry run left a journal");
 
     // Killed right after the master's new key landed, before its reload.
-    let out = fleet.sslaudit(
-        &[
-            "rotate",
-            "--inventory",
-            &inv,
-            "--environment",
-            "production",
-            "--yes",
-        ],
-        &[("SSLAUDIT_TEST_CRASH_AFTER_STEP", "4")],
-    );
-    assert!(!out.status.success(), "{}", text(&out));
+    crash_rotation_after_the_masters_key(&fleet);
     let runs = fleet.runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
     let run = &runs[0];
@@ -449,18 +456,7 @@ fn a_rotation_whose_new_key_is_broken_rolls_back_to_the_working_keys() {
     let inv = fleet.inventory();
     let master0 = fleet.served(&fleet.address(1));
     let before_files = fleet.key_files();
-    let out = fleet.sslaudit(
-        &[
-            "rotate",
-            "--inventory",
-            &inv,
-            "--environment",
-            "production",
-            "--yes",
-        ],
-        &[("SSLAUDIT_TEST_CRASH_AFTER_STEP", "4")],
-    );
-    assert!(!out.status.success(), "{}", text(&out));
+    crash_rotation_after_the_masters_key(&fleet);
     let run = fleet.runs().pop().unwrap();
     // Break the new key on the master before the server loads it.
     let key = before_files

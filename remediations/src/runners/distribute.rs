@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sslaudit_rules::facts::{HostFacts, IdentityKind, Role};
 
 use crate::plan::{Action, Applicability, Content, Issuer, KeyType, Plan, Recipe, Step, Usage};
-use crate::runners::rotate::{CaSource, server_recipe};
+use crate::runners::rotate::{CaSource, master_first, server_recipe};
 
 /// Which CA signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,12 +229,9 @@ pub fn distribute(
         .iter()
         .filter(|h| h.environment == env)
         .collect();
-    let mut dbs: Vec<&HostFacts> = members.iter().copied().filter(|h| h.is_db()).collect();
-    dbs.sort_by_key(|h| (!h.has_role(Role::DbMaster), h.name.clone()));
-    let master = *dbs
-        .first()
-        .filter(|h| h.has_role(Role::DbMaster))
+    let dbs = master_first(members.iter().copied())
         .ok_or_else(|| DistributeError::NoMaster(env.to_string()))?;
+    let master = dbs[0];
     let apps: Vec<&HostFacts> = members
         .iter()
         .copied()

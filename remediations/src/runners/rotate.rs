@@ -166,6 +166,18 @@ fn id_of(parts: &[&str]) -> String {
         .join("-")
 }
 
+/// The database hosts among `hosts`, the master first and then the
+/// replicas by name (the seed's restart order); `None` without a master.
+pub(crate) fn master_first<'a>(
+    hosts: impl IntoIterator<Item = &'a HostFacts>,
+) -> Option<Vec<&'a HostFacts>> {
+    let mut dbs: Vec<&HostFacts> = hosts.into_iter().filter(|h| h.is_db()).collect();
+    dbs.sort_by_key(|h| (!h.has_role(Role::DbMaster), h.name.clone()));
+    dbs.first()
+        .is_some_and(|h| h.has_role(Role::DbMaster))
+        .then_some(dbs)
+}
+
 /// The leaf rotation plan of one environment.
 pub fn leaf_rotation(
     input: &RotateInput<'_>,
@@ -173,15 +185,7 @@ pub fn leaf_rotation(
     created_at: &str,
 ) -> Result<Plan, RotateError> {
     let env = input.environment;
-    let mut dbs: Vec<&HostFacts> = input.hosts.iter().filter(|h| h.is_db()).collect();
-    // Master first, then the replicas by name.
-    dbs.sort_by_key(|h| (!h.roles.contains(&Role::DbMaster), h.name.clone()));
-    if !dbs
-        .first()
-        .is_some_and(|h| h.roles.contains(&Role::DbMaster))
-    {
-        return Err(RotateError::NoMaster(env.to_string()));
-    }
+    let dbs = master_first(input.hosts).ok_or_else(|| RotateError::NoMaster(env.to_string()))?;
     let issuer = input.ca.issuer();
     let mut generate = Vec::new();
     let mut b = Steps::default();
@@ -390,11 +394,8 @@ pub fn ca_rotation(
     created_at: &str,
 ) -> Result<Plan, RotateError> {
     let env = input.environment;
-    let mut dbs: Vec<&HostFacts> = input.hosts.iter().filter(|h| h.is_db()).collect();
-    dbs.sort_by_key(|h| (!h.roles.contains(&Role::DbMaster), h.name.clone()));
-    let Some(master) = dbs.first().copied().filter(|h| h.has_role(Role::DbMaster)) else {
-        return Err(RotateError::NoMaster(env.to_string()));
-    };
+    let dbs = master_first(input.hosts).ok_or_else(|| RotateError::NoMaster(env.to_string()))?;
+    let master = dbs[0];
     let members: Vec<&HostFacts> = input.hosts.iter().collect();
     let text = |host: &str, path: &str| {
         (input.texts)(host, path).ok_or_else(|| RotateError::NotCollected {
