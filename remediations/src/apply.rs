@@ -13,7 +13,7 @@ use crate::generate;
 use crate::journal::{Journal, PreviousFile, Record, RunLock, StepState, UndoInfo, now};
 use crate::plan::{Action, Applicability, Content, Plan, PlanError, Precondition, Step};
 use crate::target::{EntryKind, Target, TargetError};
-use crate::text::{self, line_diff};
+use crate::text::{self, redacted_diff};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -1120,7 +1120,7 @@ fn preview_step(
                         ) && !o.contains("PRIVATE KEY")
                             && !n.contains("PRIVATE KEY")
                         {
-                            diff = Some(line_diff(path, o, n));
+                            diff = Some(redacted_diff(path, o, n));
                         }
                     }
                 }

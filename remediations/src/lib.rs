@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod apply;
+pub mod commands;
 mod fsutil;
 pub mod generate;
 pub mod journal;

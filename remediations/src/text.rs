@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use sslaudit_rules::parse::redact;
 
 /// Replace `delete` lines starting at line `at` (0-based, of the file the
 /// plan was made from) with `insert` (whole lines, with their endings).
@@ -70,31 +71,31 @@ pub fn apply_edits(base: &str, edits: &[LineEdit]) -> Result<String, String> {
     Ok(out)
 }
 
-/// A line with the value of a password-like setting masked: `password:
-/// x` (YAML), `password = x` (option files) and their spellings.
-pub fn mask_secret(line: &str) -> String {
-    let body = line.trim_start_matches([' ', '\t', '-', '+']);
-    let lower = body.to_ascii_lowercase();
-    let key_len = lower.find([':', '=']).filter(|&i| {
-        let key = lower[..i].trim().trim_matches(['"', '\'']);
-        key.contains("password")
-            || key.contains("passwd")
-            || key == "pass"
-            || key.contains("secret")
-    });
-    match key_len {
-        Some(i) => {
-            let prefix_len = line.len() - body.len() + i + 1;
-            format!("{} ***", &line[..prefix_len])
+/// The diff a person is shown of an edit: both texts redacted by the
+/// file's structure first ([`redact`]), so that no secret appears in a
+/// changed line or in its context, whatever its style (a folded block, a
+/// flow mapping). A file whose structure cannot be read gets no diff.
+pub fn redacted_diff(path: &str, old: &str, new: &str) -> String {
+    let Some(kind) = redact::Kind::of_path(path) else {
+        return format!("--- {path}\n(no diff shown: not a kind of file sslaudit redacts)\n");
+    };
+    let clean = |text: &str| {
+        redact::redact(kind, text.as_bytes())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|w| w.reason)
+    };
+    match (clean(old), clean(new)) {
+        (Ok(a), Ok(b)) => line_diff(path, &a, &b),
+        (Err(why), _) | (_, Err(why)) => {
+            format!("--- {path}\n(no diff shown: {why})\n")
         }
-        None => line.to_string(),
     }
 }
 
 /// A unified-style line diff (`---`/`+++` headers, `@@` hunks with three
 /// lines of context). Longest common subsequence over lines; for very large
 /// files it falls back to replacing the whole file.
-pub fn line_diff(path: &str, old: &str, new: &str) -> String {
+fn line_diff(path: &str, old: &str, new: &str) -> String {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
     let ops = diff_ops(&a, &b);
@@ -125,19 +126,19 @@ pub fn line_diff(path: &str, old: &str, new: &str) -> String {
                     b_start.get_or_insert(*bi);
                     a_len += 1;
                     b_len += 1;
-                    let _ = writeln!(body, " {}", mask_secret(a[*ai]));
+                    let _ = writeln!(body, " {}", a[*ai]);
                 }
                 Op::Del(ai, bi) => {
                     a_start.get_or_insert(*ai);
                     b_start.get_or_insert(*bi);
                     a_len += 1;
-                    let _ = writeln!(body, "-{}", mask_secret(a[*ai]));
+                    let _ = writeln!(body, "-{}", a[*ai]);
                 }
                 Op::Ins(ai, bi) => {
                     a_start.get_or_insert(*ai);
                     b_start.get_or_insert(*bi);
                     b_len += 1;
-                    let _ = writeln!(body, "+{}", mask_secret(b[*bi]));
+                    let _ = writeln!(body, "+{}", b[*bi]);
                 }
             }
         }
@@ -277,10 +278,19 @@ mod tests {
     fn diffs_never_show_a_password() {
         let old = "[client]\npassword = hunter2\n";
         let new = "[client]\npassword = hunter2\nssl-ca = /a\n";
-        let d = line_diff("/etc/mysql/my.cnf", old, new);
+        let d = redacted_diff("/etc/mysql/my.cnf", old, new);
         assert!(!d.contains("hunter2"), "{d}");
-        assert!(d.contains(" password = ***"), "{d}");
-        assert_eq!(mask_secret("  password: \"x\""), "  password: ***");
-        assert_eq!(mask_secret("  sslca: /a"), "  sslca: /a");
+        assert!(d.contains(" password = <redacted>"), "{d}");
+        // A folded secret in the context of a database.yml edit.
+        let old = "production:\n  password: >-\n    hunter3\n  host: db\n";
+        let new = format!("{old}  sslca: /a\n");
+        let d = redacted_diff("/data/app/config/database.yml", old, &new);
+        assert!(!d.contains("hunter3"), "{d}");
+        assert!(d.contains("+  sslca: /a"), "{d}");
+        let d = redacted_diff("/etc/mysql/my.cnf", "[client\npassword=x\n", "x");
+        assert!(
+            d.contains("no diff shown") && !d.contains("password=x"),
+            "{d}"
+        );
     }
 }

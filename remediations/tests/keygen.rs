@@ -352,6 +352,7 @@ fn host_facts(name: &str, roles: &[Role], files: &[&KeyFile]) -> HostFacts {
                 owner: Some(f.owner.clone()),
                 group: Some(f.group.clone()),
                 size: Some(f.content.len() as u64),
+                lines: None,
             },
         );
         if f.private {

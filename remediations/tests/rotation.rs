@@ -51,6 +51,7 @@ fn put(t: &MemoryTarget, f: &mut HostFacts, path: &str, content: &str, mode: u32
             owner: Some(owner.to_string()),
             group: Some(owner.to_string()),
             size: Some(content.len() as u64),
+            lines: None,
         },
     );
 }

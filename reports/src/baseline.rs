@@ -20,12 +20,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use sslaudit_rules::Subject;
 use sslaudit_rules::finding::{Finding, Location, Suppression, fingerprint};
 use sslaudit_rules::report::{SCHEMA_VERSION, ScanReport, ToolInfo};
 use sslaudit_rules::{RuleMeta, Severity};
 
 use crate::ReportError;
-use crate::sarif::{FINGERPRINT_KEY, SarifOptions, to_sarif};
+use crate::sarif::{FINGERPRINT_KEY, MISSING_FILE_KIND, SarifOptions, to_sarif};
 
 /// Which format a baseline was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -326,6 +327,8 @@ pub fn apply_to_sarif(
     // Let the SARIF writer locate the absent findings as it locates any
     // finding, then move its results into this run.
     let absent_report = ScanReport {
+        scope: None,
+        pending: Vec::new(),
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
             name: "sslaudit".into(),
@@ -509,18 +512,38 @@ pub(crate) fn finding_of_result(
             .is_some();
         if has_base && let Some(uri) = artifact.and_then(|a| a.get("uri")).and_then(Value::as_str) {
             location.file = Some(format!("/{}", percent_decode(uri)));
-            location.line = loc
-                .pointer("/physicalLocation/region/startLine")
+            // A region spanning the whole file (lines 1 to the last, or
+            // its bytes) stands for a finding without a line.
+            let region = loc.pointer("/physicalLocation/region");
+            let whole =
+                region.is_some_and(|r| r.get("endLine").is_some() || r.get("byteOffset").is_some());
+            location.line = region
+                .filter(|_| !whole)
+                .and_then(|r| r.get("startLine"))
                 .and_then(Value::as_u64)
                 .and_then(|l| u32::try_from(l).ok());
         }
         let host_prefix = format!("mysql://{host}/");
-        location.object = loc
-            .pointer("/logicalLocations/0/fullyQualifiedName")
-            .and_then(Value::as_str)
-            .and_then(|fq| fq.strip_prefix(&host_prefix))
-            .filter(|o| !o.is_empty())
-            .map(str::to_string);
+        for logical in loc
+            .get("logicalLocations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let fq = logical.get("fullyQualifiedName").and_then(Value::as_str);
+            if logical.get("kind").and_then(Value::as_str) == Some(MISSING_FILE_KIND) {
+                // A file the host does not have (see sarif.rs).
+                location.file = logical
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+            } else if location.object.is_none() {
+                location.object = fq
+                    .and_then(|fq| fq.strip_prefix(&host_prefix))
+                    .filter(|o| !o.is_empty())
+                    .map(Subject::parse);
+            }
+        }
     }
 
     let evidence: BTreeMap<String, String> = props
@@ -566,6 +589,7 @@ pub(crate) fn finding_of_result(
         fingerprint,
         suppressed,
         fix: None,
+        awaiting: None,
     })
 }
 

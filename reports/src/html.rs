@@ -39,9 +39,6 @@ const TEMPLATE: &str = include_str!("../templates/report.html.j2");
 const STYLE: &str = include_str!("../templates/report.css");
 const SCRIPT: &str = include_str!("../templates/report.js");
 
-/// The rule id of "host could not be reached": such a host always fails a gate.
-const UNREACHABLE_RULE: &str = "SCAN001";
-
 /// How the HTML report is rendered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HtmlOptions {
@@ -742,16 +739,20 @@ fn verdict(
     gate: Option<Severity>,
     new_only: Option<&std::collections::BTreeSet<String>>,
 ) -> Verdict {
+    // Hosts with an audit gap: nothing checked (SCAN001), or a database
+    // that could not be queried (a high SCAN002).
     let unreachable = report
         .active()
-        .filter(|f| f.rule_id == UNREACHABLE_RULE)
-        .count();
+        .filter(|f| f.is_audit_gap())
+        .map(|f| (f.environment.as_str(), f.host.as_str()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     let Some(min) = gate else {
         let mut reasons =
             vec!["the report was produced without a gate (--fail-on never)".to_string()];
         if unreachable > 0 {
             reasons.push(format!(
-                "{} could not be scanned: this report is not complete evidence",
+                "{} could not be (fully) scanned: this report is not complete evidence",
                 plural(unreachable, "host")
             ));
         }
@@ -794,7 +795,7 @@ fn verdict(
     }
     if unreachable > 0 {
         reasons.push(format!(
-            "{} could not be scanned, and hosts that could not be scanned always fail an audit",
+            "{} could not be (fully) scanned, and an incomplete audit always fails",
             plural(unreachable, "host")
         ));
     }

@@ -33,8 +33,9 @@ pub struct GateVerdict {
     pub failing: usize,
     /// `--fail-on-new`: only findings new since the baseline count.
     pub new_only: bool,
-    /// An unwaived SCAN001 failed the gate whatever the threshold.
-    pub unreachable: bool,
+    /// An unwaived audit gap (SCAN001, a high SCAN002) failed the gate
+    /// whatever the threshold.
+    pub audit_gap: bool,
 }
 
 /// What the summary shows beyond the report.
@@ -225,8 +226,9 @@ fn gate_line(g: &GateVerdict) -> String {
             }
         ));
     }
-    if g.unreachable {
-        reasons.push("a host could not be scanned (this always fails an audit)".to_string());
+    if g.audit_gap {
+        reasons
+            .push("a host could not be (fully) scanned (this always fails an audit)".to_string());
     }
     format!("**Gate: FAILED**: {}.", reasons.join("; "))
 }

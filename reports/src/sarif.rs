@@ -6,9 +6,15 @@
 //!   slash, relative to the base id `HOST_<host>` that `originalUriBaseIds`
 //!   resolves to `ssh://<host>/`. Viewers that resolve base ids open
 //!   `ssh://db-master/etc/mysql/my.cnf`; GitHub shows `etc/mysql/my.cnf`.
-//! - A finding about an object only (an account, a server variable) points at
-//!   the inventory the scan read ([`SarifOptions::inventory_uri`]), line 1,
-//!   and names the object as a logical location `mysql://<host>/<object>`.
+//!   Its region is the finding's line, or for a finding about the whole
+//!   file, the whole file (lines 1 to the last, or its bytes for a file that
+//!   is not text), from the extents the report records per host.
+//! - A finding about an object only (an account, a server variable), or
+//!   about a path that does not exist, points at the line that declares the
+//!   host: its inventory line, or its snapshot folder's `host.toml` (else
+//!   [`SarifOptions::inventory_uri`], line 1); an absolute path as a
+//!   `file://` URI, a relative one as a relative reference. The object is a
+//!   logical location `mysql://<host>/<object>`.
 //!
 //! Every result carries `partialFingerprints["sslaudit/v1"]`, the finding's
 //! own fingerprint, so alerts survive line moves and host reordering.
@@ -23,7 +29,7 @@ use serde_sarif::sarif::{
     RunAutomationDetails, Sarif, Suppression as SarifSuppression, Tool, ToolComponent,
 };
 use sslaudit_rules::finding::{Finding, Suppression, fingerprint};
-use sslaudit_rules::report::{HostStatus, HostSummary, ScanReport};
+use sslaudit_rules::report::{FileExtent, HostStatus, HostSummary, ScanReport};
 use sslaudit_rules::{RuleMeta, Severity};
 
 use crate::{level_for, security_severity};
@@ -32,6 +38,11 @@ use crate::{level_for, security_severity};
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The key of the finding's fingerprint in `partialFingerprints`.
 pub const FINGERPRINT_KEY: &str = "sslaudit/v1";
+/// `runs[0].properties` key of a shard's pending findings (see
+/// [`sslaudit_rules::pending`]): `[{"key": ..., "result": ...}]`, each
+/// result written as for any finding, with an empty message; `merge`
+/// completes them.
+pub const PENDING_KEY: &str = "pending";
 /// Where object-only findings point when no inventory path is given.
 pub const DEFAULT_INVENTORY_URI: &str = "sslaudit-inventory";
 /// GitHub truncates longer rule descriptions.
@@ -65,10 +76,10 @@ pub fn result_level(sev: Severity) -> ResultLevel {
     }
 }
 
-/// The report as one SARIF run. `rules` are the rules that ran, in catalogue
-/// order; `driver.rules` lists them in that order (then, sorted, any rule id
-/// a finding names that `rules` lacks), and every result's `ruleIndex`
-/// points into that list.
+/// The report as one SARIF run. `rules` are the rules that ran;
+/// `driver.rules` lists them and any rule id a finding names that `rules`
+/// lacks, sorted by id (so the shards of a scan merge into exactly the
+/// whole scan's list), and every result's `ruleIndex` points into it.
 pub fn to_sarif(report: &ScanReport, rules: &[&RuleMeta], opts: &SarifOptions) -> Sarif {
     let mut findings: Vec<&Finding> = report.findings.iter().collect();
     // The engine already sorts; sorting again keeps the log independent of
@@ -76,18 +87,26 @@ pub fn to_sarif(report: &ScanReport, rules: &[&RuleMeta], opts: &SarifOptions) -
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 
     let (descriptors, index) = descriptors(rules, &findings);
-    let bases = HostBases::new(&findings);
+    let hosts: BTreeMap<(&str, &str), &HostSummary> = report
+        .hosts
+        .iter()
+        .map(|h| ((h.environment.as_str(), h.name.as_str()), h))
+        .collect();
     let inventory = opts
         .inventory_uri
         .as_deref()
         .filter(|u| !u.trim().is_empty())
         .map_or_else(|| DEFAULT_INVENTORY_URI.to_string(), encode_inventory_uri);
+    // A shard's pending findings are located like the others, for merge.
+    let pending: Vec<&Finding> = report.pending.iter().map(|p| &p.finding).collect();
+    let located: Vec<&Finding> = findings.iter().chain(&pending).copied().collect();
+    let places = Places::new(&located, hosts, inventory);
 
     let results: Vec<SarifResult> = findings
         .iter()
         .map(|f| {
             let rule_index = index.get(f.rule_id.as_str()).copied().unwrap_or_default();
-            result(f, rule_index, &bases, &inventory)
+            result(f, rule_index, &places)
         })
         .collect();
 
@@ -109,12 +128,36 @@ pub fn to_sarif(report: &ScanReport, rules: &[&RuleMeta], opts: &SarifOptions) -
         .invocations(vec![invocation(report, opts)])
         .properties(
             PropertyBag::builder()
-                .additional_properties(BTreeMap::from([("as_of".to_string(), json!(report.as_of))]))
+                .additional_properties(
+                    [("as_of".to_string(), json!(report.as_of))]
+                        .into_iter()
+                        .chain(
+                            report
+                                .scope
+                                .as_ref()
+                                .map(|s| ("scope".to_string(), json!(s))),
+                        )
+                        .chain((!report.pending.is_empty()).then(|| {
+                            let pending: Vec<Value> = report
+                                .pending
+                                .iter()
+                                .map(|p| {
+                                    let i = index.get(p.finding.rule_id.as_str()).copied();
+                                    json!({
+                                        "key": p.key,
+                                        "result": result(&p.finding, i.unwrap_or_default(), &places),
+                                    })
+                                })
+                                .collect();
+                            (PENDING_KEY.to_string(), Value::Array(pending))
+                        }))
+                        .collect::<BTreeMap<_, _>>(),
+                )
                 .build(),
         )
         .build();
-    if !bases.by_host.is_empty() {
-        run.original_uri_base_ids = Some(bases.original_uri_base_ids());
+    if !places.bases.by_host.is_empty() {
+        run.original_uri_base_ids = Some(places.bases.original_uri_base_ids());
     }
     if let Some(category) = opts.category.as_deref().filter(|c| !c.is_empty()) {
         run.automation_details = Some(RunAutomationDetails::builder().id(category).build());
@@ -142,30 +185,27 @@ fn descriptors<'a>(
     rules: &'a [&RuleMeta],
     findings: &[&'a Finding],
 ) -> (Vec<ReportingDescriptor>, BTreeMap<&'a str, usize>) {
-    let mut out = Vec::new();
-    let mut index = BTreeMap::new();
+    let mut by_id: BTreeMap<&str, ReportingDescriptor> = BTreeMap::new();
     for meta in rules {
-        if index.contains_key(meta.id.as_ref()) {
-            continue;
-        }
-        index.insert(meta.id.as_ref(), out.len());
-        out.push(descriptor(meta));
+        by_id
+            .entry(meta.id.as_ref())
+            .or_insert_with(|| descriptor(meta));
     }
     // A finding of a rule the caller did not describe (a report read back
     // from JSON by an older catalogue) still gets a descriptor, so every
     // result has a valid ruleIndex; its severity is the worst seen.
     let mut unknown: BTreeMap<&str, Severity> = BTreeMap::new();
     for f in findings {
-        if !index.contains_key(f.rule_id.as_str()) {
+        if !by_id.contains_key(f.rule_id.as_str()) {
             let worst = unknown.entry(f.rule_id.as_str()).or_insert(f.severity);
             *worst = (*worst).max(f.severity);
         }
     }
     for (id, severity) in unknown {
-        index.insert(id, out.len());
-        out.push(unknown_descriptor(id, severity));
+        by_id.insert(id, unknown_descriptor(id, severity));
     }
-    (out, index)
+    let index = by_id.keys().enumerate().map(|(i, id)| (*id, i)).collect();
+    (by_id.into_values().collect(), index)
 }
 
 fn descriptor(meta: &RuleMeta) -> ReportingDescriptor {
@@ -356,18 +396,100 @@ fn is_semver(v: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The uriBaseId of each host that has a finding about a file.
-struct HostBases {
-    by_host: BTreeMap<String, String>,
+/// Where results point: the hosts' base ids for their files, their
+/// declarations and file extents, and the fallback for hosts without one.
+struct Places<'a> {
+    bases: HostBases,
+    hosts: BTreeMap<(&'a str, &'a str), &'a HostSummary>,
+    inventory: String,
+}
+
+impl<'a> Places<'a> {
+    fn new(
+        findings: &[&Finding],
+        hosts: BTreeMap<(&'a str, &'a str), &'a HostSummary>,
+        inventory: String,
+    ) -> Self {
+        let mut places = Places {
+            bases: HostBases {
+                by_host: BTreeMap::new(),
+            },
+            hosts,
+            inventory,
+        };
+        let on_file: Vec<&Finding> = findings
+            .iter()
+            .copied()
+            .filter(|f| places.file_region(f).is_some())
+            .collect();
+        places.bases = HostBases::new(&on_file);
+        places
+    }
+
+    fn host(&self, f: &Finding) -> Option<&HostSummary> {
+        self.hosts
+            .get(&(f.environment.as_str(), f.host.as_str()))
+            .copied()
+    }
+
+    /// The region of a finding that points into a file: its line, or the
+    /// whole file. `None` for a path the host does not have: such a finding
+    /// points at the host's declaration instead.
+    fn file_region(&self, f: &Finding) -> Option<Region> {
+        let path = file_of(f)?;
+        if let Some(l) = f.location.line.filter(|l| *l >= 1) {
+            return Some(Region::builder().start_line(i64::from(l)).build());
+        }
+        let extent = self.host(f).and_then(|h| h.files.get(path));
+        match extent {
+            Some(FileExtent::Lines(n)) if *n >= 1 => Some(
+                Region::builder()
+                    .start_line(1)
+                    .end_line(i64::from(*n))
+                    .build(),
+            ),
+            Some(FileExtent::Lines(_)) => {
+                Some(Region::builder().byte_offset(0).byte_length(0).build())
+            }
+            Some(FileExtent::Bytes(n)) => Some(
+                Region::builder()
+                    .byte_offset(0)
+                    .byte_length(i64::try_from(*n).unwrap_or(i64::MAX))
+                    .build(),
+            ),
+            Some(FileExtent::Absent) => None,
+            // A report without extents (hand-made, or from before they
+            // were recorded): the file's start.
+            None => Some(Region::builder().start_line(1).build()),
+        }
+    }
+
+    /// The line that declares the finding's host, or the inventory's first.
+    fn declaration(&self, f: &Finding) -> PhysicalLocation {
+        let declared = self.host(f).and_then(|h| h.declared_at.as_ref());
+        let (uri, line) = match declared.and_then(|d| Some((d.file.as_deref()?, d.line))) {
+            Some((file, line)) => (file_uri(file), line.unwrap_or(1).max(1)),
+            None => (self.inventory.clone(), 1),
+        };
+        PhysicalLocation::builder()
+            .artifact_location(ArtifactLocation::builder().uri(uri).build())
+            .region(Region::builder().start_line(i64::from(line)).build())
+            .build()
+    }
+}
+
+/// The uriBaseId of each host that has a finding pointing into one of its files.
+pub(crate) struct HostBases {
+    pub(crate) by_host: BTreeMap<String, String>,
 }
 
 impl HostBases {
     fn new(findings: &[&Finding]) -> Self {
-        let hosts: BTreeSet<&str> = findings
-            .iter()
-            .filter(|f| file_of(f).is_some())
-            .map(|f| f.host.as_str())
-            .collect();
+        Self::of_hosts(findings.iter().map(|f| f.host.as_str()).collect())
+    }
+
+    /// The base ids of these hosts (also what `merge` recomputes).
+    pub(crate) fn of_hosts(hosts: BTreeSet<&str>) -> Self {
         let mut by_host = BTreeMap::new();
         let mut taken = BTreeSet::new();
         for host in hosts {
@@ -390,7 +512,7 @@ impl HostBases {
         HostBases { by_host }
     }
 
-    fn original_uri_base_ids(&self) -> BTreeMap<String, ArtifactLocation> {
+    pub(crate) fn original_uri_base_ids(&self) -> BTreeMap<String, ArtifactLocation> {
         self.by_host
             .iter()
             .map(|(host, id)| {
@@ -408,7 +530,7 @@ fn file_of(f: &Finding) -> Option<&str> {
     f.location.file.as_deref().filter(|p| !p.trim().is_empty())
 }
 
-fn result(f: &Finding, rule_index: usize, bases: &HostBases, inventory: &str) -> SarifResult {
+fn result(f: &Finding, rule_index: usize, places: &Places<'_>) -> SarifResult {
     let mut properties = BTreeMap::from([
         ("host".to_string(), json!(f.host)),
         ("environment".to_string(), json!(f.environment)),
@@ -430,10 +552,10 @@ fn result(f: &Finding, rule_index: usize, bases: &HostBases, inventory: &str) ->
         // the host, twenty hosts' `etc/mysql/my.cnf` alerts look alike.
         .message(
             Message::builder()
-                .text(format!("{}/{}: {}", f.environment, f.host, f.message))
+                .text(result_text(&f.environment, &f.host, &f.message))
                 .build(),
         )
-        .locations(vec![location(f, bases, inventory)])
+        .locations(vec![location(f, places)])
         .partial_fingerprints(BTreeMap::from([(FINGERPRINT_KEY.to_string(), fingerprint)]))
         .properties(
             PropertyBag::builder()
@@ -447,39 +569,63 @@ fn result(f: &Finding, rule_index: usize, bases: &HostBases, inventory: &str) ->
     r
 }
 
-fn location(f: &Finding, bases: &HostBases, inventory: &str) -> SarifLocation {
-    let physical = match (file_of(f), bases.by_host.get(&f.host)) {
-        (Some(path), Some(base)) => {
-            let mut physical = PhysicalLocation::builder()
-                .artifact_location(
-                    ArtifactLocation::builder()
-                        .uri(encode_relative_path(path.trim_start_matches('/')))
-                        .uri_base_id(base.clone())
-                        .build(),
-                )
-                .build();
-            physical.region = f
-                .location
-                .line
-                .filter(|l| *l >= 1)
-                .map(|l| Region::builder().start_line(i64::from(l)).build());
-            physical
-        }
-        _ => PhysicalLocation::builder()
-            .artifact_location(ArtifactLocation::builder().uri(inventory).build())
-            .region(Region::builder().start_line(1).build())
+/// A result's message: the finding's, after its environment and host.
+pub(crate) fn result_text(environment: &str, host: &str, message: &str) -> String {
+    format!("{environment}/{host}: {message}")
+}
+
+fn location(f: &Finding, places: &Places<'_>) -> SarifLocation {
+    let in_file = places
+        .file_region(f)
+        .zip(file_of(f))
+        .zip(places.bases.by_host.get(&f.host));
+    let points_into_file = in_file.is_some();
+    let physical = match in_file {
+        Some(((region, path), base)) => PhysicalLocation::builder()
+            .artifact_location(
+                ArtifactLocation::builder()
+                    .uri(encode_relative_path(path.trim_start_matches('/')))
+                    .uri_base_id(base.clone())
+                    .build(),
+            )
+            .region(region)
             .build(),
+        None => places.declaration(f),
     };
     let object = f.location.object.as_deref().filter(|o| !o.is_empty());
-    let logical = match object {
-        Some(object) => Some(host_object(&f.host, object)),
+    let mut logical = Vec::new();
+    match object {
+        Some(object) => logical.push(host_object(&f.host, object)),
         // Neither file nor object: the host itself (an unreachable host).
-        None if file_of(f).is_none() => Some(host_object(&f.host, "")),
-        None => None,
-    };
+        None if file_of(f).is_none() => logical.push(host_object(&f.host, "")),
+        None => {}
+    }
+    // A path that is not on the host: named, since the physical location
+    // is the host's declaration.
+    if let Some(path) = file_of(f).filter(|_| !points_into_file) {
+        logical.push(missing_file(&f.host, path));
+    }
     let mut location = SarifLocation::builder().physical_location(physical).build();
-    location.logical_locations = logical.map(|l| vec![l]);
+    if !logical.is_empty() {
+        location.logical_locations = Some(logical);
+    }
     location
+}
+
+/// The kind of the logical location naming a file a finding is about that
+/// the host does not have.
+pub(crate) const MISSING_FILE_KIND: &str = "file";
+
+fn missing_file(host: &str, path: &str) -> LogicalLocation {
+    LogicalLocation::builder()
+        .name(path)
+        .fully_qualified_name(format!(
+            "ssh://{}/{}",
+            encode(host, is_authority_char),
+            encode_relative_path(path.trim_start_matches('/'))
+        ))
+        .kind(MISSING_FILE_KIND)
+        .build()
 }
 
 fn host_object(host: &str, object: &str) -> LogicalLocation {
@@ -555,11 +701,17 @@ fn host_notification(report: &ScanReport, host: &HostSummary) -> Option<Notifica
         message.push_str(": ");
         message.push_str(&reasons.join("; "));
     }
-    Some(notification(
-        level,
-        message,
-        Some(host_object(&host.name, "")),
-    ))
+    let mut n = notification(level, message, Some(host_object(&host.name, "")));
+    // Which host, as results say it: `merge` orders shards' notifications by it.
+    n.properties = Some(
+        PropertyBag::builder()
+            .additional_properties(BTreeMap::from([
+                ("environment".to_string(), json!(host.environment)),
+                ("host".to_string(), json!(host.name)),
+            ]))
+            .build(),
+    );
+    Some(n)
 }
 
 fn notification(level: &str, message: String, at: Option<LogicalLocation>) -> Notification {
@@ -632,7 +784,53 @@ fn encode_relative_path(path: &str) -> String {
     encode(path, is_relative_path_char)
 }
 
-/// A URI (`scheme:...`) is kept as given; a path is percent-encoded.
+/// A path on the scanning machine as a URI reference: `file:///abs/path`
+/// for an absolute path (a relative reference must not start with `/`), a
+/// percent-encoded relative reference otherwise.
+fn file_uri(path: &str) -> String {
+    let path = without_dot_segments(path);
+    if path.starts_with('/') {
+        format!("file://{}", encode(&path, is_absolute_path_char))
+    } else {
+        encode_relative_path(&path)
+    }
+}
+
+/// `a/./b/../c` -> `a/c`: URIs must not hold dot segments (RFC 3986 5.2.4;
+/// SARIF validators reject them). A relative path keeps the `..` that
+/// climb above its start.
+fn without_dot_segments(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut kept: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => match kept.last() {
+                Some(&last) if last != ".." => {
+                    kept.pop();
+                }
+                _ if absolute => {}
+                _ => kept.push(".."),
+            },
+            seg => kept.push(seg),
+        }
+    }
+    let joined = kept.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// Path characters of RFC 3986, `:` included (an absolute path's segments
+/// may hold it).
+fn is_absolute_path_char(b: u8) -> bool {
+    is_relative_path_char(b) || b == b':'
+}
+
+/// A URI (`scheme:...`) is kept as given; a path is a `file://` URI or a
+/// relative reference (see [`file_uri`]).
 fn encode_inventory_uri(uri: &str) -> String {
     let has_scheme = uri.split_once(':').is_some_and(|(scheme, _)| {
         scheme.len() > 1
@@ -644,7 +842,7 @@ fn encode_inventory_uri(uri: &str) -> String {
     if has_scheme {
         uri.to_string()
     } else {
-        encode_relative_path(uri)
+        file_uri(uri)
     }
 }
 
@@ -705,6 +903,18 @@ mod tests {
         assert!(!is_semver("1.2"));
         assert!(!is_semver("dev"));
         assert!(!is_semver("1.x.0"));
+    }
+
+    #[test]
+    fn file_uris_have_no_dot_segments() {
+        assert_eq!(
+            file_uri("/work/scanner/../fixtures/./x.toml"),
+            "file:///work/fixtures/x.toml"
+        );
+        assert_eq!(file_uri("/../x"), "file:///x");
+        assert_eq!(file_uri("./fleet/../fleet.yaml"), "fleet.yaml");
+        assert_eq!(file_uri("../shared/fleet.yaml"), "../shared/fleet.yaml");
+        assert_eq!(file_uri("/srv/a b.yaml"), "file:///srv/a%20b.yaml");
     }
 
     #[test]

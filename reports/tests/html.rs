@@ -196,6 +196,8 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
         environment: "production".into(),
         roles: vec!["db_master".into()],
         status: HostStatus::Scanned,
+        declared_at: None,
+        files: Default::default(),
     }];
     if unreachable {
         hosts.push(HostSummary {
@@ -203,6 +205,8 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
             environment: "production".into(),
             roles: vec!["db_replica".into()],
             status: HostStatus::Unreachable,
+            declared_at: None,
+            files: Default::default(),
         });
     }
     ScanReport {
@@ -216,6 +220,8 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
         findings,
         expired_waivers: Vec::new(),
         certificates: Vec::new(),
+        scope: None,
+        pending: Vec::new(),
     }
 }
 
@@ -300,11 +306,11 @@ fn unreachable_hosts_always_fail_a_gate() {
     let report = small_report(vec![unreachable_finding()], true);
     assert_eq!(verdict_of(&report, Some(Severity::Critical)), "fail");
     let html = render_with(&report, &[], &gate(Some(Severity::Critical)));
-    assert!(html.contains("hosts that could not be scanned always fail an audit"));
+    assert!(html.contains("an incomplete audit always fails"));
     // `never` still never fails, but says the evidence is incomplete.
     assert_eq!(verdict_of(&report, None), "none");
     let html = render_with(&report, &[], &gate(None));
-    assert!(html.contains("1 host could not be scanned"));
+    assert!(html.contains("1 host could not be (fully) scanned"));
     // A waived SCAN001 is the policy's decision, as in the CLI.
     let mut waived = unreachable_finding();
     waived.suppressed = Some(Suppression {
@@ -410,7 +416,7 @@ fn hostile_report() -> (ScanReport, Vec<RuleMeta>) {
     f.environment = format!("production{evil}");
     f.message = format!("private key {evil} is mode 0644");
     f.location.file = Some(format!("/home/deploy/{evil}/mysql.key"));
-    f.location.object = Some(format!("key:{evil}"));
+    f.location.object = Some(format!("key:{evil}").into());
     f.evidence.insert("mode".into(), evil.clone());
     f.evidence.insert(evil.clone(), "0644".into());
     f.rule_id = format!("ORG{evil}");

@@ -33,16 +33,16 @@ fn shape_of_a_finding() {
         .keys()
         .map(String::as_str)
         .collect();
-    // serde_json's map sorts keys when parsed back; the order on disk is the snapshot's.
+    // Parsed back, keys keep the order on disk: the struct's.
     assert_eq!(
         top,
         [
-            "as_of",
-            "expired_waivers",
-            "findings",
-            "hosts",
             "schema_version",
-            "tool"
+            "tool",
+            "as_of",
+            "hosts",
+            "findings",
+            "expired_waivers"
         ]
     );
     let findings = json["findings"].as_array().unwrap();

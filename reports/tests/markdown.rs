@@ -17,7 +17,7 @@ fn failed_gate() -> GateVerdict {
         passed: false,
         failing: 3,
         new_only: false,
-        unreachable: true,
+        audit_gap: true,
     }
 }
 
@@ -70,7 +70,7 @@ fn verdicts() {
     );
     assert!(
         md.contains(
-            "**Gate: FAILED**: 3 findings at or above high; a host could not be scanned (this always fails an audit)."
+            "**Gate: FAILED**: 3 findings at or above high; a host could not be (fully) scanned (this always fails an audit)."
         ),
         "{md}"
     );
@@ -79,7 +79,7 @@ fn verdicts() {
         passed: true,
         failing: 0,
         new_only: true,
-        unreachable: false,
+        audit_gap: false,
     };
     let md = markdown(
         &report,
@@ -97,7 +97,7 @@ fn verdicts() {
         passed: true,
         failing: 0,
         new_only: false,
-        unreachable: false,
+        audit_gap: false,
     };
     let md = markdown(
         &report,

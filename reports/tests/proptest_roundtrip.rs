@@ -38,7 +38,11 @@ fn location() -> impl Strategy<Value = Location> {
         option::of(0u32..100_000),
         option::of(text()),
     )
-        .prop_map(|(file, line, object)| Location { file, line, object })
+        .prop_map(|(file, line, object)| Location {
+            file,
+            line,
+            object: object.map(Into::into),
+        })
 }
 
 fn rule_id() -> impl Strategy<Value = String> {
@@ -107,6 +111,8 @@ fn report() -> impl Strategy<Value = ScanReport> {
                 1 => HostStatus::Partial,
                 _ => HostStatus::Unreachable,
             },
+            declared_at: None,
+            files: Default::default(),
         },
     );
     let waiver = (rule_id(), name(), option::of(text()), text(), text()).prop_map(
@@ -138,6 +144,8 @@ fn report() -> impl Strategy<Value = ScanReport> {
                 findings,
                 expired_waivers,
                 certificates,
+                scope: None,
+                pending: Vec::new(),
             },
         )
 }

@@ -11,7 +11,7 @@ use common::{sample_report, with_rules};
 use serde_json::Value;
 use sslaudit_reports::json::to_json;
 use sslaudit_reports::sarif::{SarifOptions, to_sarif, to_sarif_string};
-use sslaudit_rules::report::ScanReport;
+use sslaudit_rules::report::{FileExtent, ScanReport};
 use sslaudit_rules::{Finding, Location, RuleMeta, Severity};
 
 fn validator() -> &'static jsonschema::Validator {
@@ -136,8 +136,9 @@ fn header_and_driver() {
     assert_eq!(
         ids,
         [
-            "SCAN001", "SCAN002", "SSL001", "SSL004", "SSL005", "SSL020", "ORG001"
-        ]
+            "ORG001", "SCAN001", "SCAN002", "SSL001", "SSL004", "SSL005", "SSL020"
+        ],
+        "sorted by id"
     );
 }
 
@@ -147,7 +148,7 @@ fn rule_descriptors() {
     let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
         .as_array()
         .unwrap();
-    let ssl001 = &rules[2];
+    let ssl001 = rules.iter().find(|r| r["id"] == "SSL001").unwrap();
     assert_eq!(ssl001["name"], "have-ssl-disabled");
     assert_eq!(
         ssl001["shortDescription"]["text"],
@@ -174,15 +175,16 @@ fn rule_descriptors() {
     assert_eq!(ssl001["properties"]["precision"], "high");
     assert!(ssl001.get("helpUri").is_none());
 
-    let ssl004 = &rules[3];
+    let by_id = |id: &str| rules.iter().find(|r| r["id"] == id).unwrap();
+    let ssl004 = by_id("SSL004");
     assert_eq!(
         ssl004["helpUri"],
         "https://dev.mysql.com/doc/refman/8.0/en/using-encrypted-connections.html"
     );
-    assert_eq!(rules[0]["properties"]["tags"][2], "scan");
+    assert_eq!(by_id("SCAN001")["properties"]["tags"][2], "scan");
 
     // A rule-pack rule with no help still has a usable descriptor.
-    let pack = &rules[6];
+    let pack = by_id("ORG001");
     assert_eq!(
         pack["properties"]["tags"],
         serde_json::json!(["security", "tls", "rule-pack"])
@@ -209,7 +211,10 @@ fn security_severity_bands_and_default_levels() {
     for (sev, score, level) in cases {
         let meta = RuleMeta::new("SSL042", "some-rule", sev, "some summary", "", &[]);
         let sarif = sarif_json(&sample_report(), &[&meta], &SarifOptions::default());
-        let rule = &sarif["runs"][0]["tool"]["driver"]["rules"][0];
+        let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        let rule = rules.iter().find(|r| r["id"] == "SSL042").unwrap();
         assert_eq!(rule["properties"]["security-severity"], score, "{sev}");
         assert_eq!(rule["defaultConfiguration"]["level"], level, "{sev}");
         // GitHub's bands: critical > 9.0, high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9.
@@ -264,14 +269,10 @@ fn unknown_rule_ids_get_a_descriptor() {
         .as_array()
         .unwrap();
     let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(ids[0], "SSL001");
-    let mut rest = ids[1..].to_vec();
-    rest.sort();
-    assert_eq!(
-        rest,
-        ids[1..],
-        "undescribed rules come sorted after the catalogue"
-    );
+    assert!(ids.contains(&"SSL001") && ids.contains(&"SSL099"));
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(sorted, ids, "described and undescribed rules, sorted by id");
     for r in results(&sarif) {
         let i = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[i]["id"], r["ruleId"]);
@@ -370,9 +371,13 @@ fn file_findings_resolve_against_their_host() {
         "mysql://db-master/variable:have_ssl"
     );
 
-    // No line: no region. A space in the path is percent-encoded.
+    // No line: the whole file, from the extent the report recorded. A
+    // space in the path is percent-encoded.
     let cert = &result_for(&sarif, "SSL004")["locations"][0]["physicalLocation"];
-    assert!(cert.get("region").is_none());
+    assert_eq!(
+        cert["region"],
+        serde_json::json!({"startLine": 1, "endLine": 20})
+    );
     let yml = &result_for(&sarif, "SSL020")["locations"][0]["physicalLocation"];
     assert_eq!(
         yml["artifactLocation"]["uri"],
@@ -387,19 +392,20 @@ fn file_findings_resolve_against_their_host() {
 }
 
 #[test]
-fn object_findings_point_at_the_inventory() {
+fn object_findings_point_at_the_host_declaration() {
     let sarif = sample();
     let location = &result_for(&sarif, "SSL005")["locations"][0];
+    // db-master's own line of the inventory.
     assert_eq!(
         location["physicalLocation"]["artifactLocation"]["uri"],
-        "sslaudit-inventory"
+        "fleet/production.yaml"
     );
     assert!(
         location["physicalLocation"]["artifactLocation"]
             .get("uriBaseId")
             .is_none()
     );
-    assert_eq!(location["physicalLocation"]["region"]["startLine"], 1);
+    assert_eq!(location["physicalLocation"]["region"]["startLine"], 4);
     assert_eq!(
         location["logicalLocations"],
         serde_json::json!([{
@@ -429,24 +435,104 @@ fn object_findings_point_at_the_inventory() {
         .iter()
         .find(|r| r["properties"]["host"] == "staging-db" && r["ruleId"] == "SSL001")
         .unwrap();
+    // An absolute inventory path is a file:// URI (a relative reference
+    // must not start with a slash).
     assert_eq!(
         r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-        "sslaudit-inventory"
+        "file:///srv/inventories/staging.yaml"
+    );
+    assert_eq!(
+        r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        2
     );
     assert_eq!(
         r["locations"][0]["logicalLocations"][0],
         serde_json::json!({"name": "staging-db", "fullyQualifiedName": "mysql://staging-db/", "kind": "resource"})
     );
 
+    // A host without a declaration (a report from elsewhere) falls back to
+    // the inventory the options name, line 1.
     let opts = SarifOptions {
         inventory_uri: Some("snapshots/2026-06-01 prod".into()),
         ..SarifOptions::default()
     };
-    let sarif = with_rules(|rules| sarif_json(&sample_report(), rules, &opts));
+    let mut report = sample_report();
+    for h in &mut report.hosts {
+        h.declared_at = None;
+    }
+    let sarif = with_rules(|rules| sarif_json(&report, rules, &opts));
+    let physical = &result_for(&sarif, "SSL005")["locations"][0]["physicalLocation"];
     assert_eq!(
-        result_for(&sarif, "SSL005")["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        physical["artifactLocation"]["uri"],
         "snapshots/2026-06-01%20prod"
     );
+    assert_eq!(physical["region"]["startLine"], 1);
+    let opts = SarifOptions {
+        inventory_uri: Some("/srv/fleet.yaml".into()),
+        ..SarifOptions::default()
+    };
+    let sarif = with_rules(|rules| sarif_json(&report, rules, &opts));
+    assert_eq!(
+        result_for(&sarif, "SSL005")["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "file:///srv/fleet.yaml"
+    );
+}
+
+/// A finding about a path the host does not have cannot point into it: it
+/// points at the host's declaration and names the path as a logical
+/// location of kind `file`, which a baseline read back restores.
+#[test]
+fn missing_files_point_at_the_declaration() {
+    let mut report = sample_report();
+    let missing = "/db/mysql/keygen/deploy/mysql.key";
+    report.findings.push(Finding::new(
+        "SSL004",
+        Severity::Medium,
+        "db-master",
+        "production",
+        "client key is missing",
+        Location::file(missing, None).with_object("user-key:deploy"),
+    ));
+    report.hosts[0]
+        .files
+        .insert(missing.to_string(), FileExtent::Absent);
+    let sarif = with_rules(|rules| sarif_json(&report, rules, &SarifOptions::default()));
+    let r = results(&sarif)
+        .iter()
+        .find(|r| {
+            r["message"]["text"]
+                .as_str()
+                .unwrap()
+                .ends_with("client key is missing")
+        })
+        .unwrap();
+    let location = &r["locations"][0];
+    assert_eq!(
+        location["physicalLocation"]["artifactLocation"]["uri"],
+        "fleet/production.yaml"
+    );
+    assert_eq!(
+        location["logicalLocations"],
+        serde_json::json!([
+            {"name": "user-key:deploy", "fullyQualifiedName": "mysql://db-master/user-key:deploy", "kind": "resource"},
+            {"name": missing, "fullyQualifiedName": "ssh://db-master/db/mysql/keygen/deploy/mysql.key", "kind": "file"}
+        ])
+    );
+    // Read back as a baseline, the finding is the one written.
+    let text = with_rules(|rules| to_sarif_string(&report, rules, &SarifOptions::default()));
+    let back = sslaudit_reports::baseline::parse(&text).unwrap();
+    let mut want = report.findings.clone();
+    want.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let got: Vec<(&str, &Location)> = back
+        .findings
+        .iter()
+        .map(|f| (f.fingerprint.as_str(), &f.location))
+        .collect();
+    let want: Vec<(&str, &Location)> = want
+        .iter()
+        .map(|f| (f.fingerprint.as_str(), &f.location))
+        .collect();
+    assert_eq!(got, want);
 }
 
 #[test]

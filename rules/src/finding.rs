@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::Severity;
+use crate::subject::Subject;
 
 /// Where a finding points: a file (and line) on the host, or a named object
 /// such as `account:deploy@%` or `variable:have_ssl`. Both may be set.
@@ -14,7 +15,7 @@ pub struct Location {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<String>,
+    pub object: Option<Subject>,
 }
 
 impl Location {
@@ -26,7 +27,7 @@ impl Location {
         }
     }
 
-    pub fn object(object: impl Into<String>) -> Self {
+    pub fn object(object: impl Into<Subject>) -> Self {
         Location {
             file: None,
             line: None,
@@ -34,7 +35,7 @@ impl Location {
         }
     }
 
-    pub fn with_object(mut self, object: impl Into<String>) -> Self {
+    pub fn with_object(mut self, object: impl Into<Subject>) -> Self {
         self.object = Some(object.into());
         self
     }
@@ -44,7 +45,7 @@ impl Location {
         match (&self.file, self.line, &self.object) {
             (Some(f), Some(l), _) => format!("{f}:{l}"),
             (Some(f), None, _) => f.clone(),
-            (None, _, Some(o)) => o.clone(),
+            (None, _, Some(o)) => o.to_string(),
             (None, _, None) => String::new(),
         }
     }
@@ -57,6 +58,11 @@ pub struct Suppression {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
 }
+
+/// SCAN001 host-unreachable: nothing on the host was checked.
+const AUDIT_GAP_HOST: &str = "SCAN001";
+/// SCAN002 collection-incomplete: at high severity, the database was not queried.
+const AUDIT_GAP_FACTS: &str = "SCAN002";
 
 /// One problem found on one host by one rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +85,10 @@ pub struct Finding {
     /// the remediation runners; absent where the fix is by hand).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// Set while the finding waits for a comparison across environments
+    /// (see [`crate::pending`]); never written.
+    #[serde(skip)]
+    pub awaiting: Option<Box<crate::pending::KeySighting>>,
 }
 
 impl Finding {
@@ -104,12 +114,28 @@ impl Finding {
             fingerprint,
             suppressed: None,
             fix: None,
+            awaiting: None,
         }
     }
 
     pub fn evidence(mut self, key: &str, value: impl Into<String>) -> Self {
         self.evidence.insert(key.to_string(), value.into());
         self
+    }
+
+    /// True when the finding says part of the audit did not happen: SCAN001
+    /// (nothing on a host was checked) or a high SCAN002 (a database that
+    /// could not be queried at all). An audit never passes by silence:
+    /// unwaived, such a finding fails every gate but `never`, new or not,
+    /// and remediation refuses to plan or verify on such facts.
+    pub fn is_audit_gap(&self) -> bool {
+        self.rule_id == AUDIT_GAP_HOST
+            || (self.rule_id == AUDIT_GAP_FACTS && self.severity >= Severity::High)
+    }
+
+    /// What the location's object says, typed ([`Subject`]).
+    pub fn subject_kind(&self) -> Option<&crate::subject::SubjectKind> {
+        self.location.object.as_ref().map(Subject::kind)
     }
 
     /// The object named in fingerprints: the location's object, else its file.

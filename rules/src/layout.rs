@@ -10,6 +10,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The newest MySQL version the seed document's stacks run (its "Pre-existing
+/// MySQL 5.7"): the version directory keys are laid out for when none is
+/// named.
+pub const NEWEST_KNOWN_VERSION: &str = "5.7";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layout {
     pub name: String,
@@ -141,6 +146,15 @@ impl Layout {
         self.data_dirs.first().cloned().unwrap_or_default()
     }
 
+    /// The data directory to lay new keys out for when none is given: the
+    /// first concrete one, or the first pattern with its version component
+    /// taken as the newest MySQL version the seed's stacks run
+    /// ([`NEWEST_KNOWN_VERSION`], `/db/mysql/5.7/data`).
+    pub fn default_data_dir(&self) -> Option<String> {
+        let first = self.data_dirs.first()?;
+        Some(first.replacen('*', NEWEST_KNOWN_VERSION, 1))
+    }
+
     /// True when `path` is inside one of the data directories.
     pub fn in_data_dir(&self, path: &str) -> bool {
         self.data_dirs.iter().any(|d| glob_prefix_matches(d, path))
@@ -168,6 +182,18 @@ fn glob_prefix_matches(dir: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_data_dirs() {
+        assert_eq!(
+            Layout::engineyard().default_data_dir().as_deref(),
+            Some("/db/mysql/5.7/data")
+        );
+        assert_eq!(
+            Layout::debian().default_data_dir().as_deref(),
+            Some("/var/lib/mysql")
+        );
+    }
 
     #[test]
     fn data_dir_patterns_match_one_component() {

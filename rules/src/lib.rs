@@ -15,14 +15,18 @@ pub mod layout;
 pub mod mysql;
 pub mod pack;
 pub mod parse;
+pub mod pending;
 pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod rule;
 pub mod scan;
+pub mod secrets;
 pub mod severity;
+pub mod subject;
 
 pub use facts::{Fleet, HostFacts};
 pub use finding::{Finding, Location};
 pub use rule::{Context, Rule, RuleMeta};
 pub use severity::Severity;
+pub use subject::{Subject, SubjectKind};

@@ -489,9 +489,8 @@ impl Rule for PackRule {
                         Some(v) => v.location(),
                         None => Location::default(),
                     }
-                    .with_object(format!(
-                        "option:{}",
-                        crate::facts::normalize_option_name(name)
+                    .with_object(crate::Subject::option(
+                        &crate::facts::normalize_option_name(name),
                     ));
                     self.emit(
                         host,
@@ -594,7 +593,7 @@ impl Rule for PackRule {
                                 ("account", a.name()),
                                 ("value", a.require.as_sql().to_string()),
                             ],
-                            Location::object(format!("account:{}", a.name())),
+                            Location::object(crate::Subject::account(&a.user, &a.host)),
                         );
                     }
                 }

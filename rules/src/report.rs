@@ -1,10 +1,13 @@
 //! The scan result every output format presents: JSON, SARIF, terminal.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::Finding;
-use crate::facts::{HostFacts, Reachability};
+use crate::facts::{FileStatus, HostFacts, Reachability};
+use crate::pending::Pending;
 use crate::policy::ExpiredWaiver;
+use crate::{Finding, Location};
 
 /// Version of the JSON report's shape; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -26,27 +29,81 @@ pub enum HostStatus {
     Unreachable,
 }
 
+/// How far a file that a finding points at as a whole reaches: what a
+/// SARIF region needs to span it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileExtent {
+    /// A text file of this many lines.
+    Lines(u32),
+    /// A file of this many bytes that is not text, or was not read (a
+    /// private key).
+    Bytes(u64),
+    /// The path does not exist on the host.
+    Absent,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostSummary {
     pub name: String,
     pub environment: String,
     pub roles: Vec<String>,
     pub status: HostStatus,
+    /// Where the host is declared: its inventory line, or its snapshot
+    /// folder's `host.toml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_at: Option<Location>,
+    /// The extent of each file that a finding about the host points at as
+    /// a whole (no line), and of the files its TLS identities name (which
+    /// the fleet rules point at).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, FileExtent>,
 }
 
 impl HostSummary {
-    pub fn of(host: &HostFacts) -> Self {
+    /// The host's line in the report; `findings` are its host findings,
+    /// whose whole-file locations get their extent.
+    pub fn of(host: &HostFacts, findings: &[Finding]) -> Self {
         let status = match host.reachability {
             Reachability::Unreachable { .. } => HostStatus::Unreachable,
             Reachability::Reachable if host.problems.is_empty() => HostStatus::Scanned,
             Reachability::Reachable => HostStatus::Partial,
         };
+        let whole_files = findings
+            .iter()
+            .filter(|f| f.location.line.is_none())
+            .filter_map(|f| f.location.file.as_deref());
+        let identity_files = host
+            .identities
+            .iter()
+            .flat_map(|i| [i.ca.as_deref(), i.cert.as_deref(), i.key.as_deref()])
+            .flatten();
+        let files = whole_files
+            .chain(identity_files)
+            .filter_map(|p| Some((p.to_string(), extent(host, p)?)))
+            .collect();
         HostSummary {
             name: host.name.clone(),
             environment: host.environment.clone(),
             roles: host.roles.iter().map(|r| r.as_str().to_string()).collect(),
             status,
+            declared_at: host.declared_at.clone(),
+            files,
         }
+    }
+}
+
+/// What the collector saw of a path, as an extent; `None` when unknown.
+fn extent(host: &HostFacts, path: &str) -> Option<FileExtent> {
+    let meta = host.file(path)?;
+    match &meta.status {
+        FileStatus::Missing => Some(FileExtent::Absent),
+        FileStatus::Unreadable { .. } => meta.size.map(FileExtent::Bytes),
+        FileStatus::Present => match (meta.lines, meta.size) {
+            (Some(lines), _) => Some(FileExtent::Lines(lines)),
+            (None, Some(size)) => Some(FileExtent::Bytes(size)),
+            (None, None) => None,
+        },
     }
 }
 
@@ -65,6 +122,86 @@ pub struct ScanReport {
     /// Every certificate seen in the fleet, for expiry timelines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificates: Vec<CertificateSummary>,
+    /// What the scan covered (absent in reports of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// A shard's findings that compare its hosts with other environments,
+    /// which `merge` completes over all the shards ([`crate::pending`]).
+    /// Empty in a whole scan and in a merged report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Pending>,
+}
+
+/// What a scan covered, so that `sslaudit merge` can tell the parts of one
+/// scan from reports that do not belong together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// `sha256:<hex>` of what the hosts came from: the inventory file, the
+    /// snapshot's manifest and host folders, or the `--host` targets.
+    pub source: String,
+    /// `sha256:<hex>` of the policy file and rule packs in effect (of
+    /// nothing at all without them).
+    pub policy: String,
+    /// The `--limit` globs, as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limit: Vec<String>,
+    /// The part of the selection this report holds (`--shard K/N`); absent
+    /// for a whole scan and for the merge of all its shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+}
+
+/// Shard `index` (1-based) of `count`, written `K/N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// `K/N` with 1 <= K <= N.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("shard `{s}`: expected K/N with 1 <= K <= N (for example 2/4)");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = k.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl TryFrom<String> for Shard {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Shard::parse(&s)
+    }
+}
+
+impl From<Shard> for String {
+    fn from(s: Shard) -> String {
+        s.to_string()
+    }
+}
+
+/// `sha256:<hex>` of byte strings, each length-prefixed so that no two
+/// different lists hash alike: the digests of [`Scope`].
+pub fn scope_digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
 }
 
 /// Where a certificate stands on the expiry timeline.
@@ -136,5 +273,13 @@ impl ScanReport {
     /// Unsuppressed findings.
     pub fn active(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.suppressed.is_none())
+    }
+
+    /// Completes the pending findings over the report's hosts (the merge of
+    /// every shard of a scan) and sorts the findings as a scan does.
+    pub fn settle(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        self.findings.extend(crate::pending::complete(pending));
+        crate::finding::sort_findings(&mut self.findings);
     }
 }

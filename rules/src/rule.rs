@@ -1,7 +1,6 @@
 //! The `Rule` trait and the metadata every rule carries beside its code.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 
 use serde::Serialize;
 
@@ -57,14 +56,6 @@ pub struct Context<'a> {
     /// or with the fleet: a [`crate::facts::Fleet`] of full facts, or the
     /// engine's [`crate::facts::FleetSummary`] of digests.
     pub fleet: &'a dyn FleetView,
-}
-
-impl<'a> Context<'a> {
-    /// MySQL usernames that applications of `environment` name: the hosts'
-    /// application user and their database.yml files (literal values only).
-    pub fn app_usernames(&self, environment: &str) -> BTreeSet<&'a str> {
-        self.fleet.app_usernames(environment)
-    }
 }
 
 /// A check. Implementations are pure functions of facts: they never do I/O.

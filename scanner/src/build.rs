@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sslaudit_rules::Location;
 use sslaudit_rules::facts::{
     CollectionProblem, FileStatus, HostFacts, IdentityKind, MysqlFacts, OptionSet, ProbeFacts,
-    Reachability, TlsIdentity,
+    Reachability, TlsIdentity, what,
 };
 use sslaudit_rules::layout::Layout;
 use sslaudit_rules::parse::{dbyml, mycnf, openssl_cnf, passwd, version, x509};
@@ -44,8 +44,11 @@ pub fn build_host(ev: &HostEvidence) -> HostFacts {
         });
     let mut h = HostFacts::new(&ev.meta.name, &ev.meta.environment, layout);
     h.roles = ev.meta.roles.iter().copied().collect();
+    h.declared_at = ev.declared_at.clone();
     h.address = ev.meta.address.clone();
+    h.aliases = ev.meta.aliases.clone();
     h.app_user = ev.meta.app_user.clone();
+    h.named_users = ev.meta.named_users.clone();
     h.reachability = ev.meta.reachability.clone();
     h.problems = ev.meta.problems.clone();
     h.problems.extend(ev.problems.iter().cloned());
@@ -57,7 +60,11 @@ pub fn build_host(ev: &HostEvidence) -> HostFacts {
     h.files = ev
         .files
         .iter()
-        .map(|(p, e)| (p.clone(), e.meta.clone()))
+        .map(|(p, e)| {
+            let mut meta = e.meta.clone();
+            meta.lines = e.content.as_deref().and_then(text_lines);
+            (p.clone(), meta)
+        })
         .collect();
 
     h.mysql = ev.mysql.as_ref().map(mysql_facts);
@@ -124,6 +131,15 @@ pub fn build_host(ev: &HostEvidence) -> HostFacts {
     h
 }
 
+/// The number of lines of text (a last line without its newline counts),
+/// or `None` for bytes that are not UTF-8 text (a DER file).
+fn text_lines(bytes: &[u8]) -> Option<u32> {
+    std::str::from_utf8(bytes).ok()?;
+    let newlines = bytes.iter().filter(|b| **b == b'\n').count();
+    let unterminated = usize::from(bytes.last().is_some_and(|b| *b != b'\n'));
+    u32::try_from(newlines + unterminated).ok()
+}
+
 /// The text of a file, or `None` when absent. Unreadable files and non-UTF-8
 /// content are problems.
 fn text_of(ev: &HostEvidence, path: &str, problems: &mut Vec<CollectionProblem>) -> Option<String> {
@@ -172,6 +188,17 @@ fn mysql_facts(rec: &MysqlRecord) -> MysqlFacts {
 
 fn probe_facts(rec: &ProbeRecord, problems: &mut Vec<CollectionProblem>) -> ProbeFacts {
     let origin = format!("probe:{}", rec.address);
+    // No greeting: the probe says nothing about TLS (a failed handshake
+    // after a greeting is SSL018's), but the rules that read the wire
+    // checked nothing, which the report must say.
+    if rec.greeting_version.is_none()
+        && let Some(err) = &rec.error
+    {
+        problems.push(CollectionProblem::new(
+            what::TLS_PROBE,
+            format!("{}: {err}", rec.address),
+        ));
+    }
     let mut chain = Vec::new();
     for (i, pem) in rec.chain_pem.iter().enumerate() {
         match crate::certcache::parse_certificates(&origin, pem.as_bytes()) {
@@ -341,6 +368,19 @@ fn load_keys_and_certs(ev: &HostEvidence, h: &mut HostFacts) {
             continue;
         };
         let p = path.as_str();
+        // A public key (MySQL's public_key.pem, beside its private_key.pem
+        // for sha256_password) is no certificate, whatever its extension.
+        if x509::looks_like_public_key(bytes) {
+            if named_certs.contains(p) {
+                problems.push(problem(
+                    "certificate",
+                    Some(p),
+                    None,
+                    "the file holds a public key, not a certificate".to_string(),
+                ));
+            }
+            continue;
+        }
         if x509::looks_like_private_key(bytes)
             || (named_keys.contains(p) && !x509::looks_like_certificate(bytes))
         {
@@ -376,6 +416,14 @@ fn has_cert_extension(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_counts_of_text_only() {
+        assert_eq!(text_lines(b""), Some(0));
+        assert_eq!(text_lines(b"a\nb\n"), Some(2));
+        assert_eq!(text_lines(b"a\nb"), Some(2));
+        assert_eq!(text_lines(&[0x30, 0x82, 0xff, 0xfe]), None);
+    }
 
     #[test]
     fn relative_paths_resolve_against_the_data_dir() {

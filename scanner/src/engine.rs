@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 use sslaudit_rules::facts::{Certificate, Fleet, FleetSummary, HostDigest, HostFacts};
 use sslaudit_rules::finding::sort_findings;
+use sslaudit_rules::pending::{self, Pending};
 use sslaudit_rules::policy::{Policy, PolicyOutcome};
 use sslaudit_rules::report::{
     CertificateSummary, HostSummary, SCHEMA_VERSION, ScanReport, ToolInfo,
@@ -118,7 +119,7 @@ impl<'a> Run<'a> {
                     r.check_host(&cx, host, &mut findings);
                 }
                 (
-                    HostSummary::of(host),
+                    HostSummary::of(host, &findings),
                     CertificateSummary::of_host(host, self.as_of, medium),
                     findings,
                 )
@@ -137,7 +138,7 @@ impl<'a> Run<'a> {
     }
 
     /// Fleet rules over every digest, then the policy; the report.
-    fn finish(&self, checked: Vec<Checked>, as_of_label: &str) -> ScanReport {
+    fn finish(&self, checked: Vec<Checked>, as_of_label: &str, part: Part) -> ScanReport {
         let mut hosts = Vec::with_capacity(checked.len());
         let mut certificates = Vec::new();
         let mut findings = Vec::new();
@@ -148,6 +149,21 @@ impl<'a> Run<'a> {
             findings.extend(c.findings);
             digests.push(c.digest);
         }
+        let (findings, pending, outcome) = self.fleet_pass(digests, findings, part);
+        let mut report = assemble(hosts, certificates, findings, outcome, as_of_label);
+        report.pending = pending;
+        report
+    }
+
+    /// Fleet rules over every digest, the policy over every finding, then
+    /// the comparisons across environments: completed over these hosts in
+    /// a whole scan, left pending in a shard. Findings sorted.
+    fn fleet_pass(
+        &self,
+        digests: Vec<HostDigest>,
+        mut findings: Vec<Finding>,
+        part: Part,
+    ) -> (Vec<Finding>, Vec<Pending>, PolicyOutcome) {
         let summary = FleetSummary::new(digests);
         let cx = Context {
             as_of: self.as_of,
@@ -158,9 +174,25 @@ impl<'a> Run<'a> {
             r.check_fleet(&cx, &mut findings);
         }
         let outcome = self.policy.apply(&mut findings, self.as_of);
+        let pending = match part {
+            Part::Whole => {
+                pending::settle(&mut findings);
+                Vec::new()
+            }
+            Part::Shard => pending::take(&mut findings),
+        };
         sort_findings(&mut findings);
-        assemble(hosts, certificates, findings, outcome, as_of_label)
+        (findings, pending, outcome)
     }
+}
+
+/// Whether a scan holds every host of its selection, or one shard of it
+/// (`--shard K/N`), whose comparisons across environments `merge`
+/// completes ([`sslaudit_rules::pending`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Whole,
+    Shard,
 }
 
 /// Hosts holding the same certificate file (same path, same bytes: the
@@ -216,6 +248,7 @@ pub fn scan_streaming<T, E>(
     policy: &Policy,
     as_of: i64,
     as_of_label: &str,
+    part: Part,
 ) -> Result<ScanReport, E>
 where
     T: Sync,
@@ -229,7 +262,7 @@ where
             Ok(run.check_environment(facts))
         })
         .collect::<Result<Vec<_>, E>>()?;
-    Ok(run.finish(per_env.into_iter().flatten().collect(), as_of_label))
+    Ok(run.finish(per_env.into_iter().flatten().collect(), as_of_label, part))
 }
 
 /// Hosts grouped by environment, in the order each environment first
@@ -252,13 +285,27 @@ fn by_environment(hosts: &[HostFacts]) -> Vec<Vec<&HostFacts>> {
 
 /// Runs every enabled rule over a fleet held in memory (host rules per
 /// environment, in parallel, then fleet rules over the digests); applies
-/// the policy; sorts. The same findings as [`scan_streaming`].
+/// the policy; sorts. The same findings as [`scan_streaming`] of the whole
+/// fleet.
 pub fn evaluate(
     fleet: &Fleet,
     rules: &RuleSet,
     policy: &Policy,
     as_of: i64,
 ) -> (Vec<Finding>, PolicyOutcome) {
+    let (findings, _, outcome) = evaluate_part(fleet, rules, policy, as_of, Part::Whole);
+    (findings, outcome)
+}
+
+/// [`evaluate`] of a whole fleet or of a shard: a shard's findings that
+/// compare environments come back pending.
+pub fn evaluate_part(
+    fleet: &Fleet,
+    rules: &RuleSet,
+    policy: &Policy,
+    as_of: i64,
+    part: Part,
+) -> (Vec<Finding>, Vec<Pending>, PolicyOutcome) {
     let run = Run::new(rules, policy, as_of);
     let mut findings: Vec<Finding> = Vec::new();
     let mut digests = Vec::with_capacity(fleet.hosts.len());
@@ -268,18 +315,7 @@ pub fn evaluate(
             digests.push(c.digest);
         }
     }
-    let summary = FleetSummary::new(digests);
-    let cx = Context {
-        as_of,
-        thresholds: &policy.thresholds,
-        fleet: &summary,
-    };
-    for r in &run.enabled {
-        r.check_fleet(&cx, &mut findings);
-    }
-    let outcome = policy.apply(&mut findings, as_of);
-    sort_findings(&mut findings);
-    (findings, outcome)
+    run.fleet_pass(digests, findings, part)
 }
 
 /// Assembles the report every output format presents.
@@ -291,7 +327,18 @@ pub fn report(
     as_of: i64,
     as_of_label: &str,
 ) -> ScanReport {
-    let hosts: Vec<HostSummary> = fleet.hosts.iter().map(HostSummary::of).collect();
+    let hosts: Vec<HostSummary> = fleet
+        .hosts
+        .iter()
+        .map(|h| {
+            let mine: Vec<Finding> = findings
+                .iter()
+                .filter(|f| f.host == h.name && f.environment == h.environment)
+                .cloned()
+                .collect();
+            HostSummary::of(h, &mine)
+        })
+        .collect();
     let certificates: Vec<CertificateSummary> = fleet
         .hosts
         .iter()
@@ -327,6 +374,9 @@ fn assemble(
         findings,
         expired_waivers: outcome.expired_waivers,
         certificates,
+        // What the scan covered is the caller's to say.
+        scope: None,
+        pending: Vec::new(),
     }
 }
 
@@ -336,21 +386,30 @@ pub struct Gate(pub Option<Severity>);
 
 impl Gate {
     /// Active findings at or above the threshold.
-    pub fn failing<'a>(&self, report: &'a ScanReport) -> Vec<&'a Finding> {
+    pub fn failing<'a>(&self, findings: &'a [Finding]) -> Vec<&'a Finding> {
         match self.0 {
             None => Vec::new(),
-            Some(min) => report.active().filter(|f| f.severity >= min).collect(),
+            Some(min) => findings
+                .iter()
+                .filter(|f| f.suppressed.is_none() && f.severity >= min)
+                .collect(),
         }
     }
 
-    /// An audit never passes by silence: an unwaived SCAN001 fails the gate
-    /// whatever the threshold, unless the gate is `never`.
-    pub fn passes(&self, report: &ScanReport) -> bool {
+    /// An audit never passes by silence: an unwaived audit gap (SCAN001, a
+    /// high SCAN002; see [`Finding::is_audit_gap`]) fails the gate whatever
+    /// the threshold, unless the gate is `never`.
+    pub fn passes(&self, findings: &[Finding]) -> bool {
         match self.0 {
             None => true,
-            Some(_) => {
-                self.failing(report).is_empty() && !report.active().any(|f| f.rule_id == "SCAN001")
-            }
+            Some(_) => self.failing(findings).is_empty() && !has_audit_gap(findings),
         }
     }
+}
+
+/// An unwaived finding says part of the audit did not happen.
+pub fn has_audit_gap(findings: &[Finding]) -> bool {
+    findings
+        .iter()
+        .any(|f| f.suppressed.is_none() && f.is_audit_gap())
 }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use sslaudit_rules::Location;
 use sslaudit_rules::facts::{
     Account, CollectionProblem, ConnectionFacts, FileMeta, PrivateKeyFacts, Reachability,
     ReplicationChannel, Role,
@@ -24,12 +25,18 @@ pub struct HostMeta {
     pub roles: Vec<Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// Other names database.yml files may use for the host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     #[serde(default = "default_layout")]
     pub layout: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub layout_overrides: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_user: Option<String>,
+    /// OS users the inventory names as named users (SSL013).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named_users: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub database_yml: Vec<String>,
     #[serde(default = "reachable")]
@@ -65,6 +72,14 @@ pub struct FileRecord {
     pub size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<PrivateKeyFacts>,
+    /// A file the rules read whose content is not in `fs/` because its
+    /// secrets could not be removed by its structure (it does not parse):
+    /// why. Scanning the snapshot reports it (SCAN002).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<String>,
+    /// A file no rule reads (a script in /etc/mysql): listed, never copied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_kept: bool,
 }
 
 fn present() -> String {
@@ -123,6 +138,8 @@ pub struct HostEvidence {
     pub meta: HostMeta,
     /// Where the evidence came from (`snapshot/production/db-master`), for messages.
     pub origin: String,
+    /// Where the host is declared (its inventory line, or its host.toml).
+    pub declared_at: Option<Location>,
     pub files: BTreeMap<String, FileEntry>,
     pub mysql: Option<MysqlRecord>,
     pub connection: Option<ConnectionFacts>,

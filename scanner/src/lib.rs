@@ -11,7 +11,7 @@ pub mod inventory;
 pub mod limits;
 pub mod live;
 pub mod probe;
-pub mod redact;
 pub mod remediate;
 pub mod remote;
+pub mod shard;
 pub mod snapshot;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io;
 
 use rayon::prelude::*;
-use sslaudit_rules::facts::{CollectionProblem, Reachability, Role};
+use sslaudit_rules::facts::{CollectionProblem, Reachability, Role, what};
 
 use crate::collect::files::{DEFAULT_MAX_BYTES, collect_files};
 use crate::collect::mysql::{
@@ -16,8 +16,9 @@ use crate::collect::mysql::{
     collect_via_tunnel,
 };
 use crate::evidence::HostEvidence;
+use crate::evidence::MysqlRecord;
 use crate::inventory::{InventoryHost, Via};
-use crate::probe::{ProbeOptions, probe_tcp, probe_with};
+use crate::probe::{Probe, ProbeOptions};
 use crate::remote::ssh::SshHost;
 
 /// How hosts are collected.
@@ -59,7 +60,7 @@ pub(crate) fn password(h: &InventoryHost) -> Result<Option<Secret>, CollectionPr
         (None, Some(file)) => Secret::from_file(file).map(Some),
         (None, None) => Ok(None),
     };
-    secret.map_err(|e| problem("mysql login", e.to_string()))
+    secret.map_err(|e| problem(what::MYSQL_LOGIN, e.to_string()))
 }
 
 pub(crate) fn tcp_settings(h: &InventoryHost) -> Result<TcpSettings, CollectionProblem> {
@@ -111,7 +112,7 @@ fn collect_mysql(h: &InventoryHost, ssh: &SshHost) -> Collected {
         Via::Tunnel => match tcp_settings(h) {
             Ok(s) => match SshHost::forward(h, &h.address, h.mysql.port) {
                 Ok(fwd) => collect_via_tunnel(fwd.port(), &endpoint(&h.address, h.mysql.port), &s),
-                Err(e) => fail(problem("mysql connection", e.to_string())),
+                Err(e) => fail(problem(what::MYSQL_CONNECTION, e.to_string())),
             },
             Err(p) => fail(p),
         },
@@ -124,6 +125,7 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
     let mut ev = HostEvidence {
         meta: h.host_meta(),
         origin: h.origin.clone(),
+        declared_at: h.declared_at.clone(),
         files: BTreeMap::new(),
         mysql: None,
         connection: None,
@@ -164,31 +166,128 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
     if !is_db {
         return ev;
     }
+    // Every probe connection ends before a login, which a server with its
+    // host cache in use counts against the connecting address
+    // (`max_connect_errors`) until a login from there succeeds. Over TCP
+    // (and the tunnel, whose far end is the host) the probe's first
+    // handshake therefore comes before the scanner's own login, which
+    // resets the count; the version tests come only when the server's
+    // `tls_version` does not already say what it accepts.
+    // docs/scanner-queries.md, "What the probe costs a server".
+    let probe_opts = ProbeOptions {
+        timeout: h.ssh.timeout,
+        versions: false,
+        ..ProbeOptions::default()
+    };
+    let target = endpoint(&h.address, h.mysql.port);
+    let mut probe = match h.mysql.via {
+        Via::Tcp if opts.probe => Some(Probe::tcp(&target, &probe_opts)),
+        // The database port is usually not reachable from outside (the
+        // seed's setup): probe it from the host itself, through SSH.
+        Via::Tunnel if opts.probe => Some(probe_through(
+            &ssh,
+            &target,
+            &h.address,
+            h.mysql.port,
+            &probe_opts,
+        )),
+        _ => None,
+    };
     let (record, connection, problems) = collect_mysql(h, &ssh);
+    if opts.probe && h.mysql.via == Via::Ssh {
+        // The host's own client used the socket, which resets nothing: a
+        // probe from the host to its own address would add up there.
+        probe = match probe_route(&h.address, record.as_ref()) {
+            Some(address) => Some(probe_through(
+                &ssh,
+                &target,
+                &address,
+                h.mysql.port,
+                &probe_opts,
+            )),
+            None => {
+                tracing::info!(
+                    host = %h.label(),
+                    "TLS probe skipped: the server resolves client names (skip_name_resolve = \
+                     OFF) and does not listen on loopback, so each probe connection would count \
+                     against max_connect_errors for its own address; the SQL facts and files judge it"
+                );
+                None
+            }
+        };
+    }
+    let tls_version_known = record
+        .as_ref()
+        .is_some_and(|r| variable(r, "tls_version").is_some());
+    if let Some(p) = probe.as_mut()
+        && !tls_version_known
+    {
+        p.test_versions();
+    }
     ev.mysql = record;
     ev.connection = connection;
     ev.problems.extend(problems);
-    if opts.probe {
-        let probe_opts = ProbeOptions {
-            timeout: h.ssh.timeout,
-            ..ProbeOptions::default()
-        };
-        let target = endpoint(&h.address, h.mysql.port);
-        ev.probe = Some(match h.mysql.via {
-            Via::Tcp => probe_tcp(&target, &probe_opts),
-            // The database port is usually not reachable from outside (the
-            // seed's setup): probe it from the host itself, through SSH.
-            Via::Ssh | Via::Tunnel => probe_with(
-                &target,
-                || {
-                    ssh.direct_tcpip(&h.address, h.mysql.port)
-                        .map_err(|e| io::Error::other(e.to_string()))
-                },
-                &probe_opts,
-            ),
-        });
-    }
+    ev.probe = probe.map(Probe::finish);
     ev
+}
+
+/// A probe of `label` through the host's SSH connection to `address:port`.
+fn probe_through<'a>(
+    ssh: &'a SshHost,
+    label: &str,
+    address: &str,
+    port: u16,
+    opts: &ProbeOptions,
+) -> Probe<'a> {
+    let address = address.to_string();
+    Probe::with(
+        label,
+        move || {
+            ssh.direct_tcpip(&address, port)
+                .map_err(|e| io::Error::other(e.to_string()))
+        },
+        opts,
+    )
+}
+
+/// Where the probe connects from the host (`via: ssh`): its address, unless
+/// the server resolves client names (its host cache counts the address's
+/// aborted connections, and no login from it resets them): then loopback,
+/// which the host cache leaves out, when the server listens there, else
+/// nowhere.
+fn probe_route(address: &str, record: Option<&MysqlRecord>) -> Option<String> {
+    let Some(rec) = record else {
+        return Some(address.to_string());
+    };
+    let resolves = variable(rec, "skip_name_resolve").is_some_and(is_off)
+        && variable(rec, "host_cache_size").is_none_or(|v| v.trim() != "0");
+    if !resolves {
+        return Some(address.to_string());
+    }
+    let bind = variable(rec, "bind_address").unwrap_or("");
+    let loopback = bind.trim().is_empty()
+        || bind.split(',').map(str::trim).any(|a| {
+            matches!(
+                a,
+                "*" | "0.0.0.0" | "::" | "127.0.0.1" | "::1" | "localhost"
+            )
+        });
+    loopback.then(|| "127.0.0.1".to_string())
+}
+
+/// A server variable of a record, by name in any case.
+fn variable<'a>(rec: &'a MysqlRecord, name: &str) -> Option<&'a str> {
+    rec.variables
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn is_off(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_uppercase().as_str(),
+        "OFF" | "0" | "FALSE" | "NO"
+    )
 }
 
 /// Progress of a fleet run, for a progress bar.
@@ -270,4 +369,46 @@ pub fn collect_fleet<T: Send>(
             })
             .collect()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(vars: &[(&str, &str)]) -> MysqlRecord {
+        MysqlRecord {
+            variables: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..MysqlRecord::default()
+        }
+    }
+
+    #[test]
+    fn the_probe_never_adds_up_on_a_server_that_resolves_names() {
+        let addr = "10.0.0.10";
+        assert_eq!(probe_route(addr, None).as_deref(), Some(addr));
+        let skip = record(&[("skip_name_resolve", "ON"), ("bind_address", "10.0.0.10")]);
+        assert_eq!(probe_route(addr, Some(&skip)).as_deref(), Some(addr));
+        // Name resolution on: loopback, which the host cache leaves out...
+        for bind in ["", "*", "0.0.0.0", "::", "10.0.0.10,127.0.0.1"] {
+            let r = record(&[("skip_name_resolve", "OFF"), ("bind_address", bind)]);
+            assert_eq!(
+                probe_route(addr, Some(&r)).as_deref(),
+                Some("127.0.0.1"),
+                "{bind}"
+            );
+        }
+        // ...or no probe at all when the server is not on loopback.
+        let r = record(&[("skip_name_resolve", "OFF"), ("bind_address", "10.0.0.10")]);
+        assert_eq!(probe_route(addr, Some(&r)), None);
+        // A host cache of size 0 counts nothing.
+        let r = record(&[
+            ("skip_name_resolve", "OFF"),
+            ("bind_address", "10.0.0.10"),
+            ("host_cache_size", "0"),
+        ]);
+        assert_eq!(probe_route(addr, Some(&r)).as_deref(), Some(addr));
+    }
 }

@@ -15,10 +15,13 @@
 //! MySQL error or sends garbage yields a [`ProbeRecord`] with an `error`,
 //! never a panic or a hang.
 //!
-//! Note for operators: each probe connection ends before authentication,
-//! which a MySQL server counts against the scanner's address in its host
-//! cache (`max_connect_errors`, default 100) until a successful login from
-//! that address resets it. Loopback connections (an SSH tunnel) are exempt.
+//! Each probe connection ends before authentication, which a MySQL server
+//! that resolves client names counts against the client's address in its
+//! host cache (`max_connect_errors`) until a login from that address
+//! succeeds; loopback connections are exempt. [`Probe`] makes its first
+//! handshake and its version tests separately so that a scanner can put
+//! its own login between them (docs/scanner-queries.md, "What the probe
+//! costs a server").
 
 mod packet;
 
@@ -96,26 +99,15 @@ impl Default for ProbeOptions {
 }
 
 /// Probes `host`, `host:port`, `[v6]:port` or a bare IPv6 address over TCP
-/// (port 3306 when none is given). Names are resolved once; each connection
+/// (port 3306 when none is given): the first handshake, then the version
+/// tests when `opts.versions`. Names are resolved once; each connection
 /// tries the resolved addresses in order within its deadline.
 pub fn probe_tcp(address: &str, opts: &ProbeOptions) -> ProbeRecord {
-    let (host, port) = match split_address(address) {
-        Ok(hp) => hp,
-        Err(message) => return failed(address, message),
-    };
-    let label = match host.parse::<IpAddr>() {
-        Ok(IpAddr::V6(_)) => format!("[{host}]:{port}"),
-        _ => format!("{host}:{port}"),
-    };
-    let addrs: Vec<SocketAddr> = match (host.as_str(), port).to_socket_addrs() {
-        Ok(it) => it.collect(),
-        Err(e) => return failed(&label, format!("cannot resolve {host}: {e}")),
-    };
-    if addrs.is_empty() {
-        return failed(&label, format!("cannot resolve {host}: no address"));
+    let mut probe = Probe::tcp(address, opts);
+    if opts.versions {
+        probe.test_versions();
     }
-    let mut tcp = TcpAttempts { addrs, opts };
-    assemble(&label, opts, &mut tcp)
+    probe.finish()
 }
 
 /// Probes over streams that `connect` opens, e.g. SSH `direct-tcpip`
@@ -131,8 +123,130 @@ where
     S: Read + Write,
     F: FnMut() -> io::Result<S>,
 {
-    let mut streams = StreamAttempts { connect, opts };
-    assemble(label, opts, &mut streams)
+    let mut probe = Probe::with(label, connect, opts);
+    if opts.versions {
+        probe.test_versions();
+    }
+    probe.finish()
+}
+
+/// A probe in two steps: [`Probe::tcp`]/[`Probe::with`] make the first
+/// handshake (greeting, chain, negotiated protocol and cipher), and
+/// [`Probe::test_versions`] the further connections that tell which older
+/// protocol versions are accepted, when the caller needs them. Every
+/// connection that ends before a login counts against the client's
+/// address in a MySQL server's host cache (`max_connect_errors`) until a
+/// login from that address succeeds: a scanner puts its own login between
+/// the two steps, and skips the second when the server's `tls_version`
+/// already answers (docs/scanner-queries.md, "What the probe costs a
+/// server").
+pub struct Probe<'a> {
+    label: String,
+    attempts: Box<dyn Attempts + 'a>,
+    rec: ProbeRecord,
+    /// The first handshake's outcome, when TLS was negotiated.
+    first: Option<(Option<usize>, Offer)>,
+    versions_tested: bool,
+}
+
+impl<'a> Probe<'a> {
+    /// The first handshake over TCP (see [`probe_tcp`]).
+    pub fn tcp(address: &str, opts: &ProbeOptions) -> Probe<'static> {
+        let (host, port) = match split_address(address) {
+            Ok(hp) => hp,
+            Err(message) => return Probe::failed(address, message),
+        };
+        let label = match host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(_)) => format!("[{host}]:{port}"),
+            _ => format!("{host}:{port}"),
+        };
+        let addrs: Vec<SocketAddr> = match (host.as_str(), port).to_socket_addrs() {
+            Ok(it) => it.collect(),
+            Err(e) => return Probe::failed(&label, format!("cannot resolve {host}: {e}")),
+        };
+        if addrs.is_empty() {
+            return Probe::failed(&label, format!("cannot resolve {host}: no address"));
+        }
+        Probe::start(
+            &label,
+            Box::new(TcpAttempts {
+                addrs,
+                opts: opts.clone(),
+            }),
+        )
+    }
+
+    /// The first handshake over streams `connect` opens (see [`probe_with`]).
+    pub fn with<S, F>(label: &str, connect: F, opts: &ProbeOptions) -> Probe<'a>
+    where
+        S: Read + Write + 'a,
+        F: FnMut() -> io::Result<S> + 'a,
+    {
+        Probe::start(
+            label,
+            Box::new(StreamAttempts {
+                connect,
+                opts: opts.clone(),
+            }),
+        )
+    }
+
+    fn failed(label: &str, message: String) -> Probe<'static> {
+        Probe {
+            label: label.to_string(),
+            attempts: Box::new(NoAttempts),
+            rec: failed(label, message),
+            first: None,
+            versions_tested: true,
+        }
+    }
+
+    fn start(label: &str, mut attempts: Box<dyn Attempts + 'a>) -> Self {
+        let (rec, first) = first_handshake(label, attempts.as_mut());
+        Probe {
+            label: label.to_string(),
+            attempts,
+            rec,
+            first,
+            versions_tested: false,
+        }
+    }
+
+    /// What the first handshake saw.
+    pub fn record(&self) -> &ProbeRecord {
+        &self.rec
+    }
+
+    /// Tests which protocol versions the first handshake did not settle
+    /// are accepted, one connection each (none when it negotiated no TLS).
+    pub fn test_versions(&mut self) {
+        if std::mem::replace(&mut self.versions_tested, true) {
+            return;
+        }
+        if let Some((negotiated, offered)) = self.first {
+            test_versions(&mut self.rec, negotiated, offered, self.attempts.as_mut());
+        } else if self.rec.error.is_none() && !self.rec.advertises_ssl {
+            // No CLIENT_SSL: no version can be accepted, nothing to try.
+            self.rec.accepted = TLS_VERSIONS
+                .iter()
+                .map(|v| (v.to_string(), false))
+                .collect();
+        }
+        tracing::debug!(probe = %self.label, "version tests done");
+    }
+
+    pub fn finish(self) -> ProbeRecord {
+        self.rec
+    }
+}
+
+/// The attempts of a probe whose address could not even be resolved.
+struct NoAttempts;
+
+impl Attempts for NoAttempts {
+    fn one(&mut self, _offer: Offer) -> Result<Outcome, Failure> {
+        Err(Failure::new("no address to connect to".into()))
+    }
 }
 
 /// What one handshake offers.
@@ -193,22 +307,27 @@ trait Attempts {
     }
 }
 
-struct TcpAttempts<'a> {
+struct TcpAttempts {
     addrs: Vec<SocketAddr>,
-    opts: &'a ProbeOptions,
+    opts: ProbeOptions,
 }
 
-impl TcpAttempts<'_> {
+impl TcpAttempts {
     fn attempt(&self, offer: Offer) -> Result<Outcome, Failure> {
         let deadline = Instant::now() + self.opts.timeout;
         let stream = connect_tcp(&self.addrs, deadline, self.opts.timeout)?;
         // Small request/response exchanges: do not wait for Nagle.
         let _ = stream.set_nodelay(true);
-        handshake(DeadlineTcp { stream, deadline }, offer, self.opts, deadline)
+        handshake(
+            DeadlineTcp { stream, deadline },
+            offer,
+            &self.opts,
+            deadline,
+        )
     }
 }
 
-impl Attempts for TcpAttempts<'_> {
+impl Attempts for TcpAttempts {
     fn one(&mut self, offer: Offer) -> Result<Outcome, Failure> {
         self.attempt(offer)
     }
@@ -233,12 +352,12 @@ impl Attempts for TcpAttempts<'_> {
     }
 }
 
-struct StreamAttempts<'a, F> {
+struct StreamAttempts<F> {
     connect: F,
-    opts: &'a ProbeOptions,
+    opts: ProbeOptions,
 }
 
-impl<S, F> Attempts for StreamAttempts<'_, F>
+impl<S, F> Attempts for StreamAttempts<F>
 where
     S: Read + Write,
     F: FnMut() -> io::Result<S>,
@@ -254,12 +373,16 @@ where
                 _ => format!("cannot open the connection: {e}"),
             })
         })?;
-        handshake(stream, offer, self.opts, deadline)
+        handshake(stream, offer, &self.opts, deadline)
     }
 }
 
-/// The record from the first handshake and, when asked, the version tests.
-fn assemble(label: &str, opts: &ProbeOptions, attempts: &mut dyn Attempts) -> ProbeRecord {
+/// The record of the first handshake, and when it negotiated TLS, the
+/// version it negotiated and the offer that did it.
+fn first_handshake(
+    label: &str,
+    attempts: &mut dyn Attempts,
+) -> (ProbeRecord, Option<(Option<usize>, Offer)>) {
     let mut rec = ProbeRecord {
         address: label.to_string(),
         ..ProbeRecord::default()
@@ -284,29 +407,29 @@ fn assemble(label: &str, opts: &ProbeOptions, attempts: &mut dyn Attempts) -> Pr
                 rec.advertises_ssl = g.advertises_ssl();
             }
             rec.error = Some(f.message);
-            return rec;
+            return (rec, None);
         }
     };
     rec.greeting_version = Some(greeting.server_version.clone());
     rec.advertises_ssl = greeting.advertises_ssl();
     let Some(session) = session else {
-        // No CLIENT_SSL: no version can be accepted, nothing to try.
-        if opts.versions {
-            rec.accepted = TLS_VERSIONS
-                .iter()
-                .map(|v| (v.to_string(), false))
-                .collect();
-        }
-        return rec;
+        return (rec, None);
     };
     let negotiated = TLS_VERSIONS.iter().position(|v| *v == session.protocol);
     rec.protocol = Some(session.protocol);
     rec.cipher = session.cipher;
     rec.chain_pem = session.chain_pem;
-    if !opts.versions {
-        return rec;
-    }
+    (rec, Some((negotiated, offered)))
+}
 
+/// The version tests after a first handshake that negotiated `negotiated`
+/// with `offered`.
+fn test_versions(
+    rec: &mut ProbeRecord,
+    negotiated: Option<usize>,
+    offered: Offer,
+    attempts: &mut dyn Attempts,
+) {
     // A server picks the highest version both sides offer (RFC 8446 4.2.1,
     // RFC 5246 appendix E.1), so the first handshake settles every version
     // it covered from the negotiated one up; only lower ones need a test.
@@ -331,7 +454,6 @@ fn assemble(label: &str, opts: &ProbeOptions, attempts: &mut dyn Attempts) -> Pr
         let accepted = matches!(result, Ok(Outcome::Tls { .. }));
         rec.accepted.insert(TLS_VERSIONS[i].to_string(), accepted);
     }
-    rec
 }
 
 fn failed(address: &str, message: String) -> ProbeRecord {
@@ -410,8 +532,13 @@ fn handshake<S: Read + Write>(
     match ssl.connect(conn) {
         Ok(mut tls) => {
             let session = session(tls.ssl());
-            // close_notify, then the socket closes on drop: no login.
+            // close_notify, and no login: the server counts the aborted
+            // connection against this address. It does so before it hangs
+            // up, so waiting for its hang-up orders that count before
+            // whatever the caller does next (the scanner's login, which
+            // resets it, must not overtake it).
             let _ = tls.shutdown();
+            await_hang_up(&mut tls);
             Ok(Outcome::Tls { greeting, session })
         }
         Err(HandshakeError::SetupFailure(e)) => Err(fail(
@@ -422,6 +549,18 @@ fn handshake<S: Read + Write>(
         Err(HandshakeError::Failure(mid)) | Err(HandshakeError::WouldBlock(mid)) => {
             let (message, tls_refused) = handshake_failure(mid, &timeout);
             Err(fail(greeting, message, tls_refused))
+        }
+    }
+}
+
+/// Reads until the peer closes the connection, fails, or the handshake's
+/// deadline passes (the stream under `tls` enforces it); anything it sends is
+/// discarded.
+fn await_hang_up(tls: &mut impl Read) {
+    let mut buf = [0u8; 512];
+    while let Ok(n) = tls.read(&mut buf) {
+        if n == 0 {
+            break;
         }
     }
 }

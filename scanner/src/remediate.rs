@@ -8,6 +8,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sslaudit_remediations::commands;
 use sslaudit_remediations::target::Target;
 use sslaudit_rules::facts::{Fleet, HostFacts};
 use sslaudit_rules::finding::Finding;
@@ -152,11 +153,11 @@ pub fn collect_facts(
 }
 
 /// Names on each finding the command that plans its fix (see
-/// [`sslaudit_remediations::runners::fix_command`]); `inventory` is the
-/// inventory the scan used, or a placeholder for snapshot scans.
+/// [`commands::fix`]); `inventory` is the inventory the scan used, or the
+/// one a snapshot remembers.
 pub fn annotate_fixes(findings: &mut [Finding], inventory: &str) {
     for f in findings {
-        f.fix = sslaudit_remediations::runners::fix_command(f, inventory);
+        f.fix = commands::fix(f, inventory).map(|c| c.to_string());
     }
 }
 
@@ -168,8 +169,10 @@ pub fn findings(hosts: Vec<HostFacts>, as_of: i64) -> (Fleet, Vec<Finding>) {
 }
 
 /// Why a run's result is not accepted: findings it set out to fix that
-/// are still there, and findings of [`MUST_NOT_APPEAR`] rules new on a
-/// host it touched. Empty when the run is good.
+/// are still there, findings of [`MUST_NOT_APPEAR`] rules new on a host it
+/// touched, and hosts it touched or meant to fix that the rescan could not
+/// check (an audit gap: rules without evidence stay silent, so a fix would
+/// look verified when nothing was checked). Empty when the run is good.
 pub fn verify(
     before: &[Finding],
     after: &[Finding],
@@ -177,9 +180,20 @@ pub fn verify(
     touched: &BTreeSet<String>,
 ) -> Vec<String> {
     let had: BTreeSet<&str> = before.iter().map(|f| f.fingerprint.as_str()).collect();
+    let fixed_on: BTreeSet<&str> = before
+        .iter()
+        .filter(|f| to_fix.contains(&f.fingerprint))
+        .map(|f| f.host.as_str())
+        .collect();
     let mut problems = Vec::new();
     for f in after {
-        if to_fix.contains(&f.fingerprint) {
+        let ours = touched.contains(&f.host) || fixed_on.contains(f.host.as_str());
+        if ours && f.is_audit_gap() && !had.contains(f.fingerprint.as_str()) {
+            problems.push(format!(
+                "could not check {} after the run ({}): {}",
+                f.host, f.rule_id, f.message
+            ));
+        } else if to_fix.contains(&f.fingerprint) {
             problems.push(format!(
                 "still there: {} on {}: {}",
                 f.rule_id, f.host, f.message
@@ -222,6 +236,7 @@ pub fn lock_environment(
     environment: &str,
     run_id: &str,
     who: &str,
+    inventory: &str,
 ) -> Result<(), String> {
     let dir = shell_quote(&lock_path(environment));
     let script = format!(
@@ -244,9 +259,11 @@ pub fn lock_environment(
         holder if holder == run_id => Ok(()),
         holder => Err(format!(
             "environment {environment} is locked by run {holder} ({} on {}): finish it with \
-             `sslaudit remediate resume {holder}` or `sslaudit remediate rollback {holder}`",
+             `{}` or `{}`",
             lock_path(environment),
-            master.host()
+            master.host(),
+            commands::resume(holder, inventory),
+            commands::rollback(holder, inventory),
         )),
     }
 }
@@ -311,6 +328,15 @@ mod tests {
             worse[0].contains("new after the run: SSL003 on db"),
             "{worse:?}"
         );
+        // The fixed finding is gone because the rescan could not log in:
+        // not verified.
+        let mut gap = finding("SCAN002", "db", "g");
+        gap.message = "the database refused the scanner's login".into();
+        let unchecked = verify(&before, &[gap.clone()], &to_fix, &touched);
+        assert_eq!(unchecked.len(), 1, "{unchecked:?}");
+        assert!(unchecked[0].starts_with("could not check db after the run"));
+        gap.severity = Severity::Medium;
+        assert!(verify(&before, &[gap], &to_fix, &touched).is_empty());
     }
 
     #[test]

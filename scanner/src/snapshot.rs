@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
+use std::collections::BTreeSet;
+
 use sslaudit_rules::facts::{CollectionProblem, FileMeta, FileStatus, Fleet};
+use sslaudit_rules::layout::Layout;
+use sslaudit_rules::parse::{mycnf, redact, x509};
 
 use crate::evidence::{FileEntry, FileRecord, HostEvidence, HostMeta};
 
@@ -151,6 +155,10 @@ pub fn read_host(dir: &Path) -> Result<HostEvidence, SnapshotError> {
     let mut ev = HostEvidence {
         meta,
         origin: dir.display().to_string(),
+        declared_at: Some(sslaudit_rules::Location::file(
+            dir.join("host.toml").display().to_string(),
+            Some(1),
+        )),
         files: BTreeMap::new(),
         mysql: None,
         connection: None,
@@ -240,6 +248,7 @@ fn walk_fs(fs_root: &Path, dir: &Path, ev: &mut HostEvidence) {
             owner: Some("root".into()),
             group: Some("root".into()),
             size: Some(md.len()),
+            lines: None,
         };
         let content = if md.file_type().is_symlink() {
             // A snapshot holds files as found, never links: a link in one
@@ -351,6 +360,17 @@ fn apply_record(ev: &mut HostEvidence, path: String, rec: FileRecord) {
     if rec.key.is_some() {
         entry.key = rec.key;
     }
+    if let Some(reason) = rec.withheld {
+        ev.problems.push(CollectionProblem {
+            what: "file".into(),
+            path: Some(path),
+            line: None,
+            message: format!(
+                "its content is not in the snapshot, which never keeps what it cannot redact: \
+                 {reason}"
+            ),
+        });
+    }
 }
 
 /// Reads a snapshot and builds the facts of every host `select` keeps,
@@ -450,8 +470,90 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }
 
-/// Writes one host's evidence as `<root>/<environment>/<name>/`: text files
-/// with their secrets redacted in place, private keys as derived facts only.
+/// What a snapshot holds of a file's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// Its content with every secret replaced, line for line.
+    Redacted(Vec<u8>),
+    /// A file the rules read whose secrets cannot be removed by its
+    /// structure (it does not parse): why; never written.
+    Withheld(String),
+    /// A file no rule reads: listed, never copied.
+    NotKept,
+}
+
+/// What [`write_host`] writes of the content of `path` on the host `ev`
+/// describes.
+pub fn as_written(ev: &HostEvidence, path: &str, content: &[u8]) -> Written {
+    FileKinds::of(ev).as_written(path, content)
+}
+
+/// Which kind of file each path of a host is, for redaction: the files the
+/// rules read by their role on the host, certificates by their content.
+struct FileKinds {
+    database_ymls: BTreeSet<String>,
+    option_files: BTreeSet<String>,
+    openssl_cnf: String,
+}
+
+impl FileKinds {
+    fn of(ev: &HostEvidence) -> Self {
+        let layout = Layout::with_overrides(&ev.meta.layout, &ev.meta.layout_overrides)
+            .unwrap_or_else(|_| Layout::engineyard());
+        let read = mycnf::parse_option_files(&layout.option_files, ev);
+        FileKinds {
+            database_ymls: ev.meta.database_yml.iter().cloned().collect(),
+            option_files: read.files_read.into_iter().collect(),
+            openssl_cnf: layout.openssl_cnf,
+        }
+    }
+
+    fn as_written(&self, path: &str, content: &[u8]) -> Written {
+        match self.kind(path, content) {
+            Some(kind) => match redact::redact(kind, content) {
+                Ok(redacted) => Written::Redacted(redacted),
+                Err(w) => Written::Withheld(w.reason),
+            },
+            None => Written::NotKept,
+        }
+    }
+
+    /// `None`: a file no rule reads, which is never copied.
+    fn kind(&self, path: &str, content: &[u8]) -> Option<redact::Kind> {
+        use redact::Kind;
+        if self.database_ymls.contains(path) {
+            return Some(Kind::DatabaseYml);
+        }
+        if path == self.openssl_cnf {
+            return Some(Kind::OpensslCnf);
+        }
+        if path == "/etc/passwd" {
+            return Some(Kind::Passwd);
+        }
+        // Option files mysqld reads (includes followed), and client ones.
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if self.option_files.contains(path) || name.ends_with(".cnf") || name == ".my.cnf" {
+            return Some(Kind::OptionFile);
+        }
+        if x509::looks_like_certificate(content) {
+            // PEM is text (with bag attributes, perhaps); DER never is.
+            return Some(if std::str::from_utf8(content).is_ok() {
+                Kind::Pem
+            } else {
+                Kind::Der
+            });
+        }
+        if x509::looks_like_public_key(content) {
+            return Some(Kind::Pem);
+        }
+        None
+    }
+}
+
+/// Writes one host's evidence as `<root>/<environment>/<name>/`: the files
+/// the rules read with their secrets redacted in place by their structure
+/// (or withheld, with why, when that cannot be done), private keys as
+/// derived facts only, other files listed but never copied.
 pub fn write_host(root: &Path, ev: &HostEvidence) -> Result<PathBuf, SnapshotError> {
     let dir = root
         .join(folder_name("environment", &ev.meta.environment)?)
@@ -466,6 +568,7 @@ pub fn write_host(root: &Path, ev: &HostEvidence) -> Result<PathBuf, SnapshotErr
     })?;
     write_file(&dir.join("host.toml"), host_toml.as_bytes())?;
 
+    let kinds = FileKinds::of(ev);
     let mut records: BTreeMap<String, FileRecord> = BTreeMap::new();
     for (path, entry) in &ev.files {
         let Some(rel) = fs_relative(path) else {
@@ -476,21 +579,25 @@ pub fn write_host(root: &Path, ev: &HostEvidence) -> Result<PathBuf, SnapshotErr
             FileStatus::Missing => ("missing", None),
             FileStatus::Unreadable { reason } => ("unreadable", Some(reason.clone())),
         };
-        records.insert(
-            path.clone(),
-            FileRecord {
-                status: status.into(),
-                reason,
-                mode: entry.meta.mode.map(|m| format!("{m:04o}")),
-                owner: entry.meta.owner.clone(),
-                group: entry.meta.group.clone(),
-                size: entry.meta.size,
-                key: entry.key.clone(),
-            },
-        );
+        let mut record = FileRecord {
+            status: status.into(),
+            reason,
+            mode: entry.meta.mode.map(|m| format!("{m:04o}")),
+            owner: entry.meta.owner.clone(),
+            group: entry.meta.group.clone(),
+            size: entry.meta.size,
+            key: entry.key.clone(),
+            withheld: None,
+            not_kept: false,
+        };
         if let Some(content) = &entry.content {
-            write_file(&dir.join("fs").join(rel), &crate::redact::redact(content))?;
+            match kinds.as_written(path, content) {
+                Written::Redacted(redacted) => write_file(&dir.join("fs").join(rel), &redacted)?,
+                Written::Withheld(reason) => record.withheld = Some(reason),
+                Written::NotKept => record.not_kept = true,
+            }
         }
+        records.insert(path.clone(), record);
     }
     write_file(&dir.join("files.json"), to_json(&records).as_bytes())?;
     if let Some(m) = &ev.mysql {
@@ -556,6 +663,7 @@ mod tests {
                 owner: Some("mysql".into()),
                 group: Some("mysql".into()),
                 size: content.map(|c| c.len() as u64),
+                lines: None,
             },
             content: content.map(<[u8]>::to_vec),
             key: None,
@@ -592,9 +700,36 @@ mod tests {
             "/../../escape".to_string(),
             entry("/../../escape", Some(b"x"), 0o644),
         );
+        // A database.yml the inventory names, with a secret in a block
+        // scalar; one that does not parse; a script no rule reads.
+        let yml = "/data/shop/current/config/database.yml";
+        let broken = "/data/shop/current/config/broken.yml";
+        files.insert(
+            yml.to_string(),
+            entry(
+                yml,
+                Some(b"production:\n  password: >-\n    hunter3\n  host: db\n"),
+                0o640,
+            ),
+        );
+        files.insert(
+            broken.to_string(),
+            entry(broken, Some(b"production:\n  password: [hunter4\n"), 0o640),
+        );
+        files.insert(
+            "/etc/mysql/debian-start".to_string(),
+            entry(
+                "/etc/mysql/debian-start",
+                Some(b"#!/bin/sh\nPW=hunter5\n"),
+                0o755,
+            ),
+        );
+        let mut meta = meta;
+        meta.database_yml = vec![yml.to_string(), broken.to_string()];
         let ev = HostEvidence {
             meta,
             origin: "test".into(),
+            declared_at: None,
             files,
             mysql: None,
             connection: None,
@@ -623,9 +758,36 @@ mod tests {
         assert_eq!(k.meta.mode, Some(0o600));
         assert!(k.content.is_none());
         assert_eq!(k.key.as_ref().unwrap().bits, 2048);
+        assert_eq!(
+            back.files[yml].content.as_deref(),
+            Some(&b"production:\n  password: >-\n    <redacted>\n  host: db\n"[..])
+        );
+        // Not parsed, not written: the record says why, and a scan says so.
+        assert!(back.files[broken].content.is_none());
+        assert!(
+            back.problems
+                .iter()
+                .any(|p| p.path.as_deref() == Some(broken) && p.message.contains("not valid YAML")),
+            "{:?}",
+            back.problems
+        );
+        // No rule reads it: listed, never copied, no problem.
+        assert!(back.files["/etc/mysql/debian-start"].content.is_none());
+        assert_eq!(back.problems.len(), 1, "{:?}", back.problems);
+        let mut written = Vec::new();
+        collect_paths(dir.path(), dir.path(), &mut written).unwrap();
+        for f in written {
+            let text = fs::read(dir.path().join(&f)).unwrap();
+            for secret in ["hunter2", "hunter3", "hunter4", "hunter5"] {
+                assert!(
+                    !String::from_utf8_lossy(&text).contains(secret),
+                    "{secret} in {}",
+                    f.display()
+                );
+            }
+        }
         let sums = fs::read_to_string(dir.path().join("SHA256SUMS")).unwrap();
         assert!(sums.contains("production/db-master/host.toml"));
-        assert!(!sums.contains("hunter2"));
         assert_eq!(read_manifest(dir.path()).unwrap().format, FORMAT);
     }
 }

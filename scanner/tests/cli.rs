@@ -1,6 +1,10 @@
 //! End-to-end runs of the `sslaudit` binary: the demo fleet, exit codes, and
 //! errors that name their file and line.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+mod fleet_util;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -53,6 +57,9 @@ fn demo_fleet_triggers_every_rule_and_fails_the_gate() {
     assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("gate: FAILED"), "{stdout}");
+    // Microsoft's validator: no error, no warning (SARIF1004 relative
+    // references, SARIF2017 regions...).
+    fleet_util::assert_sarif_validates(&sarif);
 
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

@@ -1,31 +1,24 @@
-//! Runs every per-rule fixture case: `fixtures/cases/<ID>/fail-*/` must
-//! yield at least one finding of `<ID>` (matching its `expect.toml`, if
-//! any), `pass-*/` must yield none. Each case is a snapshot judged as of its
-//! `collected_at`, so cases never rot as time passes.
+//! Runs every per-rule fixture case, `fixtures/cases/<ID>/{pass,fail}-*/`.
+//! Each case states the complete set of findings it must produce, as an
+//! insta snapshot beside it (`findings.snap`): rule, severity, host,
+//! location and message of every finding of every rule, so a rule that adds
+//! a finding anywhere it was not expected fails the suite, not only a case
+//! of its own. On top of the snapshot, a `fail-*` case must hold a finding
+//! of its rule and a `pass-*` case none. Each case is a snapshot judged as
+//! of its `collected_at`, so cases never rot as time passes.
+//!
+//! After a deliberate change: `INSTA_UPDATE=always cargo test -p
+//! sslaudit-scanner --test fixture_cases`, then review `git diff fixtures/`.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use sslaudit_rules::policy::Policy;
 use sslaudit_rules::{Finding, registry};
 use sslaudit_scanner::engine::{self, RuleSet};
 use sslaudit_scanner::snapshot;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Expect {
-    #[serde(default)]
-    finding: Vec<ExpectedFinding>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExpectedFinding {
-    host: Option<String>,
-    severity: Option<String>,
-    message_contains: Option<String>,
-}
 
 fn cases_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/cases")
@@ -51,67 +44,62 @@ fn run_case(dir: &Path) -> Vec<Finding> {
     engine::evaluate(&fleet, &rules, &Policy::default(), as_of).0
 }
 
-fn check_case(rule: &str, dir: &Path) -> Result<(), String> {
-    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let findings = run_case(dir);
-    let mine: Vec<&Finding> = findings.iter().filter(|f| f.rule_id == rule).collect();
-    let show = |fs: &[&Finding]| {
-        fs.iter()
-            .map(|f| format!("    {} {} {}: {}", f.rule_id, f.severity, f.host, f.message))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    if name.starts_with("pass-") {
-        if !mine.is_empty() {
-            return Err(format!(
-                "{rule}/{name}: expected no {rule} finding, got:\n{}",
-                show(&mine)
-            ));
-        }
-        return Ok(());
+/// Every finding, one block each, in the report's order.
+fn render(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "(no findings)\n".to_string();
     }
-    if !name.starts_with("fail-") {
-        return Err(format!(
+    let mut out = String::new();
+    for f in findings {
+        let mut at = f.location.display();
+        if let (Some(object), true) = (&f.location.object, f.location.file.is_some()) {
+            let _ = write!(at, " [{object}]");
+        }
+        let _ = writeln!(
+            out,
+            "{} {} {}/{} {at}\n    {}",
+            f.rule_id, f.severity, f.environment, f.host, f.message
+        );
+    }
+    out
+}
+
+/// The naming contract of a case folder, on top of its snapshot.
+fn check_name(rule: &str, name: &str, findings: &[Finding]) -> Result<(), String> {
+    let mine = findings.iter().filter(|f| f.rule_id == rule).count();
+    match name.split('-').next() {
+        Some("pass") if mine > 0 => Err(format!("{rule}/{name}: a pass case with {rule} findings")),
+        Some("fail") if mine == 0 => Err(format!("{rule}/{name}: a fail case without {rule}")),
+        Some("pass" | "fail") => Ok(()),
+        _ => Err(format!(
             "{rule}/{name}: case folders must start with pass- or fail-"
-        ));
+        )),
     }
-    if mine.is_empty() {
-        let all: Vec<&Finding> = findings.iter().collect();
-        return Err(format!(
-            "{rule}/{name}: expected a {rule} finding, got none; all findings:\n{}",
-            show(&all)
-        ));
-    }
-    let expect_path = dir.join("expect.toml");
-    if expect_path.is_file() {
-        let text = std::fs::read_to_string(&expect_path).map_err(|e| e.to_string())?;
-        let expect: Expect =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", expect_path.display()))?;
-        for want in &expect.finding {
-            let hit = mine.iter().any(|f| {
-                want.host.as_ref().is_none_or(|h| *h == f.host)
-                    && want
-                        .severity
-                        .as_ref()
-                        .is_none_or(|s| *s == f.severity.as_str())
-                    && want
-                        .message_contains
-                        .as_ref()
-                        .is_none_or(|m| f.message.contains(m.as_str()))
-            });
-            if !hit {
-                return Err(format!(
-                    "{rule}/{name}: no {rule} finding matches {want:?}; got:\n{}",
-                    show(&mine)
-                ));
-            }
-        }
-    }
-    Ok(())
+}
+
+fn check_case(rule: &str, dir: &Path) -> Result<(), String> {
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let findings = run_case(dir);
+    let rendered = render(&findings);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(format!("fixtures/cases/{rule}/{name}: every finding"));
+    let snapshot = catch_unwind(AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!("findings", rendered));
+    }));
+    check_name(rule, &name, &findings)?;
+    snapshot
+        .map_err(|_| format!("{rule}/{name}: the findings differ from findings.snap:\n{rendered}"))
 }
 
 #[test]
-fn every_case_meets_its_expectation() {
+fn every_case_yields_exactly_its_findings() {
     let mut failures = Vec::new();
     let mut count = 0;
     for rule_dir in sorted_dirs(&cases_root()) {
@@ -161,4 +149,28 @@ fn every_rule_has_a_passing_and_a_failing_case() {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+/// A case is judged by its snapshot alone: a stray expectation file would
+/// look like a second source of truth.
+#[test]
+fn every_case_has_its_snapshot_and_nothing_else_at_the_top() {
+    let mut wrong = Vec::new();
+    for rule_dir in sorted_dirs(&cases_root()) {
+        for case in sorted_dirs(&rule_dir) {
+            for entry in std::fs::read_dir(&case).unwrap_or_else(|e| panic!("{e}")) {
+                let Ok(entry) = entry else { continue };
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if entry.path().is_file()
+                    && !["snapshot.toml", "findings.snap"].contains(&name.as_str())
+                {
+                    wrong.push(format!("{}: unexpected file {name}", case.display()));
+                }
+            }
+            if !case.join("findings.snap").is_file() {
+                wrong.push(format!("{}: no findings.snap", case.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

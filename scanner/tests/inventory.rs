@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use sslaudit_rules::facts::Role;
 use sslaudit_scanner::inventory::{
-    self, HostDefaults, Inventory, InventoryError, InventoryFormat, InventoryHost, Shard, Via,
+    self, HostDefaults, Inventory, InventoryError, InventoryFormat, InventoryHost, Via,
 };
+use sslaudit_scanner::shard::Shard;
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -52,7 +53,7 @@ environments:
     ca_key: /srv/ca/production.key
     mysql: { restart_command: "/etc/init.d/mysql restart" }
     hosts:
-      - { name: db-master, address: 10.0.0.10, roles: [db_master] }
+      - { name: db-master, address: 10.0.0.10, roles: [db_master], aliases: [db.internal, 10.0.0.100], named_users: [svc] }
       - { name: db-replica-1, address: 10.0.0.11, roles: [db_replica], ssh: { port: 2222, timeout: 1m30s, jump: ~ } }
       - { name: app-1, address: 10.0.0.20, roles: [app], app_user: deploy, database_yml: /data/shop/current/config/database.yml }
   staging:
@@ -80,6 +81,14 @@ fn native_inventory_resolves_every_level() {
     assert_eq!(m.environment, "production");
     assert_eq!(m.roles, [Role::DbMaster]);
     assert_eq!(m.address, "10.0.0.10");
+    assert_eq!(m.aliases, ["db.internal", "10.0.0.100"]);
+    assert_eq!(m.named_users, ["svc"]);
+    assert_eq!(
+        m.host_meta().aliases,
+        m.aliases,
+        "aliases reach the evidence"
+    );
+    assert!(host(&inv, "app-1").aliases.is_empty());
     assert_eq!(m.ssh.user, "root");
     assert_eq!(m.ssh.identity_file, Some(home().join(".ssh/id_ed25519")));
     assert_eq!(m.ssh.known_hosts, home().join(".ssh/known_hosts"));
@@ -283,7 +292,7 @@ fn mistakes_name_their_line() {
 const ANSIBLE_INI: &str = r#"
 # the fleet's existing Ansible inventory
 [db_master]
-db1 ansible_host=10.0.1.10 ansible_user=ops
+db1 ansible_host=10.0.1.10 ansible_user=ops sslaudit_aliases=db1.internal,10.0.1.100 sslaudit_named_users=svc
 
 [db_replica]
 db[2:3] ansible_host=10.0.1.99
@@ -329,6 +338,8 @@ fn ansible_ini_inventory() {
         ("production", "10.0.1.10")
     );
     assert_eq!(db1.ssh.user, "ops");
+    assert_eq!(db1.aliases, ["db1.internal", "10.0.1.100"]);
+    assert_eq!(db1.named_users, ["svc"]);
     assert_eq!(db1.ssh.timeout, Duration::from_secs(5));
     assert_eq!(db1.mysql.via, Via::Tcp);
     assert_eq!(db1.mysql.password_env.as_deref(), Some("DB_PW"));
@@ -480,12 +491,25 @@ fn adhoc_limit_and_shard() {
     assert_eq!(limited.hosts[0].name, "app-1");
     assert!(inv.clone().limit(&["[".to_string()]).is_err());
 
-    // Shards partition the hosts, deterministically.
+    // Shards partition the hosts by whole environments, deterministically.
     let mut all: Vec<String> = Vec::new();
     for k in 1..=3 {
-        let part = inv.clone().shard(Shard::parse(&format!("{k}/3")).unwrap());
-        let again = inv.clone().shard(Shard { index: k, count: 3 });
+        let (part, _) = inv.clone().shard(Shard::parse(&format!("{k}/3")).unwrap());
+        let (again, _) = inv.clone().shard(Shard { index: k, count: 3 });
         assert_eq!(part.hosts, again.hosts);
+        for h in &part.hosts {
+            let whole = inv
+                .hosts
+                .iter()
+                .filter(|x| x.environment == h.environment)
+                .count();
+            let here = part
+                .hosts
+                .iter()
+                .filter(|x| x.environment == h.environment)
+                .count();
+            assert_eq!(here, whole, "{} split", h.environment);
+        }
         all.extend(part.hosts.iter().map(|h| h.label()));
     }
     all.sort();

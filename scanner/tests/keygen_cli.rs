@@ -123,12 +123,23 @@ fn plan_out_writes_the_plan_without_keys_and_applies_nothing() {
         "{text}"
     );
     assert!(!text.contains("PRIVATE KEY"));
-    let bad = sslaudit(&[
+    // Without --datadir the engineyard layout's newest version directory
+    // is used, and the command says so.
+    let run = sslaudit(&[
         "keygen",
         "--out",
         out.to_str().unwrap(),
         "--server-name",
         "x",
+        "--user",
+        "deploy",
     ]);
-    assert_eq!(bad.status.code(), Some(2), "engineyard needs --datadir");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no --datadir: the server keys go to /db/mysql/5.7/data"),
+        "{stderr}"
+    );
+    assert!(out.join("x/db/mysql/5.7/data/server.key").exists());
+    assert!(out.join("x/db/mysql/keygen/deploy/mysql.key").exists());
 }

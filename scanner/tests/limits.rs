@@ -349,6 +349,8 @@ fn a_binary_inventory_is_refused_naming_the_file() {
 
 fn live_meta(overrides: &BTreeMap<String, String>) -> HostMeta {
     HostMeta {
+        aliases: Vec::new(),
+        named_users: Vec::new(),
         name: "local".into(),
         environment: "test".into(),
         roles: vec![],
@@ -381,6 +383,7 @@ fn collect_live(root: &str, option_files: &str) -> (files::Collected, HostFacts)
     let ev = HostEvidence {
         meta,
         origin: "local".into(),
+        declared_at: None,
         files: c.files.clone(),
         mysql: None,
         connection: None,

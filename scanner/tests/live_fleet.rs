@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod fleet_util;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -65,9 +67,11 @@ impl Fleet {
             .expect("run sslaudit")
     }
 
-    /// Scans with an inventory and returns host -> rules that fired.
+    /// Scans with an inventory and returns the JSON report; its SARIF must
+    /// pass Microsoft's validator.
     fn scan(&self, inventory: &str, extra: &[&str]) -> (serde_json::Value, Output) {
         let json = self.path(&format!("{inventory}.report.json"));
+        let sarif = self.path(&format!("{inventory}.report.sarif"));
         let inv = self.path(inventory);
         let mut args = vec![
             "scan",
@@ -75,6 +79,8 @@ impl Fleet {
             inv.as_str(),
             "--json",
             json.as_str(),
+            "--sarif",
+            sarif.as_str(),
             "-q",
         ];
         args.extend_from_slice(extra);
@@ -86,6 +92,7 @@ impl Fleet {
             String::from_utf8_lossy(&out.stderr)
         );
         let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        fleet_util::assert_sarif_validates(Path::new(&sarif));
         (report, out)
     }
 }
@@ -166,9 +173,32 @@ fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
         ("u-down", &["SCAN001"], NONE),
         ("u-stall-ssh", &["SCAN001"], NONE),
         ("u-wrong-hostkey", &["SCAN001"], NONE),
-        ("u-stall-mysql", &["SCAN001"], &["SSL018"]),
+        // SSH answered: the database that does not is an audit gap
+        // (SCAN002, high), not an unreachable host.
+        ("u-stall-mysql", &["SCAN002"], &["SSL018"]),
+        // Shapes real fleets have, not faults: MySQL's RSA key pair in the
+        // datadir is no certificate; a MySQL-only account and a localhost
+        // environment in database.yml are not the master's named users
+        // (only the localhost environment's own SSL007); a stock Debian
+        // MariaDB (keys in /var/lib/mysql, settings in mariadb.conf.d) is
+        // healthy, via ssh and via tcp.
+        ("f-rsa", NONE, NONE),
+        ("f-yml-mysql-only", &["SSL007"], NONE),
+        ("d-master", NONE, NONE),
+        ("d-app", NONE, NONE),
     ];
     check(&ssh, common);
+    for f in ssh["findings"].as_array().unwrap() {
+        if f["host"] == "f-yml-mysql-only" {
+            assert!(
+                f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("environment development"),
+                "only the localhost environment: {f}"
+            );
+        }
+    }
     check(
         &ssh,
         &[
@@ -179,22 +209,40 @@ fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
         ],
     );
 
-    // via: tcp — the scanner's own verified TLS session. Servers without
-    // TLS (or with an expired certificate) refuse it: the scanner never
-    // logs in in clear text, so those hosts are unaudited (SCAN001) and the
-    // probe says why.
+    // via: tcp — the scanner's own verified TLS session. The scanner never
+    // logs in in clear text, so a server without TLS gives no SQL facts:
+    // its greeting proves SSL001 (and SSL003 where the option files
+    // configure SSL), and a medium SCAN002 says the SQL facts are missing.
+    // An expired certificate cannot be verified: the SQL facts are an audit
+    // gap (high SCAN002) beside SSL004. No host that answered is SCAN001.
     let (tcp, _) = fleet.scan("inventory-tcp.yaml", &["--as-of", "2026-11-30"]);
     check(&tcp, common);
     check(
         &tcp,
         &[
             // The option files still come over SSH: SSL002 holds either way.
-            ("f-ssl-off", &["SCAN001", "SSL002", "SSL018"], NONE),
-            ("f-restart", &["SCAN001", "SSL018"], NONE),
-            ("f-expired", &["SCAN001", "SSL004"], NONE),
-            ("f-no-tls", &["SCAN001", "SSL002", "SSL018"], NONE),
+            (
+                "f-ssl-off",
+                &["SSL001", "SSL002", "SSL018", "SCAN002"],
+                NONE,
+            ),
+            (
+                "f-restart",
+                &["SSL001", "SSL003", "SSL018", "SCAN002"],
+                NONE,
+            ),
+            ("f-expired", &["SCAN002", "SSL004"], NONE),
+            ("f-no-tls", &["SSL001", "SSL002", "SSL018", "SCAN002"], NONE),
         ],
     );
+    for f in tcp["findings"].as_array().unwrap() {
+        if f["host"] == "f-no-tls" && f["rule_id"] == "SSL001" {
+            assert_eq!(f["evidence"]["source"], "probe", "{f}");
+        }
+        if f["host"] == "f-no-tls" && f["rule_id"] == "SCAN002" {
+            assert_eq!(f["severity"], "medium", "{f}");
+        }
+    }
     let sessions = tcp["findings"].as_array().unwrap();
     assert!(
         sessions
@@ -236,8 +284,8 @@ fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
         ],
     );
 
-    // A refused MySQL login leaves the host unaudited: SCAN001, within the
-    // timeout, and the rest of the fleet is scanned as usual.
+    // A refused MySQL login leaves the host's SQL facts unaudited: a high
+    // SCAN002 within the timeout, and the rest of the fleet is scanned as usual.
     let json = fleet.path("refused.json");
     let out = Command::new(env!("CARGO_BIN_EXE_sslaudit"))
         .args(["scan", "--inventory", &fleet.path("inventory-tcp.yaml")])
@@ -251,8 +299,8 @@ fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
     check(
         &refused,
         &[
-            ("db-master", &["SCAN001"], NONE),
-            ("db-replica-1", &["SCAN001"], NONE),
+            ("db-master", &["SCAN002"], NONE),
+            ("db-replica-1", &["SCAN002"], NONE),
             ("app-1", NONE, NONE),
         ],
     );
@@ -294,9 +342,32 @@ fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
     assert_eq!(out.status.code(), Some(1));
     let offline: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&offline).unwrap()).unwrap();
+    let as_lines = |r: &serde_json::Value| -> BTreeSet<String> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.to_string())
+            .collect()
+    };
+    let (live_set, offline_set) = (as_lines(&ssh), as_lines(&offline));
+    assert!(
+        live_set == offline_set,
+        "collect-then-scan differs from the live scan:\nonly live:\n{}\nonly offline:\n{}",
+        live_set
+            .difference(&offline_set)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n"),
+        offline_set
+            .difference(&live_set)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     assert_eq!(
         offline["findings"], ssh["findings"],
-        "collect-then-scan differs from the live scan"
+        "the same findings, in the same order"
     );
     let snapshot_text = std::process::Command::new("grep")
         .args(["-rl", &fleet.password, &evidence])

@@ -621,8 +621,10 @@ fn servers_without_modern_tls() {
     let (none, conn, problems) =
         collect_via_tcp("127.0.0.1", plain.port, &tcp_settings(&pki, "sslaudit"));
     assert!(none.is_none() && conn.is_none());
-    let p = only_problem(&problems, "mysql tls");
+    // Not an access failure: the server's state (SSL001 from the greeting).
+    let p = only_problem(&problems, "mysql no tls");
     assert!(p.message.contains("does not offer TLS"), "{}", p.message);
+    assert!(!p.is_access_failure() && p.is_tls_not_offered());
     root_sql(
         &plain.socket,
         &format!(

@@ -378,6 +378,44 @@ fn closed_before_the_greeting_and_refused() {
     );
 }
 
+/// `sslaudit probe` judges one thing, the port's TLS: a port that gives no
+/// MySQL greeting was not checked, so the command must fail with SCAN001,
+/// never print "no findings" and exit 0 (a CI gate on `probe` would pass
+/// while the database is down). Guards that hole.
+#[test]
+fn probe_command_fails_on_ports_it_cannot_check() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let (hold, held) = mpsc::channel::<TcpStream>();
+    let stalled = serve(move |s| {
+        // Keep the connection open and silent until the test ends.
+        let _ = hold.send(s);
+    });
+    let http = serve(|mut s| {
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    for (addr, why) in [
+        (&refused, "connection refused"),
+        (
+            &stalled,
+            "timed out after 1s waiting for the server greeting",
+        ),
+        (&http, "not a MySQL server?"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sslaudit"))
+            .args(["probe", addr, "--timeout", "1s"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{addr}: {stdout}");
+        assert!(stdout.contains("SCAN001"), "{addr}: {stdout}");
+        assert!(stdout.contains(why), "{addr}: {stdout}");
+        assert!(!stdout.contains("no findings"), "{addr}: {stdout}");
+    }
+    drop(held);
+}
+
 /// A throw-away certificate; `bits` and `digest` make it as weak as needed.
 fn certificate(bits: u32, digest: MessageDigest) -> (X509, PKey<Private>) {
     let key = PKey::from_rsa(Rsa::generate(bits).unwrap()).unwrap();
@@ -494,6 +532,40 @@ fn tls_server_modern() {
 }
 
 /// TLS 1.0/1.1, a 1024-bit key and a SHA-1 signature: still observed.
+/// A server counts the probe's aborted connection (as MySQL's host cache
+/// does) only once it has read the probe's close, and takes its time doing
+/// so; the probe returns only after the server hung up, so the scanner's
+/// login, which resets the count, can never overtake it.
+#[test]
+fn the_probe_returns_only_after_the_server_counted_it() {
+    let (cert, key) = certificate(2048, MessageDigest::sha256());
+    let ctx = server_context(
+        &cert,
+        &key,
+        SslVersion::TLS1_2,
+        SslVersion::TLS1_3,
+        "DEFAULT",
+    )
+    .build();
+    let counted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::clone(&counted);
+    let addr = serve(move |mut s| {
+        if s.write_all(&greeting("10.11.6-MariaDB", true)).is_err() {
+            return;
+        }
+        let _ = read_ssl_request(&mut s);
+        if let Ok(mut tls) = Ssl::new(&ctx).unwrap().accept(s) {
+            let mut buf = [0u8; 64];
+            let _ = tls.read(&mut buf);
+            thread::sleep(Duration::from_millis(300));
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let r = probe_tcp(&addr, &opts(false));
+    assert_eq!(r.protocol.as_deref(), Some("TLSv1.3"), "{r:?}");
+    assert_eq!(counted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
 #[test]
 fn tls_server_legacy_versions_and_weak_certificate() {
     let (cert, key) = certificate(1024, MessageDigest::sha1());

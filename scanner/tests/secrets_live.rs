@@ -167,7 +167,7 @@ fn canary_passwords_appear_in_nothing_sslaudit_writes() {
     );
     let got = by_host(&report(&o("wrong.json")));
     assert!(
-        got["db-master"]["SCAN001"]
+        got["db-master"]["SCAN002"]
             .iter()
             .any(|m| m.contains("Access denied")),
         "{got:?}"

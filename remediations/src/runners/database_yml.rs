@@ -283,34 +283,30 @@ type Fixed = (String, String, Settings);
 
 fn fix_one(b: &mut Builder, host: &HostFacts, f: &Finding) -> Result<Option<Fixed>, Refusal> {
     let object = f.location.object.as_deref().unwrap_or("");
-    let target = object.strip_prefix("database.yml:").unwrap_or("");
     let path = f.location.file.clone().unwrap_or_default();
     let not_fixable = |reason: String| Refusal::NotFixable {
         host: host.name.clone(),
         reason,
         instead: "fix it by hand as `sslaudit explain SSL006` describes".into(),
     };
-    if target.is_empty() || path.is_empty() {
-        return Err(not_fixable(format!(
-            "finding names no database.yml environment ({object})"
-        )));
-    }
-    let yml = host
-        .database_ymls
-        .iter()
-        .find(|y| y.path == path)
-        .ok_or_else(|| Refusal::NotCollected {
+    // The environment, or one of its keys (one naming a missing file).
+    let (env_name, key) = match f.subject_kind() {
+        Some(sslaudit_rules::SubjectKind::DatabaseYml {
+            environment,
+            setting,
+        }) if !environment.is_empty() && !path.is_empty() => (environment.clone(), setting.clone()),
+        _ => {
+            return Err(not_fixable(format!(
+                "finding names no database.yml environment ({object})"
+            )));
+        }
+    };
+    if !host.database_ymls.iter().any(|y| y.path == path) {
+        return Err(Refusal::NotCollected {
             host: host.name.clone(),
             what: path.clone(),
-        })?;
-    // `production` or `production:sslca` (a key naming a missing file).
-    let (env_name, key) = match yml.environments.iter().find(|e| e.name == target) {
-        Some(e) => (e.name.clone(), None),
-        None => match target.rsplit_once(':') {
-            Some((e, k)) => (e.to_string(), Some(k.to_string())),
-            None => (target.to_string(), None),
-        },
-    };
+        });
+    }
     let text = b.text(host, &path)?;
     let current = parse_database_yml(&path, &text).map_err(|e| Refusal::CannotEdit {
         host: host.name.clone(),
@@ -645,7 +641,7 @@ staging: *default
         let msg = refusals[0].1.to_string();
         assert!(
             msg.contains("client keys of deploy are missing (/home/deploy/.mysql/mysql.key)")
-                && msg.contains("sslaudit keygen --inventory <inventory> --environment production"),
+                && msg.contains("sslaudit keygen --inventory fleet.yaml --environment production"),
             "{msg}"
         );
         let flow = "production: {adapter: mysql2, host: db, username: deploy}\n";

@@ -12,12 +12,12 @@
 
 use std::collections::BTreeSet;
 
-use sslaudit_rules::Finding;
 use sslaudit_rules::facts::{
     Account, Certificate, DbEnvironment, Flavor, HostFacts, Require, Role, YmlValue,
 };
 use sslaudit_rules::parse::dbyml::parse_database_yml;
 use sslaudit_rules::parse::x509::is_issued_by;
+use sslaudit_rules::{Finding, SubjectKind};
 
 use super::server::server_version;
 use super::{Builder, Draft, Phase, Refusal};
@@ -112,8 +112,6 @@ fn could_connect(account_host: &str, from: &HostFacts) -> bool {
     from.address.is_none() || names.iter().any(|n| host_matches(account_host, n))
 }
 
-const TEMPLATES: [&str; 5] = ["default", "defaults", "common", "base", "shared"];
-
 fn literal(v: &Option<YmlValue>) -> Option<&str> {
     v.as_ref()
         .filter(|v| !v.erb && !v.value.trim().is_empty())
@@ -206,11 +204,7 @@ fn using_envs(b: &Builder, host: &HostFacts, a: &Account) -> Vec<(String, DbEnvi
         };
         let envs = planned.as_ref().unwrap_or(yml);
         for env in &envs.environments {
-            if TEMPLATES.iter().any(|t| env.name.eq_ignore_ascii_case(t))
-                || env.name.starts_with('.')
-                || !env.is_mysql()
-                || !over_tcp(env)
-            {
+            if env.is_template() || !env.is_mysql() || !over_tcp(env) {
                 continue;
             }
             let user = match &env.username {
@@ -354,24 +348,27 @@ pub(crate) fn plan(b: &mut Builder, host: &HostFacts, findings: &[&Finding]) {
     let as_of = unix(&b.meta.created_at);
     let mut done: BTreeSet<String> = BTreeSet::new();
     for f in findings {
-        let name = f
-            .location
-            .object
-            .as_deref()
-            .and_then(|o| o.strip_prefix("account:"))
-            .unwrap_or("")
-            .to_string();
+        let wanted = match f.subject_kind() {
+            Some(SubjectKind::Account { user, host }) => Some((user, host)),
+            _ => None,
+        };
         let accounts = host
             .mysql
             .as_ref()
             .and_then(|m| m.accounts.as_ref())
             .or_else(|| master.mysql.as_ref().and_then(|m| m.accounts.as_ref()));
-        let Some(a) = accounts.and_then(|l| l.iter().find(|a| a.name() == name)) else {
+        let found = wanted.zip(accounts).and_then(|((user, from), list)| {
+            list.iter().find(|a| &a.user == user && &a.host == from)
+        });
+        let Some(a) = found else {
             b.refuse(
                 f,
                 Refusal::AccountNotFound {
                     host: host.name.clone(),
-                    account: name,
+                    account: match wanted {
+                        Some((user, from)) => format!("{user}@{from}"),
+                        None => f.location.object.as_deref().unwrap_or("").to_string(),
+                    },
                 },
             );
             continue;

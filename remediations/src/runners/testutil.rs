@@ -58,6 +58,7 @@ pub(crate) fn file(h: &mut HostFacts, path: &str, mode: u32, owner: &str, group:
             owner: Some(owner.into()),
             group: Some(group.into()),
             size: None,
+            lines: None,
         },
     );
 }
@@ -259,6 +260,7 @@ impl World {
         let texts = |h: &str, p: &str| self.texts.get(&(h.to_string(), p.to_string())).cloned();
         let env = EnvFacts {
             environment: ENV,
+            inventory: "fleet.yaml",
             hosts: &self.hosts,
             settings: &self.settings,
             texts: &texts,

@@ -8,7 +8,9 @@ use std::borrow::Cow;
 
 use sslaudit_rules::finding::{Suppression, sort_findings};
 use sslaudit_rules::policy::ExpiredWaiver;
-use sslaudit_rules::report::{HostStatus, HostSummary, SCHEMA_VERSION, ScanReport, ToolInfo};
+use sslaudit_rules::report::{
+    FileExtent, HostStatus, HostSummary, SCHEMA_VERSION, ScanReport, ToolInfo,
+};
 use sslaudit_rules::{Finding, Location, RuleMeta, Severity};
 
 const HELP_SSL001: &str = "## What it checks\n\nThat the server reports `have_ssl` = `YES`: \
@@ -89,6 +91,8 @@ pub fn host(env: &str, name: &str, role: &str, status: HostStatus) -> HostSummar
         environment: env.into(),
         roles: vec![role.into()],
         status,
+        declared_at: None,
+        files: Default::default(),
     }
 }
 
@@ -171,7 +175,15 @@ pub fn sample_report() -> ScanReport {
         },
         as_of: "2026-06-01".into(),
         hosts: vec![
-            host("production", "db-master", "db_master", HostStatus::Scanned),
+            HostSummary {
+                declared_at: Some(Location::file("fleet/production.yaml", Some(4))),
+                files: [(
+                    "/db/mysql/5.7/data/server.crt".to_string(),
+                    FileExtent::Lines(20),
+                )]
+                .into(),
+                ..host("production", "db-master", "db_master", HostStatus::Scanned)
+            },
             host(
                 "production",
                 "db-replica",
@@ -179,7 +191,10 @@ pub fn sample_report() -> ScanReport {
                 HostStatus::Unreachable,
             ),
             host("production", "app-1", "app", HostStatus::Partial),
-            host("staging", "staging-db", "db_master", HostStatus::Scanned),
+            HostSummary {
+                declared_at: Some(Location::file("/srv/inventories/staging.yaml", Some(2))),
+                ..host("staging", "staging-db", "db_master", HostStatus::Scanned)
+            },
         ],
         findings,
         expired_waivers: vec![ExpiredWaiver {
@@ -190,6 +205,8 @@ pub fn sample_report() -> ScanReport {
             origin: "policy.toml:14".into(),
         }],
         certificates: Vec::new(),
+        scope: None,
+        pending: Vec::new(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! SSL020: a setting that switches TLS off on purpose, in a database.yml
 //! environment, a client option group or the server's options.
 
-use crate::app::transport::{is_template, literal};
+use crate::app::transport::literal;
 use crate::facts::{HostFacts, OptionSet, OptionValue, YmlValue};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
@@ -127,7 +127,7 @@ impl ClientTlsDisabled {
     fn check_ymls(&self, cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
         for yml in &host.database_ymls {
             for env in &yml.environments {
-                if is_template(env) || !env.is_mysql() {
+                if env.is_template() || !env.is_mysql() {
                     continue;
                 }
                 if let Some(m) = literal(&env.ssl_mode).filter(|m| is_disabled_mode(&m.value)) {
@@ -139,7 +139,7 @@ impl ClientTlsDisabled {
                         m.line
                     );
                     let loc = Location::file(yml.path.clone(), Some(m.line))
-                        .with_object(format!("database.yml:{}:ssl_mode", env.name));
+                        .with_object(crate::Subject::database_yml(&env.name, Some("ssl_mode")));
                     out.push(
                         self.finding(host, msg, loc)
                             .evidence("environment", env.name.clone())
@@ -157,7 +157,7 @@ impl ClientTlsDisabled {
                         v.line
                     );
                     let loc = Location::file(yml.path.clone(), Some(v.line))
-                        .with_object(format!("database.yml:{}:sslverify", env.name));
+                        .with_object(crate::Subject::database_yml(&env.name, Some("sslverify")));
                     let mut f = self
                         .finding(host, msg, loc)
                         .evidence("environment", env.name.clone())

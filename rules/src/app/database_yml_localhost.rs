@@ -2,7 +2,7 @@
 //! socket (`localhost`, no host, or a socket the client library honours),
 //! where TLS is never negotiated.
 
-use crate::app::transport::{SocketReason, Transport, is_template, transport};
+use crate::app::transport::{SocketReason, Transport, transport};
 use crate::facts::HostFacts;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
@@ -76,7 +76,7 @@ impl Rule for DatabaseYmlLocalhost {
     fn check_host(&self, _cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
         for yml in &host.database_ymls {
             for env in &yml.environments {
-                if is_template(env) || !env.is_mysql() {
+                if env.is_template() || !env.is_mysql() {
                     continue;
                 }
                 let Transport::Socket(reason) = transport(env) else {
@@ -99,7 +99,7 @@ impl Rule for DatabaseYmlLocalhost {
                     env.name, yml.path
                 );
                 let loc = Location::file(yml.path.clone(), Some(line))
-                    .with_object(format!("database.yml:{}", env.name));
+                    .with_object(crate::Subject::database_yml(&env.name, None));
                 let mut f = self
                     .finding(host, msg, loc)
                     .evidence("environment", env.name.clone())

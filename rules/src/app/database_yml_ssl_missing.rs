@@ -2,7 +2,7 @@
 //! the client keys the seed's "Enforce SSL Connections" asks for, or naming
 //! key files that are not on the application host.
 
-use crate::app::transport::{Transport, host_display, is_template, literal, set_value, transport};
+use crate::app::transport::{Transport, host_display, literal, set_value, transport};
 use crate::facts::{DatabaseYml, DbEnvironment, FileStatus, HostFacts, YmlValue};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
@@ -132,7 +132,7 @@ impl DatabaseYmlSslMissing {
                 host_display(env)
             );
             let loc = Location::file(yml.path.clone(), Some(env.line))
-                .with_object(format!("database.yml:{}", env.name));
+                .with_object(crate::Subject::database_yml(&env.name, None));
             out.push(
                 self.finding(host, msg, loc)
                     .evidence("environment", env.name.clone())
@@ -167,7 +167,7 @@ impl DatabaseYmlSslMissing {
                 env.name, yml.path, v.line
             );
             let loc = Location::file(yml.path.clone(), Some(v.line))
-                .with_object(format!("database.yml:{}:{key}", env.name));
+                .with_object(crate::Subject::database_yml(&env.name, Some(key)));
             let mut f = self
                 .finding(host, msg, loc)
                 .evidence("environment", env.name.clone())
@@ -189,7 +189,7 @@ impl Rule for DatabaseYmlSslMissing {
     fn check_host(&self, _cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
         for yml in &host.database_ymls {
             for env in &yml.environments {
-                if is_template(env) || !env.is_mysql() || transport(env) != Transport::Tcp {
+                if env.is_template() || !env.is_mysql() || transport(env) != Transport::Tcp {
                     continue;
                 }
                 self.check_env(host, yml, env, out);

@@ -86,6 +86,7 @@ pub(crate) fn set_file(h: &mut HostFacts, path: &str, status: FileStatus) {
             owner: None,
             group: None,
             size: None,
+            lines: None,
         },
     );
 }

@@ -76,19 +76,6 @@ pub(crate) fn transport(env: &DbEnvironment) -> Transport<'_> {
     }
 }
 
-/// Top-level keys that by convention only hold shared settings for `<<:`
-/// merges (`default: &default`). Rails never connects with them unless
-/// RAILS_ENV names them, and the environments that merge them already carry
-/// their values, so judging them too would only repeat (or invent) findings.
-const TEMPLATE_NAMES: &[&str] = &["default", "defaults", "common", "base", "shared"];
-
-pub(crate) fn is_template(env: &DbEnvironment) -> bool {
-    env.name.starts_with('.')
-        || TEMPLATE_NAMES
-            .iter()
-            .any(|t| env.name.eq_ignore_ascii_case(t))
-}
-
 /// The host as written, for messages.
 pub(crate) fn host_display(env: &DbEnvironment) -> &str {
     env.host.as_ref().map_or("(no host)", |h| h.value.trim())
@@ -143,9 +130,9 @@ mod tests {
 
     #[test]
     fn templates_are_recognised_by_name() {
-        assert!(is_template(&env("default", 1)));
-        assert!(is_template(&env("Defaults", 1)));
-        assert!(is_template(&env(".base", 1)));
-        assert!(!is_template(&env("production", 1)));
+        assert!(env("default", 1).is_template());
+        assert!(env("Defaults", 1).is_template());
+        assert!(env(".base", 1).is_template());
+        assert!(!env("production", 1).is_template());
     }
 }

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use crate::certs::{cert_name, chains_to, identity_description, identity_label};
 use crate::facts::{Certificate, HostDigest, IdentityKind, Role, TlsIdentity};
+use crate::pending::{Completion, KeySighting};
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL012: a host's CA or client certificate does not belong to its
@@ -207,62 +208,79 @@ impl FleetCaMismatch {
         }
     }
 
-    /// One key, many environments: every host of the later environments
-    /// (sorted) is reported, naming a host of the first.
+    /// Every database server's key, awaiting the comparison across
+    /// environments ([`crate::pending`]): [`shared_keys`] words the
+    /// findings once every host is known.
     fn shared_server_keys(&self, hosts: &[HostDigest], out: &mut Vec<Finding>) {
-        type Users<'a> = BTreeMap<&'a str, Vec<(&'a HostDigest, &'a Certificate)>>;
-        let mut by_key: BTreeMap<&str, Users<'_>> = BTreeMap::new();
         for host in hosts {
-            if let Some(leaf) = host
+            let Some(leaf) = host
                 .server_identity()
                 .and_then(|id| id.cert.as_deref())
                 .and_then(|p| host.certificates_of(p))
                 .and_then(|c| c.first())
-            {
-                by_key
-                    .entry(leaf.spki_sha256.as_str())
-                    .or_default()
-                    .entry(host.environment.as_str())
-                    .or_default()
-                    .push((host, leaf));
-            }
-        }
-        for envs in by_key.values() {
-            let mut iter = envs.iter();
-            let Some((first_env, first_hosts)) = iter.next() else {
-                continue;
-            };
-            // Name the first environment's master if it has the key, else its
-            // first host by name.
-            let Some((other, other_cert)) = first_hosts
-                .iter()
-                .min_by_key(|(h, _)| (!h.has_role(Role::DbMaster), h.name.as_str()))
             else {
                 continue;
             };
-            for (_, hosts) in iter {
-                for (host, cert) in hosts {
-                    let message = format!(
-                        "server certificate {} ({}) uses the same key as {first_env}/{} ({})",
-                        cert.path,
-                        cert_name(cert),
-                        other.name,
-                        other_cert.path
-                    );
-                    out.push(
-                        self.finding_on(
-                            host,
-                            message,
-                            Location::file(cert.path.clone(), None)
-                                .with_object(format!("server-key:{}", cert.path)),
-                        )
-                        .evidence("spki_sha256", cert.spki_sha256.clone())
-                        .evidence("shared_with", format!("{first_env}/{}", other.name)),
-                    );
-                }
+            let mut f = self
+                .finding_on(
+                    host,
+                    String::new(),
+                    Location::file(leaf.path.clone(), None)
+                        .with_object(crate::Subject::server_key(&leaf.path)),
+                )
+                .evidence("spki_sha256", leaf.spki_sha256.clone());
+            f.awaiting = Some(Box::new(KeySighting {
+                spki_sha256: leaf.spki_sha256.clone(),
+                master: host.has_role(Role::DbMaster),
+                path: leaf.path.clone(),
+                name: cert_name(leaf),
+            }));
+            out.push(f);
+        }
+    }
+}
+
+/// One key, many environments: every host of the later environments (by
+/// name) is reported, naming the first environment's db_master if it has
+/// the key, else its first host by name.
+pub(crate) fn shared_keys(keys: &[(&str, &str, &KeySighting)]) -> Vec<Option<Completion>> {
+    type Envs<'a> = BTreeMap<&'a str, Vec<usize>>;
+    let mut by_key: BTreeMap<&str, Envs<'_>> = BTreeMap::new();
+    for (i, (env, _, key)) in keys.iter().enumerate() {
+        by_key
+            .entry(key.spki_sha256.as_str())
+            .or_default()
+            .entry(env)
+            .or_default()
+            .push(i);
+    }
+    let mut out = vec![None; keys.len()];
+    for envs in by_key.values() {
+        let mut iter = envs.iter();
+        let Some((first_env, first_hosts)) = iter.next() else {
+            continue;
+        };
+        let Some(&other) = first_hosts
+            .iter()
+            .min_by_key(|&&i| (!keys[i].2.master, keys[i].1))
+        else {
+            continue;
+        };
+        let (_, other_host, other_key) = keys[other];
+        for (_, hosts) in iter {
+            for &i in hosts {
+                let key = keys[i].2;
+                out[i] = Some(Completion {
+                    message: format!(
+                        "server certificate {} ({}) uses the same key as {first_env}/{other_host} ({})",
+                        key.path, key.name, other_key.path
+                    ),
+                    shared_with: format!("{first_env}/{other_host}"),
+                });
             }
         }
     }
+    out
 }
 
 /// The identity's origin when it has a file, else the file in question.

@@ -112,7 +112,7 @@ impl Rule for PrivateKeyPermissions {
             let mut f = self.finding(
                 host,
                 message,
-                Location::file(path.clone(), None).with_object(format!("key:{path}")),
+                Location::file(path.clone(), None).with_object(crate::Subject::key(path)),
             );
             if let Some(mode) = meta.mode {
                 f = f.evidence("mode", format!("{mode:04o}"));

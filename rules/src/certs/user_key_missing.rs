@@ -25,10 +25,15 @@ const HELP: &str = r#"## What it checks
 Where the seed's stack distributes client keys:
 
 - on the db_master, `/db/mysql/keygen/<user>/` must hold `mysql.crt` and
-  `mysql.key` for the application user (the app hosts' user and the
-  usernames of their database.yml) and for every MySQL account that has a
-  matching OS user on the master ("Keys for Named Users"); system users
-  (`root`, `mysql`, `daemon`, uid below 1000) are left out;
+  `mysql.key` for the application user (the inventory's `app_user` of the
+  environment's hosts) and for every named user: a MySQL account on the
+  master whose user is also an OS user there (`/etc/passwd`) with a uid of
+  1000 or more, or listed in the inventory's `named_users` ("Keys for Named
+  Users"); system users (`root`, `mysql`, `daemon`, the layout's service
+  user) never are. The usernames of database.yml files are not named
+  users: a MySQL-only account has no OS user to hold keys, and an
+  environment pointing at `localhost` is not the master's business
+  (docs/verdicts.md, "Attribution");
 - on an application host, the application user's `~/.mysql/` must hold
   `root.crt`, `mysql.crt` and `mysql.key`.
 
@@ -145,13 +150,17 @@ impl UserKeyMissing {
     }
 }
 
-/// Users whose keys the master keeps, with why: the application users of
-/// the environment, then MySQL accounts with a matching regular OS user.
+/// Users whose keys the master keeps, with why: the inventory's application
+/// users of the environment, then MySQL accounts of the master with a
+/// matching OS user that is a person (uid 1000 or more) or listed in the
+/// inventory's `named_users`.
 fn master_users(cx: &Context<'_>, host: &HostFacts) -> BTreeMap<String, &'static str> {
-    let app_users = cx.app_usernames(&host.environment);
-    let mut users: BTreeMap<String, &'static str> = app_users
-        .iter()
-        .map(|u| (u.to_string(), "application user"))
+    let mut users: BTreeMap<String, &'static str> = cx
+        .fleet
+        .app_accounts(&host.environment)
+        .into_iter()
+        .filter(|(_, a)| !a.from_database_yml)
+        .map(|(u, _)| (u, "application user"))
         .collect();
     let (Some(mysql), Some(os_users)) = (&host.mysql, &host.os_users) else {
         return users;
@@ -165,7 +174,7 @@ fn master_users(cx: &Context<'_>, host: &HostFacts) -> BTreeMap<String, &'static
         };
         let system = SYSTEM_USERS.contains(&os.name.as_str())
             || os.name == host.layout.service_user
-            || os.uid < FIRST_REGULAR_UID;
+            || (os.uid < FIRST_REGULAR_UID && !host.named_users.contains(&os.name));
         if !system {
             users.insert(account.user.clone(), "named user");
         }
@@ -312,6 +321,39 @@ mod tests {
             out.iter()
                 .all(|f| f.message.contains("of named user alice"))
         );
+    }
+
+    /// Duties only on evidence: a database.yml username is not a named user
+    /// (a MySQL-only account reusing deploy's keys, an environment on
+    /// localhost), and an OS user below uid 1000 is one only when the
+    /// inventory lists it.
+    #[test]
+    fn database_yml_users_are_not_named_users() {
+        let mut m = master();
+        m.os_users = users(&[
+            os_user("deploy", 1000, "/home/deploy"),
+            os_user("svc", 500, "/home/svc"),
+        ]);
+        m.mysql = Some(MysqlFacts {
+            accounts: Some(["deploy", "reporting", "dev", "svc"].map(account).to_vec()),
+            ..MysqlFacts::default()
+        });
+        let mut a = app();
+        a.database_ymls.push(
+            crate::parse::dbyml::parse_database_yml(
+                "/data/shop/current/config/database.yml",
+                "production:\n  adapter: mysql2\n  host: db-master\n  username: deploy\n\
+                 reporting:\n  adapter: mysql2\n  host: db-master\n  username: reporting\n\
+                 \x20 sslkey: /home/deploy/.mysql/mysql.key\n\
+                 development:\n  adapter: mysql2\n  host: localhost\n  username: dev\n",
+            )
+            .unwrap(),
+        );
+        assert!(run(&UserKeyMissing, vec![m.clone(), a.clone()], 0).is_empty());
+        m.named_users = vec!["svc".into()];
+        let out = run(&UserKeyMissing, vec![m, a], 0);
+        assert_eq!(out.len(), 2, "{out:#?}");
+        assert!(out.iter().all(|f| f.message.contains("of named user svc")));
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Rule for WeakCrypto {
                     self.finding(
                         host,
                         message,
-                        Location::file(path.clone(), None).with_object(format!("key:{path}")),
+                        Location::file(path.clone(), None).with_object(crate::Subject::key(path)),
                     )
                     .evidence("algorithm", algorithm_name(&key.algorithm))
                     .evidence("bits", key.bits.to_string()),
@@ -165,8 +165,12 @@ impl WeakCrypto {
             weak.join(", ")
         );
         out.push(
-            self.finding(host, message, location.with_object("option:ssl_cipher"))
-                .evidence("ssl_cipher", value),
+            self.finding(
+                host,
+                message,
+                location.with_object(crate::Subject::option("ssl_cipher")),
+            )
+            .evidence("ssl_cipher", value),
         );
     }
 }

@@ -84,6 +84,19 @@ pub struct DbEnvironment {
 }
 
 impl DbEnvironment {
+    /// True for keys that by convention only hold shared settings for `<<:`
+    /// merges (`default: &default`). Rails never connects with them unless
+    /// RAILS_ENV names them, and the environments that merge them already
+    /// carry their values, so judging them too would only repeat (or
+    /// invent) findings.
+    pub fn is_template(&self) -> bool {
+        const TEMPLATE_NAMES: &[&str] = &["default", "defaults", "common", "base", "shared"];
+        self.name.starts_with('.')
+            || TEMPLATE_NAMES
+                .iter()
+                .any(|t| self.name.eq_ignore_ascii_case(t))
+    }
+
     /// True when the adapter is a MySQL one (mysql2, trilogy, mysql) or unknown.
     pub fn is_mysql(&self) -> bool {
         match &self.adapter {

@@ -5,6 +5,7 @@
 //! [`CollectionProblem`] says why), which is different from "collected and
 //! empty". Rules that need a missing fact report nothing rather than guess.
 
+mod attribution;
 mod cert;
 mod config;
 mod fleet;
@@ -15,12 +16,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+pub use attribution::{HostNames, YmlTarget, YmlUse};
 pub use cert::{Certificate, KeyAlgorithm, PrivateKeyFacts, PublicKeyInfo};
 pub use config::{
     DatabaseYml, DbEnvironment, OpensslCnf, OptionSet, OptionValue, OsUser, YmlValue,
     normalize_option_name,
 };
-pub use fleet::{FleetSummary, FleetView, HostDigest};
+pub use fleet::{AppAccount, FleetSummary, FleetView, HostDigest};
 pub use mysql::{Account, Flavor, MysqlFacts, MysqlVersion, ReplicationChannel, Require};
 pub use net::{ConnectionFacts, ProbeFacts};
 
@@ -79,6 +81,7 @@ pub enum Reachability {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CollectionProblem {
     /// What was being collected: `option file`, `certificate`, `mysql accounts`...
+    /// (the [`what`] constants name the ones rules grade).
     pub what: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -87,16 +90,54 @@ pub struct CollectionProblem {
     pub message: String,
 }
 
+/// The `what` of the problems that say why a server's SQL facts are
+/// missing as a whole. The collectors record them; SCAN002 grades them.
+pub mod what {
+    /// The server refused the scanner's login.
+    pub const MYSQL_LOGIN: &str = "mysql login";
+    /// No connection came about: refused, timed out, a protocol error.
+    pub const MYSQL_CONNECTION: &str = "mysql connection";
+    /// The TLS handshake failed or the server's certificate could not be
+    /// verified; the client identity could not be loaded.
+    pub const MYSQL_TLS: &str = "mysql tls";
+    /// The host's own mysql client could not be run.
+    pub const MYSQL_CLIENT: &str = "mysql client";
+    /// The server offers no TLS (no CLIENT_SSL in its greeting), so the
+    /// scanner did not send its credentials. Not a scanner failure: the
+    /// server's state, which SSL001 reports from the greeting.
+    pub const MYSQL_NO_TLS: &str = "mysql no tls";
+    /// The credential-less TLS probe got no MySQL greeting.
+    pub const TLS_PROBE: &str = "tls probe";
+}
+
 impl CollectionProblem {
-    /// True when the problem is that the scanner could not get in at all:
-    /// the database refused the login, or its TLS could not be verified, or
-    /// the client could not be run. Such a host was not audited (SCAN001),
-    /// which is more than a missing fact (SCAN002).
+    /// A problem with no file.
+    pub fn new(what: &str, message: impl Into<String>) -> Self {
+        CollectionProblem {
+            what: what.to_string(),
+            path: None,
+            line: None,
+            message: message.into(),
+        }
+    }
+
+    /// True when the scanner could not get into the database at all: it
+    /// refused the login, its TLS could not be verified, no connection came
+    /// about, or the client could not be run. The host's SQL facts are
+    /// missing for a reason the user must fix before the audit is complete
+    /// (SCAN002 at high severity, which fails the gate like SCAN001). A
+    /// server that offers no TLS is not one: that is a finding (SSL001).
     pub fn is_access_failure(&self) -> bool {
         matches!(
             self.what.as_str(),
-            "mysql login" | "mysql connection" | "mysql tls" | "mysql client"
+            what::MYSQL_LOGIN | what::MYSQL_CONNECTION | what::MYSQL_TLS | what::MYSQL_CLIENT
         )
+    }
+
+    /// True when the server's greeting offered no TLS and the scanner
+    /// therefore did not log in.
+    pub fn is_tls_not_offered(&self) -> bool {
+        self.what == what::MYSQL_NO_TLS
     }
 }
 
@@ -114,6 +155,11 @@ pub struct FileMeta {
     pub group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// Lines of a text file whose content was read (a file not ending in a
+    /// newline counts its last line too); what a whole-file finding's
+    /// region spans in SARIF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<u32>,
 }
 
 impl FileMeta {
@@ -126,6 +172,7 @@ impl FileMeta {
             owner: None,
             group: None,
             size: None,
+            lines: None,
         }
     }
 }
@@ -176,12 +223,26 @@ pub struct HostFacts {
     pub name: String,
     pub environment: String,
     pub roles: BTreeSet<Role>,
+    /// Where the host is declared: its line in the inventory, or its
+    /// snapshot folder's `host.toml`. Findings about the host's accounts
+    /// and variables point there in SARIF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_at: Option<crate::Location>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// Other names other hosts reach this host by (DNS names, a virtual
+    /// IP), from the inventory: a database.yml `host:` naming one concerns
+    /// this host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     pub layout: Layout,
     /// The application's OS and MySQL user (the seed's `deploy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_user: Option<String>,
+    /// OS users the inventory says are named users (their client keys kept
+    /// under the keygen directory) even below uid 1000.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named_users: Vec<String>,
     pub reachability: Reachability,
     pub problems: Vec<CollectionProblem>,
     /// Every path the collector looked at, found or not.
@@ -216,9 +277,12 @@ impl HostFacts {
             name: name.to_string(),
             environment: environment.to_string(),
             roles: BTreeSet::new(),
+            declared_at: None,
             address: None,
+            aliases: Vec::new(),
             layout,
             app_user: None,
+            named_users: Vec::new(),
             reachability: Reachability::Reachable,
             problems: Vec::new(),
             files: BTreeMap::new(),

@@ -16,8 +16,10 @@ replicate the `mysql` schema, so their accounts are only checked when no db_mast
 environment had its accounts collected. An account is reported when it does not require a
 client certificate (`REQUIRE X509`, `REQUIRE ISSUER` or `REQUIRE SUBJECT`) and it is:
 
-- used by an application: its user is named in a database.yml of the environment, or is
-  the hosts' `app_user`;
+- used by an application: its user is named by a database.yml environment whose `host:`
+  names this server or another database host of the environment (its name, address, an
+  inventory alias, or the server's `@@hostname`), or that connects locally on a host that is
+  one; or it is the hosts' `app_user` (docs/verdicts.md, "Attribution");
 - remote: its host is anything but `localhost`, `127.0.0.1` or `::1`;
 - or listed in the policy's `thresholds.require_x509_accounts` (`user` or `user@host`).
 
@@ -101,7 +103,7 @@ impl Rule for AccountMissingRequireX509 {
         if !host.has_role(Role::DbMaster) && cx.fleet.master_accounts_collected(&host.environment) {
             return;
         }
-        let app_users = cx.app_usernames(&host.environment);
+        let app_accounts = cx.fleet.app_accounts(&host.environment);
         for a in accounts {
             if a.is_system() || a.is_role || a.locked || a.require.requires_certificate() {
                 continue;
@@ -110,11 +112,7 @@ impl Rule for AccountMissingRequireX509 {
             if a.is_local() && !is_listed {
                 continue;
             }
-            let app = if app_users.contains(a.user.as_str()) {
-                cx.fleet.app_use(&host.environment, &a.user)
-            } else {
-                None
-            };
+            let app = app_accounts.get(&a.user).map(|u| u.why.clone());
             let mut why = Vec::new();
             if let Some(app) = &app {
                 why.push(app.clone());
@@ -150,7 +148,7 @@ impl Rule for AccountMissingRequireX509 {
                 .finding(
                     host,
                     message,
-                    Location::object(format!("account:{}", a.name())),
+                    Location::object(crate::Subject::account(&a.user, &a.host)),
                 )
                 .evidence("ssl_type", a.require.as_sql())
                 .evidence("account", a.name());
@@ -235,10 +233,40 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].message,
-            "account deploy@'%' has REQUIRE NONE (used by the application in /data/shop/current/config/database.yml)"
+            "account deploy@'%' has REQUIRE NONE (used by the application in /data/shop/current/config/database.yml, environment production)"
         );
         assert_eq!(f[0].severity, Severity::High);
         assert_eq!(f[0].location, Location::object("account:deploy@%"));
+    }
+
+    /// An application is tied to this master only when its database.yml
+    /// names it: one pointing at another environment's server explains
+    /// nothing here (the remote account is still reported, as remote).
+    #[test]
+    fn an_application_of_another_server_is_not_attributed() {
+        let master = with_accounts(
+            "db-master",
+            Role::DbMaster,
+            vec![acct("shop", "%", Require::None)],
+        );
+        let mut app = app_host("shop");
+        app.app_user = None;
+        app.database_ymls[0].environments[0].host = Some(YmlValue {
+            value: "db-master.staging.internal".into(),
+            line: 3,
+            erb: false,
+        });
+        let f = run_fleet(
+            &AccountMissingRequireX509,
+            vec![master, app],
+            &Thresholds::default(),
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "account shop@'%' has REQUIRE NONE (remote account: connects from '%')"
+        );
+        assert!(!f[0].evidence.contains_key("application"));
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl Rule for ConnectionNotEncrypted {
             .finding(
                 host,
                 message,
-                Location::object(format!("probe:{}", p.address)),
+                Location::object(crate::Subject::probe(&p.address)),
             )
             .evidence("address", p.address.clone())
             .evidence("advertises_ssl", p.advertises_ssl.to_string());

@@ -2,19 +2,33 @@
 
 use crate::facts::HostFacts;
 use crate::mysql::support::{
-    bad_ssl_paths, configured_ssl_files, describe_option, server_tls, ssl_switched_off,
+    bad_ssl_paths, configured_ssl_files, describe_option, server_tls, server_version,
+    ssl_switched_off,
 };
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL001: `have_ssl` is `DISABLED` or `NO` (or, where have_ssl is gone, the
-/// server's TLS channel is off).
+/// server's TLS channel is off), or, without SQL facts, the server's
+/// protocol greeting offers no SSL.
 pub struct HaveSslDisabled;
 
 const HELP: &str = r#"## What it checks
 
-The running server's `have_ssl` variable on every database host whose SQL facts were
-collected. `YES` passes. `DISABLED` (built with SSL, but started without usable
-`ssl-ca`/`ssl-cert`/`ssl-key`, or with `skip-ssl`) and `NO` (built without SSL) fail.
+Whether the running server accepts SSL connections, on every database host, from the
+strongest evidence the scan has (the finding's `source` says which):
+
+1. **SQL** (`source: sql`): the server's `have_ssl` variable. `YES` passes. `DISABLED`
+   (built with SSL, but started without usable `ssl-ca`/`ssl-cert`/`ssl-key`, or with
+   `skip-ssl`) and `NO` (built without SSL) fail.
+2. **The wire** (`source: probe`), when SQL facts were not collected or cannot tell: the
+   server's MySQL protocol greeting, which the credential-less TLS probe reads. A greeting
+   without the `CLIENT_SSL` capability proves the server does not accept SSL connections;
+   a completed TLS handshake proves it does.
+3. **The scanner's own connection** (`source: session`): a greeting without SSL that made
+   the scanner refuse to send its credentials (it never logs in in clear text), or an
+   encrypted session.
+
+A host that gave none of these evidence is not judged (SCAN001 or SCAN002 says why).
 
 MySQL 8.0.26 deprecated `have_ssl` and 8.4 removed it: there the verdict comes from
 `performance_schema.tls_channel_status` (channel `mysql_main`, property `Enabled`), else
@@ -67,8 +81,7 @@ impl Rule for HaveSslDisabled {
         if !host.is_db() {
             return;
         }
-        let Some(m) = &host.mysql else { return };
-        let verdict = server_tls(host, m);
+        let verdict = server_tls(host);
         if verdict.enabled != Some(false) {
             return;
         }
@@ -132,12 +145,13 @@ impl Rule for HaveSslDisabled {
         };
         let mut f = self
             .finding(host, message, location)
-            .evidence("basis", verdict.basis.clone());
-        if let Some(have) = m.variable("have_ssl") {
+            .evidence("basis", verdict.basis.clone())
+            .evidence("source", verdict.source.as_str());
+        if let Some(have) = host.mysql.as_ref().and_then(|m| m.variable("have_ssl")) {
             f = f.evidence("have_ssl", have);
         }
-        if let Some(v) = &m.version {
-            f = f.evidence("version", v.raw.clone());
+        if let Some(v) = server_version(host) {
+            f = f.evidence("version", v.raw);
         }
         for (name, o) in &configured {
             f = f.evidence(name, format!("{} ({}:{})", o.as_str(), o.file, o.line));
@@ -285,6 +299,35 @@ mod tests {
         let mut m = mysql(&[]);
         m.version = Some(version(Flavor::Mariadb, "11.4.4-MariaDB-deb12"));
         set_mysql(&mut h, m);
+        assert!(run(&HaveSslDisabled, &h).is_empty());
+    }
+
+    #[test]
+    fn without_sql_the_greeting_proves_it() {
+        let mut h = db_host("db-master");
+        h.mysql = None;
+        configured(&mut h);
+        let mut p = probe("10.0.0.10:3306");
+        p.greeting_version = Some("10.11.9-MariaDB-0+deb12u1".into());
+        p.advertises_ssl = false;
+        h.probe = Some(p);
+        let f = run(&HaveSslDisabled, &h);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].message,
+            "the server at 10.0.0.10:3306 offers no SSL in its protocol greeting \
+             (ssl-ca configured in /etc/mysql/my.cnf:2 but not loaded)"
+        );
+        assert_eq!(f[0].evidence["source"], "probe");
+        assert_eq!(f[0].evidence["version"], "10.11.9-MariaDB-0+deb12u1");
+        assert_eq!(
+            f[0].location.object.as_deref(),
+            Some("probe:10.0.0.10:3306")
+        );
+        // A probe that saw a TLS handshake: enabled, nothing to report.
+        let p = h.probe.as_mut().unwrap();
+        p.advertises_ssl = true;
+        p.protocol = Some("TLSv1.3".into());
         assert!(run(&HaveSslDisabled, &h).is_empty());
     }
 

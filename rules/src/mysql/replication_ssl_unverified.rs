@@ -85,7 +85,7 @@ impl Rule for ReplicationSslUnverified {
                         "replication channel '{}' from {} {problem}",
                         ch.name, ch.source_host
                     ),
-                    Location::object(format!("channel:{name}")),
+                    Location::object(crate::Subject::channel(name)),
                 )
                 .evidence("source_host", ch.source_host.clone())
                 .evidence("ssl_allowed", ch.ssl_allowed.to_string())

@@ -11,9 +11,14 @@ pub struct SecureTransportNotRequired;
 const HELP: &str = r#"## What it checks
 
 The `require_secure_transport` variable of every database server whose SQL facts were
-collected. The variable exists from MySQL 5.7.8 and MariaDB 10.5.2; where the server
-reports it, `OFF` fails. Servers without it are not reported (they cannot enforce transport
-security server-wide: use `REQUIRE X509` per account, SSL005).
+collected (`source: sql`). The variable exists from MySQL 5.7.8 and MariaDB 10.5.2; where
+the server reports it, `OFF` fails. Servers without it are not reported (they cannot
+enforce transport security server-wide: use `REQUIRE X509` per account, SSL005).
+
+Where the variable was not collected but the server's version has it, the scanner's own
+session is evidence (`source: session`): a server that accepted the scanner's login over an
+unencrypted TCP connection does not require secure transport. The TLS probe cannot show
+this: it never logs in, and a server checks `require_secure_transport` only at login.
 
 ## Why it matters
 
@@ -61,9 +66,13 @@ impl Rule for SecureTransportNotRequired {
         if !host.is_db() {
             return;
         }
-        let Some(m) = &host.mysql else { return };
         // Present means supported (MySQL 5.7.8+, MariaDB 10.5.2+).
-        let Some(value) = m.variable("require_secure_transport") else {
+        let Some(value) = host
+            .mysql
+            .as_ref()
+            .and_then(|m| m.variable("require_secure_transport"))
+        else {
+            self.plaintext_session_accepted(host, out);
             return;
         };
         if !is_off(value) {
@@ -95,11 +104,48 @@ impl Rule for SecureTransportNotRequired {
         };
         let mut f = self
             .finding(host, message, location)
-            .evidence("require_secure_transport", value.trim());
+            .evidence("require_secure_transport", value.trim())
+            .evidence("source", "sql");
         if let Some(v) = server_version(host) {
             f = f.evidence("version", v.raw);
         }
         out.push(f);
+    }
+}
+
+impl SecureTransportNotRequired {
+    /// Without the variable: a server whose version has it and which took
+    /// the scanner's login over plain TCP does not require secure transport.
+    fn plaintext_session_accepted(&self, host: &HostFacts, out: &mut Vec<Finding>) {
+        let Some(c) = &host.connection else { return };
+        if !c.is_tcp() || c.is_encrypted() {
+            return;
+        }
+        let Some(v) = server_version(host) else {
+            return;
+        };
+        let has_variable = if v.is_mariadb() {
+            v.at_least(10, 5, 2)
+        } else {
+            v.at_least(5, 7, 8)
+        };
+        if !has_variable {
+            return;
+        }
+        out.push(
+            self.finding(
+                host,
+                format!(
+                    "the server accepted the scanner's unencrypted {} login at {}: \
+                     require_secure_transport is not in force",
+                    c.via, c.endpoint
+                ),
+                Location::object("variable:require_secure_transport"),
+            )
+            .evidence("source", "session")
+            .evidence("endpoint", c.endpoint.clone())
+            .evidence("version", v.raw),
+        );
     }
 }
 
@@ -137,6 +183,34 @@ mod tests {
             "require_secure_transport is OFF (set to 0 in /etc/mysql/my.cnf:2): clients may connect over TCP without TLS"
         );
         assert_eq!(f[0].location.line, Some(2));
+    }
+
+    #[test]
+    fn a_plaintext_login_accepted_proves_it_off() {
+        let mut h = db_host("db-master");
+        let mut m = mysql(&[("have_ssl", "YES")]);
+        m.version = Some(version(crate::facts::Flavor::Mariadb, "10.11.9-MariaDB"));
+        set_mysql(&mut h, m);
+        h.connection = Some(crate::facts::ConnectionFacts {
+            via: "tcp".into(),
+            endpoint: "10.0.0.10:3306".into(),
+            tls_version: None,
+            cipher: None,
+        });
+        let f = run(&SecureTransportNotRequired, &h);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].message,
+            "the server accepted the scanner's unencrypted tcp login at 10.0.0.10:3306: \
+             require_secure_transport is not in force"
+        );
+        assert_eq!(f[0].evidence["source"], "session");
+        // Encrypted, or a version without the variable: nothing proven.
+        let mut old = h.clone();
+        old.mysql.as_mut().unwrap().version = Some(version(crate::facts::Flavor::Mysql, "5.6.51"));
+        assert!(run(&SecureTransportNotRequired, &old).is_empty());
+        h.connection.as_mut().unwrap().cipher = Some("TLS_AES_256_GCM_SHA384".into());
+        assert!(run(&SecureTransportNotRequired, &h).is_empty());
     }
 
     #[test]

@@ -77,13 +77,7 @@ fn zero_config_tls(host: &HostFacts) -> bool {
     if !(v.is_mariadb() && v.at_least(11, 4, 0)) {
         return false;
     }
-    match &host.mysql {
-        Some(m) => server_tls(host, m).enabled == Some(true),
-        None => host
-            .probe
-            .as_ref()
-            .is_some_and(|p| p.advertises_ssl && p.error.is_none()),
-    }
+    server_tls(host).enabled == Some(true)
 }
 
 impl Rule for SslConfigMissing {
@@ -113,7 +107,7 @@ impl Rule for SslConfigMissing {
                     continue;
                 }
                 let shown = name.replace('_', "-");
-                let object = format!("option:{name}");
+                let object = crate::Subject::option(name);
                 let running = host
                     .mysql
                     .as_ref()
@@ -159,7 +153,7 @@ impl Rule for SslConfigMissing {
                     message,
                     bad.value
                         .location()
-                        .with_object(format!("option:{}", bad.option)),
+                        .with_object(crate::Subject::option(bad.option)),
                 )
                 .evidence("path", bad.path.clone())
                 .evidence("status", bad.problem.clone()),

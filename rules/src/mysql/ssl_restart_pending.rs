@@ -60,7 +60,7 @@ static META: RuleMeta = RuleMeta::new(
 
 impl SslRestartPending {
     /// (a) SSL configured, not running.
-    fn configured_not_running(&self, host: &HostFacts, m: &MysqlFacts, out: &mut Vec<Finding>) {
+    fn configured_not_running(&self, host: &HostFacts, out: &mut Vec<Finding>) {
         let Some(opts) = &host.server_options else {
             return;
         };
@@ -72,7 +72,7 @@ impl SslRestartPending {
         if ssl_switched_off(host, opts).is_some() {
             return;
         }
-        let verdict = server_tls(host, m);
+        let verdict = server_tls(host);
         if verdict.enabled != Some(false) || verdict.built_without_ssl {
             return;
         }
@@ -95,7 +95,8 @@ impl SslRestartPending {
                 message,
                 configured.location().with_object(verdict.object.clone()),
             )
-            .evidence("basis", verdict.basis.clone());
+            .evidence("basis", verdict.basis.clone())
+            .evidence("source", verdict.source.as_str());
         for (name, o) in configured_ssl_files(opts) {
             f = f.evidence(name, format!("{} ({}:{})", o.as_str(), o.file, o.line));
         }
@@ -103,7 +104,7 @@ impl SslRestartPending {
     }
 
     /// (b) the loaded certificate is not the one on disk.
-    fn stale_certificate(&self, host: &HostFacts, m: &MysqlFacts, out: &mut Vec<Finding>) {
+    fn stale_certificate(&self, host: &HostFacts, m: Option<&MysqlFacts>, out: &mut Vec<Finding>) {
         let Some(path) = host.server_identity().and_then(|i| i.cert.as_deref()) else {
             return;
         };
@@ -111,7 +112,7 @@ impl SslRestartPending {
             return;
         };
         let loaded = |name: &str| {
-            m.status_value(name)
+            m?.status_value(name)
                 .filter(|v| !v.trim().is_empty())
                 .map(|raw| (raw.trim().to_string(), parse_openssl_time(raw)))
         };
@@ -130,10 +131,10 @@ impl SslRestartPending {
         // loaded dates or the presented fingerprint (e.g. a 5.7 server still
         // serving its auto-generated server-cert.pem).
         let started_with = m
-            .variable("ssl_cert")
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(|v| resolve_server_path(host, m, v))
+            .and_then(|m| {
+                let v = m.variable("ssl_cert").map(str::trim)?;
+                (!v.is_empty()).then(|| resolve_server_path(host, m, v))
+            })
             .filter(|p| p != path);
         let matching_file = |hit: &dyn Fn(&Certificate) -> bool| {
             started_with.clone().or_else(|| {
@@ -230,9 +231,8 @@ impl Rule for SslRestartPending {
         if !host.is_db() {
             return;
         }
-        let Some(m) = &host.mysql else { return };
-        self.configured_not_running(host, m, out);
-        self.stale_certificate(host, m, out);
+        self.configured_not_running(host, out);
+        self.stale_certificate(host, host.mysql.as_ref(), out);
     }
 }
 
@@ -385,6 +385,27 @@ mod tests {
     fn unparsable_or_empty_status_is_no_evidence() {
         let h = rotated("", "garbage");
         assert!(run(&SslRestartPending, &h).is_empty());
+    }
+
+    #[test]
+    fn configured_but_the_greeting_offers_no_ssl() {
+        // No SQL facts (the scanner does not log in without TLS): the files
+        // configure SSL, the wire says it is off.
+        let mut h = host("DISABLED");
+        h.mysql = None;
+        let mut p = probe("10.0.0.10:3306");
+        p.greeting_version = Some("10.11.9-MariaDB".into());
+        p.advertises_ssl = false;
+        h.probe = Some(p);
+        let f = run(&SslRestartPending, &h);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].message,
+            "option files configure SSL (ssl-cert configured in /etc/mysql/my.cnf:3) but the \
+             running server has it off (the server at 10.0.0.10:3306 offers no SSL in its \
+             protocol greeting): restart MySQL"
+        );
+        assert_eq!(f[0].evidence["source"], "probe");
     }
 
     #[test]

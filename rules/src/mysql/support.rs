@@ -7,6 +7,30 @@ use crate::facts::{FileStatus, HostFacts, MysqlFacts, MysqlVersion, OptionSet, O
 /// The server's own ssl options, in the order messages name them.
 pub(crate) const SSL_FILE_OPTIONS: [&str; 3] = ["ssl_ca", "ssl_cert", "ssl_key"];
 
+/// The kind of evidence a verdict rests on, strongest first. Findings name
+/// it (evidence key `source`), so a reader knows whether a verdict came from
+/// the server's own variables or from what it did on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Source {
+    /// The server's variables and status, queried over SQL.
+    Sql,
+    /// The credential-less TLS probe of the server's port.
+    Probe,
+    /// The scanner's own MySQL connection (its session, or the greeting
+    /// that made it refuse to log in).
+    Session,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Sql => "sql",
+            Source::Probe => "probe",
+            Source::Session => "session",
+        }
+    }
+}
+
 /// What the facts say about TLS on the running server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TlsVerdict {
@@ -18,6 +42,7 @@ pub(crate) struct TlsVerdict {
     pub basis: String,
     /// `have_ssl = NO`: the binary has no TLS; no configuration or restart helps.
     pub built_without_ssl: bool,
+    pub source: Source,
 }
 
 impl TlsVerdict {
@@ -27,18 +52,103 @@ impl TlsVerdict {
             object: object.to_string(),
             basis,
             built_without_ssl: false,
+            source: Source::Sql,
+        }
+    }
+
+    fn from(source: Source, enabled: bool, object: String, basis: String) -> Self {
+        TlsVerdict {
+            enabled: Some(enabled),
+            object,
+            basis,
+            built_without_ssl: false,
+            source,
         }
     }
 }
 
-/// Decides whether the running server accepts TLS connections.
+/// Decides whether the running server accepts TLS connections, from the
+/// strongest evidence the host gave: its SQL variables ([`sql_tls`]), then
+/// the TLS probe's greeting and handshake, then the scanner's own
+/// connection (an encrypted TCP session, or a greeting without TLS that
+/// made the scanner refuse to log in). `enabled` is `None` only when no
+/// evidence can tell.
+pub(crate) fn server_tls(host: &HostFacts) -> TlsVerdict {
+    let sql = host.mysql.as_ref().map(|m| sql_tls(host, m));
+    if let Some(v) = &sql
+        && v.enabled.is_some()
+    {
+        return v.clone();
+    }
+    if let Some(p) = &host.probe
+        && p.greeting_version.is_some()
+    {
+        let object = format!("probe:{}", p.address);
+        if !p.advertises_ssl {
+            return TlsVerdict::from(
+                Source::Probe,
+                false,
+                object,
+                format!(
+                    "the server at {} offers no SSL in its protocol greeting",
+                    p.address
+                ),
+            );
+        }
+        if p.error.is_none()
+            && let Some(proto) = &p.protocol
+        {
+            return TlsVerdict::from(
+                Source::Probe,
+                true,
+                object,
+                format!("the server at {} completed a {proto} handshake", p.address),
+            );
+        }
+    }
+    if let Some(c) = &host.connection
+        && c.is_tcp()
+        && c.is_encrypted()
+    {
+        return TlsVerdict::from(
+            Source::Session,
+            true,
+            format!("connection:{}", c.endpoint),
+            format!(
+                "the scanner's {} session to {} is encrypted",
+                c.via, c.endpoint
+            ),
+        );
+    }
+    if let Some(p) = host.problems.iter().find(|p| p.is_tls_not_offered()) {
+        return TlsVerdict::from(
+            Source::Session,
+            false,
+            "connection:greeting".to_string(),
+            format!(
+                "the server offered no SSL to the scanner's connection: {}",
+                p.message.trim()
+            ),
+        );
+    }
+    sql.unwrap_or_else(|| {
+        TlsVerdict::new(
+            None,
+            "variable:have_ssl",
+            "neither SQL facts nor a TLS probe tell".into(),
+        )
+    })
+}
+
+/// Decides whether the running server accepts TLS connections from its SQL
+/// facts alone.
 ///
 /// `have_ssl` answers on every server that still has it. MySQL 8.0.26
 /// deprecated it and 8.4 removed it, so without it the runtime TLS channel
 /// (`performance_schema.tls_channel_status`, which also sees `ALTER INSTANCE
 /// RELOAD TLS`) and the certificate status variables decide. MariaDB 11.4+
 /// turns TLS on with an auto-generated certificate when nothing is configured.
-pub(crate) fn server_tls(host: &HostFacts, m: &MysqlFacts) -> TlsVerdict {
+pub(crate) fn sql_tls(host: &HostFacts, m: &MysqlFacts) -> TlsVerdict {
     let channel = main_channel_enabled(m);
     if let Some(have) = m.variable("have_ssl") {
         let have = have.trim();
@@ -428,6 +538,7 @@ mod tests {
     #[test]
     fn have_ssl_decides_when_present() {
         let h = db_host("db");
+        let server_tls = sql_tls;
         let m = mysql(&[("have_ssl", "YES")]);
         assert_eq!(server_tls(&h, &m).enabled, Some(true));
         let m = mysql(&[("have_ssl", "disabled")]);
@@ -445,6 +556,7 @@ mod tests {
 
     #[test]
     fn mysql_84_without_have_ssl_uses_channel_then_status_then_cert() {
+        let server_tls = sql_tls;
         let mut h = db_host("db");
         let mut m = mysql(&[("version", "8.4.3")]);
         m.version = Some(version(Flavor::Mysql, "8.4.3"));
@@ -478,6 +590,7 @@ mod tests {
                 owner: None,
                 group: None,
                 size: None,
+                lines: None,
             },
         );
         assert_eq!(server_tls(&h, &m).enabled, Some(false));
@@ -489,6 +602,7 @@ mod tests {
 
     #[test]
     fn mariadb_114_without_have_ssl_counts_as_enabled() {
+        let server_tls = sql_tls;
         let h = db_host("db");
         let mut m = mysql(&[]);
         m.version = Some(version(Flavor::Mariadb, "11.4.5-MariaDB-ubu2404"));
@@ -520,6 +634,42 @@ mod tests {
             9,
         );
         assert!(ssl_switched_off(&h, &o).is_none());
+    }
+
+    #[test]
+    fn the_wire_decides_when_sql_cannot() {
+        // No SQL facts: the probe's greeting proves SSL is off.
+        let mut h = db_host("db");
+        h.mysql = None;
+        assert_eq!(server_tls(&h).enabled, None);
+        let mut p = probe("10.0.0.10:3306");
+        p.greeting_version = Some("10.11.9-MariaDB".into());
+        p.advertises_ssl = false;
+        h.probe = Some(p.clone());
+        let v = server_tls(&h);
+        assert_eq!(v.enabled, Some(false));
+        assert_eq!(v.source, Source::Probe);
+        assert_eq!(v.object, "probe:10.0.0.10:3306");
+        assert_eq!(
+            v.basis,
+            "the server at 10.0.0.10:3306 offers no SSL in its protocol greeting"
+        );
+        // A probe that never got a greeting proves nothing.
+        p.greeting_version = None;
+        p.error = Some("connection refused".into());
+        h.probe = Some(p);
+        assert_eq!(server_tls(&h).enabled, None);
+        // The scanner's own refusal to log in without TLS is evidence too.
+        h.problems.push(crate::facts::CollectionProblem::new(
+            crate::facts::what::MYSQL_NO_TLS,
+            "10.0.0.10:3306 does not offer TLS",
+        ));
+        let v = server_tls(&h);
+        assert_eq!((v.enabled, v.source), (Some(false), Source::Session));
+        // SQL facts, when they tell, come first.
+        set_mysql(&mut h, mysql(&[("have_ssl", "YES")]));
+        assert_eq!(server_tls(&h).source, Source::Sql);
+        assert_eq!(server_tls(&h).enabled, Some(true));
     }
 
     #[test]

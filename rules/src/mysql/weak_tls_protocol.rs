@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::facts::{Flavor, HostFacts, MysqlVersion};
-use crate::mysql::support::{server_tls, server_version, set_option};
+use crate::mysql::support::{server_version, set_option, sql_tls};
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL015: `tls_version` (or, on servers without it, the protocol the
@@ -109,7 +109,7 @@ impl Rule for WeakTlsProtocol {
         let mut covered: BTreeSet<String> = BTreeSet::new();
 
         if let Some(m) = &host.mysql {
-            let tls = server_tls(host, m);
+            let tls = sql_tls(host, m);
             if let Some(tv) = m.variable("tls_version") {
                 let bad: Vec<&str> = tv.split(',').map(str::trim).filter(weak).collect();
                 if tls.enabled != Some(false) && !bad.is_empty() {
@@ -197,7 +197,7 @@ impl Rule for WeakTlsProtocol {
                         "server at {} accepts {proto} (TLS probe; allowed: {allowed_shown})",
                         p.address
                     ),
-                    Location::object(format!("probe:{proto}")),
+                    Location::object(crate::Subject::probe(proto)),
                 )
                 .evidence("address", p.address.clone()),
             );

@@ -420,8 +420,10 @@ impl Ctx<'_> {
             return None;
         }
         let (value, has_erb) = self.restore(text);
+        // A URL with a password in any value keeps no password, as the
+        // snapshot redactor writes it.
         Some(YmlValue {
-            value,
+            value: crate::secrets::strip_url_password(&value).into_owned(),
             line: *line,
             erb: has_erb || self.is_conditional(*line),
         })
@@ -523,18 +525,24 @@ impl Ctx<'_> {
                 erb: has_erb || conditional,
             }
         };
+        // Read as the snapshot redactor leaves it (URL passwords out), so a
+        // redacted file yields the same facts.
+        let raw = crate::secrets::strip_url_password(raw);
+        let raw = raw.as_ref();
         let parsed = parse_url(raw);
         let sanitized = match &parsed {
             Some(url) => url.sanitized.clone(),
-            None => strip_userinfo_password(raw),
+            None => without_passwords(raw),
         };
-        env.url = Some(at(&sanitized));
+        // A URL inside a part (a query value, an opaque path) keeps no
+        // password either, as the snapshot redactor writes it.
+        env.url = Some(at(&crate::secrets::strip_url_password(&sanitized)));
         let Some(url) = parsed else {
             return;
         };
         for (key, part) in url.fields {
             if let Some(slot) = slot(env, key) {
-                *slot = Some(at(&part));
+                *slot = Some(at(&without_passwords(&part)));
             }
         }
     }
@@ -569,6 +577,12 @@ struct ParsedUrl {
     fields: Vec<(&'static str, String)>,
 }
 
+/// Text that is not a parsed URL, without what reads as a password: every
+/// embedded `scheme://user:secret@` and a trailing `user:secret@`.
+fn without_passwords(text: &str) -> String {
+    crate::secrets::strip_userinfo_password(&crate::secrets::strip_url_password(text)).into_owned()
+}
+
 /// `scheme://user:password@host:port/database?key=value&...` as Rails'
 /// `ConnectionUrlResolver` reads it. `None` for what Rails passes through
 /// unparsed (`jdbc:`, `http(s):`) or what is not a URL (a bare ERB tag).
@@ -600,11 +614,18 @@ fn parse_url(raw: &str) -> Option<ParsedUrl> {
         };
         sanitized.push_str("//");
         if let Some(userinfo) = userinfo {
-            let user = userinfo.split(':').next().unwrap_or("");
+            let (user, password) = match userinfo.split_once(':') {
+                Some((user, _)) => (user, true),
+                None => (userinfo, false),
+            };
             if !user.is_empty() {
                 fields.push(("username", percent_decode(user)));
             }
             sanitized.push_str(user);
+            if password {
+                sanitized.push(':');
+                sanitized.push_str(crate::secrets::MARKER);
+            }
             sanitized.push('@');
         }
         sanitized.push_str(hostport);
@@ -621,11 +642,13 @@ fn parse_url(raw: &str) -> Option<ParsedUrl> {
             fields.push(("database", percent_decode(database)));
         }
     } else {
-        // `mysql2:shop`: an opaque URL names the database.
-        if !before_query.is_empty() {
-            fields.push(("database", percent_decode(before_query)));
+        // `mysql2:shop`: an opaque URL names the database. What reads as
+        // `user:secret@` in it is withheld there too.
+        let opaque = without_passwords(before_query);
+        if !opaque.is_empty() {
+            fields.push(("database", percent_decode(&opaque)));
         }
-        sanitized.push_str(&strip_userinfo_password(before_query));
+        sanitized.push_str(&opaque);
     }
     if let Some(query) = query {
         let query = query.split('#').next().unwrap_or("");
@@ -633,10 +656,15 @@ fn parse_url(raw: &str) -> Option<ParsedUrl> {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let key = percent_decode(key);
-            if key == "password" {
+            if crate::secrets::is_secret_name(&key) {
+                kept.push(format!(
+                    "{}={}",
+                    pair.split('=').next().unwrap_or(""),
+                    crate::secrets::MARKER
+                ));
                 continue;
             }
-            kept.push(pair);
+            kept.push(pair.to_string());
             if let Some(field) = CONFIG_FIELDS.iter().find(|f| **f == key) {
                 let value = percent_decode(value);
                 if !value.is_empty() {
@@ -680,19 +708,6 @@ fn split_host_port(hostport: &str) -> (&str, Option<&str>) {
     match hostport.rsplit_once(':') {
         Some((host, port)) => (host, Some(port)),
         None => (hostport, None),
-    }
-}
-
-/// For text that is not a parsable URL: `user:secret@` becomes `user@`.
-fn strip_userinfo_password(text: &str) -> String {
-    let Some(at) = text.rfind('@') else {
-        return text.to_string();
-    };
-    let start = text[..at].rfind('/').map_or(0, |i| i + 1);
-    let userinfo = &text[start..at];
-    match userinfo.find(':') {
-        Some(colon) => format!("{}{}", &text[..start + colon], &text[at..]),
-        None => text.to_string(),
     }
 }
 
@@ -869,7 +884,7 @@ mod tests {
         assert_eq!(
             prod.url,
             val(
-                "mysql2://deploy@db.internal:3307/shop?sslca=/etc/mysql/root.crt&sslverify=true",
+                "mysql2://deploy:<redacted>@db.internal:3307/shop?sslca=/etc/mysql/root.crt&password=<redacted>&sslverify=true",
                 5
             )
         );
@@ -888,7 +903,10 @@ mod tests {
         assert_eq!(staging.host, None);
 
         let replica = env(&yml, "replica");
-        assert_eq!(replica.url, val("mysql2://repl@[fd00::10]/shop", 11));
+        assert_eq!(
+            replica.url,
+            val("mysql2://repl:<redacted>@[fd00::10]/shop", 11)
+        );
         assert_eq!(replica.host, val("fd00::10", 11));
         assert_eq!(replica.username, val("repl", 11));
 
@@ -905,7 +923,8 @@ mod tests {
              b:\n  url: trilogy:///shop?socket=/tmp/mysql.sock&ssl_mode=DISABLED\n\
              c:\n  url: mysql2:shop\n\
              d:\n  url: jdbc:mysql://u:pw@h/db\n\
-             e:\n  url: mysql2://u:p%40ss@h:3306\n",
+             e:\n  url: mysql2://u:p%40ss@h:3306\n\
+             f:\n  url: mysql2:u:pw@db\n",
         );
         let a = env(&yml, "a");
         assert_eq!(
@@ -921,13 +940,21 @@ mod tests {
         let d = env(&yml, "d");
         assert_eq!(
             d.url,
-            val("jdbc:mysql://u@h/db", 8),
+            val("jdbc:mysql://u:<redacted>@h/db", 8),
             "not parsed, still redacted"
         );
         assert_eq!(d.host, None);
         let e = env(&yml, "e");
-        assert_eq!(e.url, val("mysql2://u@h:3306", 10));
-        assert!(!format!("{yml:?}").contains("ss@"));
+        assert_eq!(e.url, val("mysql2://u:<redacted>@h:3306", 10));
+        let f = env(&yml, "f");
+        assert_eq!(f.url, val("mysql2:u:<redacted>@db", 12));
+        assert_eq!(
+            f.database,
+            val("u:<redacted>@db", 12),
+            "opaque, still redacted"
+        );
+        let shown = format!("{yml:?}");
+        assert!(!shown.contains("ss@") && !shown.contains("pw@"), "{shown}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod limits;
 pub mod mycnf;
 pub mod openssl_cnf;
 pub mod passwd;
+pub mod redact;
 pub mod version;
 pub mod x509;
 pub mod yaml;

@@ -28,7 +28,7 @@ const MAX_FILES_READ: usize = OPTION_FILES_READ;
 /// What a [`CollectionProblem`] of this parser is about.
 const WHAT: &str = "option file";
 /// Replaces secret values, as in snapshots (docs/snapshot-format.md).
-pub const REDACTED: &str = "<redacted>";
+pub const REDACTED: &str = crate::secrets::MARKER;
 
 /// One option line as read, in read order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -497,7 +497,7 @@ impl Reader<'_> {
             return;
         }
         let value = match value {
-            Some(_) if is_secret(&name) => Some(REDACTED.to_string()),
+            Some(_) if crate::secrets::is_secret_name(&name) => Some(REDACTED.to_string()),
             v => v,
         };
         self.out.entries.push(OptionEntry {
@@ -531,18 +531,6 @@ fn option_name_of(ptr: &str) -> String {
     } else {
         name.to_string()
     }
-}
-
-/// Option files keep client passwords; facts end up in reports and JSON.
-/// Settings about passwords (`default_password_lifetime`,
-/// `validate_password_policy`) are not secrets and are kept.
-fn is_secret(name: &str) -> bool {
-    name == "password"
-        || name.ends_with("_password")
-        || name.ends_with("passwd")
-        || name.contains("passphrase")
-        // `user:password` for Galera state transfers.
-        || name == "wsrep_sst_auth"
 }
 
 /// `my_isspace()` over latin1.
@@ -652,6 +640,120 @@ fn join(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
+}
+
+// --- redaction ----------------------------------------------------------------------
+
+/// An option file with the value of every secret option replaced by
+/// [`REDACTED`], read the way this parser reads it: groups, `loose-`
+/// prefixes, quoted values, trailing `#` comments, commented-out options,
+/// `password` with no value (kept: it makes the client prompt), and
+/// passwords on command lines kept in values (`--password=`, `-p`). Every
+/// line stays where it was, so findings' line numbers hold. `Err((line,
+/// why))` for a line this parser cannot read (a group header that never
+/// ends, an option name with a space): such a file must be withheld whole
+/// rather than guessed at.
+pub fn redact_option_file(text: &str) -> Result<String, (u32, String)> {
+    let mut out = String::with_capacity(text.len());
+    let (bom, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text),
+    };
+    out.push_str(bom);
+    for (index, piece) in body.split_inclusive('\n').enumerate() {
+        let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let (content, eol) = split_eol(piece);
+        let ptr = content.trim_start_matches(is_space);
+        let lead = &content[..content.len() - ptr.len()];
+        out.push_str(lead);
+        if let Some(body) = ptr.strip_prefix(['#', ';']) {
+            out.push_str(&ptr[..1]);
+            out.push_str(&redact_comment_text(body));
+        } else if ptr.is_empty() || ptr.starts_with('!') {
+            // Directives name paths; the rest of the line is the path.
+            out.push_str(ptr);
+        } else if ptr.starts_with('[') {
+            if !ptr.contains(']') {
+                return Err((line, "unterminated group header".to_string()));
+            }
+            out.push_str(ptr);
+        } else {
+            out.push_str(&redact_option_line(ptr).map_err(|why| (line, why))?);
+        }
+        out.push_str(eol);
+    }
+    Ok(out)
+}
+
+/// `(line, "\n" | "\r\n" | "")`.
+fn split_eol(piece: &str) -> (&str, &str) {
+    if let Some(l) = piece.strip_suffix("\r\n") {
+        (l, "\r\n")
+    } else if let Some(l) = piece.strip_suffix('\n') {
+        (l, "\n")
+    } else {
+        (piece, "")
+    }
+}
+
+/// One option line (from its first non-blank character).
+fn redact_option_line(ptr: &str) -> Result<String, String> {
+    let code = remove_end_comment(ptr);
+    let comment = &ptr[code.len()..];
+    let Some(eq) = code.find('=') else {
+        let name = code.trim_end_matches(is_space);
+        if name.contains(is_space) {
+            return Err("malformed option name (contains whitespace)".to_string());
+        }
+        return Ok(format!("{code}{}", redact_trailing_comment(comment)));
+    };
+    let spelled = code[..eq].trim_end_matches(is_space);
+    if spelled.is_empty() || spelled.contains(is_space) {
+        return Err("malformed option name".to_string());
+    }
+    let value = &code[eq + 1..];
+    let value_text = value.trim_matches(is_space);
+    let redacted_value = if crate::secrets::is_secret_name(spelled) && !value_text.is_empty() {
+        let pad = &value[..value.len() - value.trim_start_matches(is_space).len()];
+        let tail = &value[value.trim_end_matches(is_space).len()..];
+        format!("{pad}{REDACTED}{tail}")
+    } else {
+        crate::secrets::strip_command_line_passwords(value).into_owned()
+    };
+    Ok(format!(
+        "{}{redacted_value}{}",
+        &code[..=eq],
+        redact_trailing_comment(comment)
+    ))
+}
+
+/// A trailing `# ...` after an option: a comment may hold an old password.
+fn redact_trailing_comment(comment: &str) -> String {
+    match comment.strip_prefix('#') {
+        Some(body) => format!("#{}", redact_comment_text(body)),
+        None => comment.to_string(),
+    }
+}
+
+/// The body of a comment (after `#` or `;`): a commented-out secret option
+/// (`#password=old`, `# password: old`) keeps its name and loses its value;
+/// passwords in URLs and command lines go too.
+pub(crate) fn redact_comment_text(body: &str) -> String {
+    let trimmed = body.trim_start();
+    if let Some(pos) = trimmed.find(['=', ':']) {
+        let key = trimmed[..pos].trim();
+        let value = trimmed[pos + 1..].trim();
+        if crate::secrets::is_secret_name(key) && !key.contains(' ') && !value.is_empty() {
+            let head = &body[..body.len() - trimmed.len() + pos + 1];
+            let gap = if trimmed[pos + 1..].starts_with(' ') {
+                " "
+            } else {
+                ""
+            };
+            return format!("{head}{gap}{REDACTED}");
+        }
+    }
+    crate::secrets::strip_command_line_passwords(body).into_owned()
 }
 
 #[cfg(test)]
@@ -1145,6 +1247,33 @@ mod tests {
         let set = effective(&parsed.entries, &roots(&["mysqld"]));
         let names: Vec<&str> = set.options.keys().map(String::as_str).collect();
         assert_eq!(names, vec!["port", "ssl_cert"]);
+    }
+
+    #[test]
+    fn option_files_are_redacted_line_for_line() {
+        let text = "\u{feff}[client]\npassword = \"p#ss word\" # old: x\npassword\n\
+                    #password=old\n; pass = y\n[mysqld]\nloose-ssl-key-password=k\n\
+                    wsrep_sst_auth=root:pw\nssl-ca=/etc/ca.pem # password: z\n\
+                    [mysqld_safe]\nmalloc-lib = x\nexec = mysqladmin --password=q -pw2 ping\r\n\
+                    !include /etc/mysql/secret.cnf\ndefault_password_lifetime = 90\n";
+        let out = redact_option_file(text).unwrap();
+        assert_eq!(
+            out,
+            "\u{feff}[client]\npassword = <redacted> # old: x\npassword\n\
+             #password=<redacted>\n; pass = <redacted>\n[mysqld]\nloose-ssl-key-password=<redacted>\n\
+             wsrep_sst_auth=<redacted>\nssl-ca=/etc/ca.pem # password: <redacted>\n\
+             [mysqld_safe]\nmalloc-lib = x\nexec = mysqladmin --password=<redacted> -p<redacted> ping\r\n\
+             !include /etc/mysql/secret.cnf\ndefault_password_lifetime = 90\n"
+        );
+        assert_eq!(out.lines().count(), text.lines().count());
+        for secret in ["p#ss", "=old", "k\n", "root:pw", "=q", "w2", "= y"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        assert_eq!(
+            redact_option_file("[client\npassword=x\n"),
+            Err((1, "unterminated group header".to_string()))
+        );
+        assert!(redact_option_file("[client]\npass word=x\n").is_err());
     }
 
     #[test]

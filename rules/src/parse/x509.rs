@@ -680,6 +680,15 @@ pub fn looks_like_certificate(bytes: &[u8]) -> bool {
     looks_like_der_certificate(bytes)
 }
 
+/// True when the bytes are PEM holding public keys only (`PUBLIC KEY`,
+/// `RSA PUBLIC KEY`), such as the `public_key.pem` MySQL keeps in its data
+/// directory for `sha256_password` and `caching_sha2_password`: a key, never
+/// a certificate, whatever its file name says.
+pub fn looks_like_public_key(bytes: &[u8]) -> bool {
+    let mut labels = pem_labels(bytes).peekable();
+    labels.peek().is_some() && labels.all(|l| l.ends_with("PUBLIC KEY"))
+}
+
 fn looks_like_der_certificate(bytes: &[u8]) -> bool {
     bytes.len() <= MAX_INPUT_BYTES && x509_parser::parse_x509_certificate(bytes).is_ok()
 }
@@ -955,6 +964,21 @@ fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_keys_are_told_from_certificates() {
+        let rsa = openssl::rsa::Rsa::generate(1024).unwrap();
+        let spki = rsa.public_key_to_pem().unwrap();
+        let pkcs1 = rsa.public_key_to_pem_pkcs1().unwrap();
+        assert!(looks_like_public_key(&spki));
+        assert!(looks_like_public_key(&pkcs1));
+        assert!(!looks_like_certificate(&spki));
+        assert!(!looks_like_public_key(&rsa.private_key_to_pem().unwrap()));
+        assert!(!looks_like_public_key(b"not pem"));
+        let mut mixed = spki.clone();
+        mixed.extend_from_slice(b"-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n");
+        assert!(!looks_like_public_key(&mixed), "a certificate beside it");
+    }
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!(

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::facts::{CollectionProblem, HostFacts};
+use crate::facts::{CollectionProblem, HostFacts, what};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
 
@@ -12,10 +12,25 @@ pub struct CollectionIncomplete;
 
 const HELP: &str = r#"## What it checks
 
-Every problem the collector recorded for a host: a file that could not be
-read, an option file, database.yml or certificate that could not be parsed
-(with its line), an SQL query the scanner's account was not allowed to run
-(`SELECT command denied ...`). One finding per problem.
+Every problem the collector recorded for a host that answered: a file that
+could not be read, an option file, database.yml or certificate that could
+not be parsed (with its line), an SQL query the scanner's account was not
+allowed to run (`SELECT command denied ...`), a TLS probe that got no MySQL
+greeting. One finding per problem, medium.
+
+High when the database could not be queried at all for a reason the
+scanner's setup or the server must fix: the server refused the scanner's
+login, the scanner could not verify the server's certificate, no connection
+came about, or the host's `mysql` client could not be run. The host's
+files, the TLS probe and every rule that reads them still judged it, but
+its SQL facts (accounts, server variables, replication) were not checked.
+Like SCAN001, an unwaived high SCAN002 fails the gate whatever `--fail-on`
+says (except `never`) and whether or not it is new.
+
+A server that offers no TLS at all is reported by SSL001 from its protocol
+greeting; the scanner never sends credentials in clear text, so a medium
+note here says that its SQL facts were not collected and what was
+therefore not checked.
 
 ## Why it matters
 
@@ -54,9 +69,27 @@ fn tidy(message: &str) -> &str {
     m.strip_suffix('.').unwrap_or(m).trim_end()
 }
 
+/// What the rules could not judge without a server's SQL facts.
+const SQL_ONLY: &str = "accounts (SSL005), require_secure_transport (SSL017), replication (SSL019) \
+     and the server variables the other rules prefer";
+
 fn describe(p: &CollectionProblem) -> String {
     let what = p.what.trim();
     let msg = tidy(&p.message);
+    let sql = |why: &str| format!("{why}, so its SQL facts were not checked: {msg}");
+    match what {
+        what::MYSQL_LOGIN => return sql("the database refused the scanner's login"),
+        what::MYSQL_CONNECTION => return sql("the scanner could not connect to the database"),
+        what::MYSQL_TLS => return sql("the scanner's TLS session with the database failed"),
+        what::MYSQL_CLIENT => return sql("the host's mysql client could not be run"),
+        what::MYSQL_NO_TLS => {
+            return format!(
+                "the server offers no TLS, so the scanner did not send its credentials and its \
+                 SQL facts were not collected: {msg}"
+            );
+        }
+        _ => {}
+    }
     match (&p.path, p.line) {
         (Some(path), Some(line)) => format!("{what} {path}:{line} could not be parsed: {msg}"),
         (Some(path), None) => format!("{what} {path} could not be collected: {msg}"),
@@ -116,15 +149,14 @@ impl Rule for CollectionIncomplete {
     }
 
     fn check_host(&self, _cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
+        // An unreachable host is SCAN001's: nothing on it was checked.
+        if !host.is_reachable() {
+            return;
+        }
         // Sorted and deduplicated so that the same problem recorded twice (a
         // file reached by two !include paths) is one finding, and order of
         // collection never changes the output.
-        // Access failures are SCAN001's: the host was not audited at all.
-        let mut problems: Vec<&CollectionProblem> = host
-            .problems
-            .iter()
-            .filter(|p| !p.is_access_failure())
-            .collect();
+        let mut problems: Vec<&CollectionProblem> = host.problems.iter().collect();
         problems.sort();
         problems.dedup();
         let objects = objects(&problems);
@@ -133,11 +165,17 @@ impl Rule for CollectionIncomplete {
                 Some(path) => Location::file(path.clone(), p.line).with_object(object),
                 None => Location::object(object),
             };
-            out.push(
-                self.finding(host, describe(p), loc)
-                    .evidence("what", p.what.trim())
-                    .evidence("error", tidy(&p.message)),
-            );
+            let mut f = self
+                .finding(host, describe(p), loc)
+                .evidence("what", p.what.trim())
+                .evidence("error", tidy(&p.message));
+            if p.is_access_failure() || p.is_tls_not_offered() {
+                f = f.evidence("not_checked", SQL_ONLY);
+            }
+            if p.is_access_failure() {
+                f.severity = Severity::High;
+            }
+            out.push(f);
         }
     }
 }
@@ -166,6 +204,10 @@ mod tests {
     fn run(problems: Vec<CollectionProblem>) -> Vec<Finding> {
         let mut h = HostFacts::new("db-master", "production", Layout::engineyard());
         h.problems = problems;
+        run_host(&h)
+    }
+
+    fn run_host(h: &HostFacts) -> Vec<Finding> {
         let t = Thresholds::default();
         let fleet = Fleet::default();
         let cx = Context {
@@ -174,7 +216,7 @@ mod tests {
             fleet: &fleet,
         };
         let mut out = Vec::new();
-        CollectionIncomplete.check_host(&cx, &h, &mut out);
+        CollectionIncomplete.check_host(&cx, h, &mut out);
         out
     }
 
@@ -260,6 +302,52 @@ mod tests {
         let one = run(vec![a.clone(), b.clone()]);
         let two = run(vec![b, a]);
         assert_eq!(one, two);
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_queried_is_high_and_says_what_was_not_checked() {
+        let f = run(vec![
+            problem(
+                what::MYSQL_LOGIN,
+                None,
+                None,
+                "10.0.0.10:3306: ERROR 1045 (28000): Access denied for user 'sslaudit'",
+            ),
+            problem(
+                what::MYSQL_NO_TLS,
+                None,
+                None,
+                "10.0.0.11:3306 does not offer TLS (no CLIENT_SSL in its greeting)",
+            ),
+        ]);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::High);
+        assert_eq!(
+            f[0].message,
+            "the database refused the scanner's login, so its SQL facts were not checked: \
+             10.0.0.10:3306: ERROR 1045 (28000): Access denied for user 'sslaudit'"
+        );
+        assert_eq!(f[0].location.object.as_deref(), Some("problem:mysql login"));
+        assert!(f[0].evidence["not_checked"].contains("SSL005"));
+        // No TLS on offer is the server's state (SSL001), not a scanner failure.
+        assert_eq!(f[1].severity, Severity::Medium);
+        assert!(
+            f[1].message
+                .starts_with("the server offers no TLS, so the scanner did not send"),
+            "{}",
+            f[1].message
+        );
+    }
+
+    #[test]
+    fn an_unreachable_host_is_left_to_scan001() {
+        let mut h = HostFacts::new("db-master", "production", Layout::engineyard());
+        h.reachability = crate::facts::Reachability::Unreachable {
+            reason: "ssh: connection refused".into(),
+        };
+        h.problems
+            .push(problem("option file", Some("/etc/my.cnf"), None, "x"));
+        assert!(run_host(&h).is_empty());
     }
 
     #[test]

@@ -8,11 +8,22 @@ pub struct HostUnreachable;
 
 const HELP: &str = r#"## What it checks
 
-Every host of the inventory (or snapshot) that the scanner could not reach or
-log in to, with the reason the transport gave (`ssh: connection refused`,
-an authentication failure, a timeout), and every host whose database refused
-the scanner: a refused MySQL login, a server certificate the scanner could
-not verify, a client that would not run.
+Every host of the inventory (or snapshot) on which nothing at all could be
+checked, with the reason: SSH did not answer or refused the scanner (a
+connection refused or timed out, an authentication failure, an unknown or
+changed host key), the scanner logged in but could not read a single path
+(a `sudo` that wants a password, a host going away mid-scan), or, for
+`sslaudit probe`, the port gave no MySQL greeting (refused, stalled, or not
+a MySQL server).
+
+A host that answered is never reported here: a database that refuses the
+scanner's login, or whose certificate the scanner cannot verify, leaves its
+SQL facts unchecked while its files, the TLS probe and the other rules
+still judge it; that is SCAN002 (high). A server that offers no TLS at all
+is SSL001, with a SCAN002 note that its SQL facts were not collected.
+
+An unwaived SCAN001 fails the gate whatever `--fail-on` says (except
+`never`) and whether or not it is new: an audit never passes by silence.
 
 ## Why it matters
 
@@ -25,15 +36,16 @@ clean. An unreachable host is a gap in the audit, not a pass.
 Make the host reachable for the scan: check that it is running and that its
 address in the inventory is current, that SSH answers from where the scanner
 runs (`ssh -v <user>@<address>`), and that the scanner's user and key are
-accepted. Then scan again. If the host was retired, remove it from the
-inventory.
+accepted. For a probed port, check that MySQL listens there
+(`mysql -h <address> -P <port> -e 'status'`). Then scan again. If the host
+was retired, remove it from the inventory.
 "#;
 
 static META: RuleMeta = RuleMeta::new(
     "SCAN001",
     "host-unreachable",
     Severity::High,
-    "the scanner could not reach or log in to a host, so nothing on it was checked",
+    "the scanner could not reach a host, so nothing on it was checked",
     HELP,
     &["sslaudit snapshot format: host.toml [reachability]"],
 );
@@ -44,19 +56,6 @@ impl Rule for HostUnreachable {
     }
 
     fn check_host(&self, _cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
-        // A database that refuses the scanner leaves the host unaudited just
-        // as surely as a dead SSH port: the audit must not pass by silence.
-        for p in host.problems.iter().filter(|p| p.is_access_failure()) {
-            let msg = format!(
-                "the scanner could not log in to the database, its SQL facts were not checked: {}",
-                p.message.trim()
-            );
-            out.push(
-                self.finding(host, msg, Location::object(format!("host:{}", p.what)))
-                    .evidence("what", p.what.clone())
-                    .evidence("error", p.message.trim()),
-            );
-        }
         let Reachability::Unreachable { reason } = &host.reachability else {
             return;
         };
@@ -124,24 +123,15 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_database_login_is_an_unaudited_host() {
+    fn a_host_that_answered_is_never_unreachable() {
+        // A refused database login leaves the SQL facts unchecked, which is
+        // SCAN002's (high) business: the host's files were still read.
         let mut h = HostFacts::new("db-master", "production", Layout::engineyard());
-        h.problems.push(crate::facts::CollectionProblem {
-            what: "mysql login".into(),
-            path: None,
-            line: None,
-            message: "ERROR 1045 (28000): Access denied for user 'sslaudit'@'10.0.0.5'".into(),
-        });
-        h.problems.push(crate::facts::CollectionProblem {
-            what: "mysql accounts".into(),
-            path: None,
-            line: None,
-            message: "SELECT command denied".into(),
-        });
-        let f = run(&h);
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert!(f[0].message.contains("Access denied"), "{}", f[0].message);
-        assert_eq!(f[0].location.object.as_deref(), Some("host:mysql login"));
+        h.problems.push(crate::facts::CollectionProblem::new(
+            crate::facts::what::MYSQL_LOGIN,
+            "ERROR 1045 (28000): Access denied for user 'sslaudit'@'10.0.0.5'",
+        ));
+        assert!(run(&h).is_empty());
     }
 
     #[test]

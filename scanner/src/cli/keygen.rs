@@ -61,7 +61,7 @@ pub struct KeygenArgs {
     /// Layout whose paths the files follow: engineyard or debian
     #[arg(long, value_name = "NAME", default_value = "engineyard")]
     pub layout: String,
-    /// The server's data directory inside the layout (engineyard: /db/mysql/<version>/data)
+    /// The server's data directory inside the layout (engineyard: /db/mysql/<version>/data; default: the newest version the layout knows, /db/mysql/5.7/data)
     #[arg(long, value_name = "PATH")]
     pub datadir: Option<String>,
     /// Show the plan and what each step would change, write nothing
@@ -113,11 +113,22 @@ pub fn run(args: KeygenArgs) -> Result<ExitCode> {
     };
     let layout = Layout::named(&args.layout)?;
     let algo = key_algo(&args.key_type)?;
-    let datadir = match (&args.datadir, layout.data_dirs.first()) {
+    let datadir = match (&args.datadir, layout.default_data_dir()) {
         (Some(d), _) => d.clone(),
-        (None, Some(d)) if !d.contains('*') => d.clone(),
-        (None, _) => bail!(
-            "the {} layout's data directory depends on the MySQL version: give --datadir (e.g. /db/mysql/5.7/data)",
+        (None, Some(d)) => {
+            if layout.data_dirs.first().is_some_and(|p| p.contains('*')) {
+                eprintln!(
+                    "note: no --datadir: the server keys go to {d}, the {} layout's data \
+                     directory for MySQL {} (the newest it knows); give --datadir for another \
+                     version",
+                    layout.name,
+                    sslaudit_rules::layout::NEWEST_KNOWN_VERSION
+                );
+            }
+            d
+        }
+        (None, None) => bail!(
+            "the {} layout names no data directory: give --datadir",
             layout.name
         ),
     };

@@ -68,10 +68,10 @@ pub fn collect(source: &SourceArgs, out: &Path, quiet: bool) -> Result<ExitCode>
     )?;
     if !quiet {
         eprintln!(
-            "wrote {} ({} hosts, {reached} reached); scan it with: sslaudit scan --snapshot {}",
+            "wrote {} ({} hosts, {reached} reached); scan it with: {}",
             out.display(),
             hosts.len(),
-            out.display()
+            sslaudit_remediations::commands::scan_snapshot(&out.display().to_string())
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -94,21 +94,33 @@ pub fn probe(
         .par_iter()
         .map(|t| {
             let record = probe_tcp(t, &opts);
+            // The probe is all `probe` checks: a port that gave no MySQL
+            // greeting (refused, stalled, not a MySQL server) was not
+            // checked at all, which is SCAN001 and fails the command.
+            let reachability = match (&record.greeting_version, &record.error) {
+                (None, Some(e)) => Reachability::Unreachable {
+                    reason: format!("no MySQL greeting from {}: {e}", record.address),
+                },
+                _ => Reachability::Reachable,
+            };
             let meta: HostMeta = HostMeta {
                 name: t.clone(),
                 environment: "probe".into(),
                 roles: vec![Role::DbMaster],
                 address: Some(t.clone()),
+                aliases: Vec::new(),
                 layout: "engineyard".into(),
                 layout_overrides: Default::default(),
                 app_user: None,
+                named_users: Vec::new(),
                 database_yml: Vec::new(),
-                reachability: Reachability::Reachable,
+                reachability,
                 problems: Vec::new(),
             };
             let ev = HostEvidence {
                 meta,
                 origin: t.clone(),
+                declared_at: None,
                 files: Default::default(),
                 mysql: None,
                 connection: None,
@@ -119,8 +131,14 @@ pub fn probe(
         })
         .collect();
     let mut table = String::new();
-    for h in &hosts {
-        let Some(p) = &h.probe else { continue };
+    for (h, t) in hosts.iter().zip(targets) {
+        let Some(p) = &h.probe else {
+            // Unreachable: built without facts; the reason is the probe's error.
+            if let Reachability::Unreachable { reason } = &h.reachability {
+                table.push_str(&format!("{t:<24} error: {reason}\n"));
+            }
+            continue;
+        };
         let accepted: Vec<&str> = p
             .accepted
             .iter()
@@ -167,7 +185,7 @@ pub fn probe(
     out.push('\n');
     out.push_str(&terminal::summary(&report, &rules.metas(), false));
     std::io::stdout().write_all(out.as_bytes())?;
-    Ok(if gate.passes(&report) {
+    Ok(if gate.passes(&report.findings) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -203,7 +221,11 @@ pub fn inventory_check(source: &SourceArgs) -> Result<ExitCode> {
                     "-".to_string()
                 } else if !is_db {
                     "(not a database host)".to_string()
-                } else if let Some(p) = ev.problems.iter().find(|p| p.is_access_failure()) {
+                } else if let Some(p) = ev
+                    .problems
+                    .iter()
+                    .find(|p| p.is_access_failure() || p.is_tls_not_offered())
+                {
                     format!("{}: {}", p.what, p.message)
                 } else if ev.mysql.is_some() {
                     format!("ok (via {})", h.mysql.via.as_str())

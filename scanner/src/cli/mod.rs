@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 mod keygen;
 mod live;
+#[cfg(test)]
+mod next_steps_tests;
 mod remediate;
 mod rotate;
 mod run;
@@ -20,10 +22,11 @@ use sslaudit_reports::baseline::{self, Baseline, Comparison};
 use sslaudit_reports::markdown::{self, GateVerdict, MarkdownOptions};
 use sslaudit_reports::merge::{self, MergeOptions};
 use sslaudit_reports::{html, json, junit, sarif, terminal};
+use sslaudit_rules::Finding;
 use sslaudit_rules::policy::{Policy, parse_date};
-use sslaudit_rules::report::ScanReport;
+use sslaudit_rules::report::scope_digest;
 use sslaudit_rules::{Rule, RuleMeta, Severity, pack};
-use sslaudit_scanner::engine::{Gate, RuleSet};
+use sslaudit_scanner::engine::{self, Gate, RuleSet};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,14 +90,20 @@ Expired waivers are warned about on stderr. See docs/ci.md for CI jobs."
     /// Merge the JSON reports, or the SARIF logs, of several shards of one scan
     #[command(
         long_about = "Merge the JSON reports, or the SARIF logs, of several shards of one scan \
-(say one CI job per environment, each with --limit) into one. JSON: the union of hosts, findings, \
-expired waivers and certificates, sorted, without repeats; the inputs must share as_of and the \
-sslaudit version. SARIF: one run whose rules are the union sorted by id, with every result's \
-ruleIndex rewritten, results sorted, invocations concatenated and originalUriBaseIds merged. \
-The kind is read from the content; JSON and SARIF cannot be mixed.",
-        after_help = "Examples:\n  sslaudit merge production.json staging.json -o fleet.json\n  \
-sslaudit merge production.sarif staging.sarif -o fleet.sarif --category sslaudit/fleet/\n\n\
-Exit status: 0 merged, 2 an input could not be read or the inputs do not belong together."
+(the N jobs of --shard K/N, or one job per environment with --limit) into exactly what one scan \
+of them all writes. The inputs must share the sslaudit version, as_of, inventory and policy; \
+shards must share N and --limit, each given once, none missing. JSON: the union of hosts, \
+findings, expired waivers and certificates, sorted, without repeats. SARIF: one run whose rules \
+are the union sorted by id, with every result's ruleIndex rewritten, results sorted, host base \
+ids recomputed and one invocation. The shards' pending findings (server keys to compare across \
+environments) are completed over all of them, as one scan completes them. The kind is read from \
+the content; JSON and SARIF cannot be mixed. With --fail-on, the merged report is gated as a \
+scan is.",
+        after_help = "Examples:\n  sslaudit merge s1.json s2.json s3.json -o fleet.json\n  \
+sslaudit merge production.sarif staging.sarif -o fleet.sarif --category sslaudit/fleet/\n  \
+sslaudit merge s1.json s2.json s3.json -o fleet.json --fail-on high\n\n\
+Exit status: 0 merged (and with --fail-on, the gate passed), 1 the gate failed, 2 an input \
+could not be read or the inputs do not belong together."
     )]
     Merge {
         /// The reports to merge: sslaudit JSON reports, or sslaudit SARIF logs
@@ -110,6 +119,13 @@ Exit status: 0 merged, 2 an input could not be read or the inputs do not belong 
         /// Example: --category sslaudit/fleet/
         #[arg(long, value_name = "ID")]
         category: Option<String>,
+        /// Gate the merged report: lowest severity that fails (critical, high, medium, low or never)
+        ///
+        /// Judged as `scan --fail-on` judges a scan: waived findings never count, a host
+        /// that could not be scanned always fails unless `never`. Without it, merge does
+        /// not gate. Example: --fail-on high
+        #[arg(long, value_name = "SEVERITY")]
+        fail_on: Option<String>,
     },
     /// Collect evidence from live hosts into a snapshot folder (secrets excluded)
     #[command(
@@ -322,7 +338,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             inputs,
             output,
             category,
-        } => merge_reports(&inputs, &output, category),
+            fail_on,
+        } => merge_reports(&inputs, &output, category, fail_on.as_deref()),
         Command::Facts { source } => facts(&source),
         Command::Collect { source, out, quiet } => live::collect(&source, &out, quiet),
         Command::Probe {
@@ -445,31 +462,32 @@ fn load_baseline(path: &Path) -> Result<LoadedBaseline> {
 }
 
 /// The gate's decision. With `new_only`, findings the baseline already had
-/// do not count; an unwaived SCAN001 fails the gate in every mode but `never`
-/// (`Gate::passes`), new or not: an audit never passes by silence.
+/// do not count; an unwaived audit gap (SCAN001, a high SCAN002) fails the
+/// gate in every mode but `never` (`Gate::passes`), new or not: an audit
+/// never passes by silence.
 fn decide(
     gate: Gate,
-    report: &ScanReport,
+    findings: &[Finding],
     comparison: Option<&Comparison>,
     new_only: bool,
 ) -> GateVerdict {
     let failing = gate
-        .failing(report)
+        .failing(findings)
         .into_iter()
         .filter(|f| !new_only || comparison.is_none_or(|c| c.is_new(f)))
         .count();
-    let unreachable = gate.0.is_some() && report.active().any(|f| f.rule_id == "SCAN001");
+    let audit_gap = gate.0.is_some() && engine::has_audit_gap(findings);
     let passed = if new_only {
-        gate.0.is_none() || (failing == 0 && !unreachable)
+        gate.0.is_none() || (failing == 0 && !audit_gap)
     } else {
-        gate.passes(report)
+        gate.passes(findings)
     };
     GateVerdict {
         fail_on: gate.0,
         passed,
         failing,
         new_only,
-        unreachable,
+        audit_gap,
     }
 }
 
@@ -489,8 +507,8 @@ fn gate_line(v: &GateVerdict) -> String {
             if v.failing == 1 { "" } else { "s" }
         ));
     }
-    if v.unreachable {
-        reasons.push("hosts that could not be scanned always fail an audit".to_string());
+    if v.audit_gap {
+        reasons.push("hosts that could not be (fully) scanned always fail an audit".to_string());
     }
     format!("gate: FAILED ({})\n", reasons.join("; "))
 }
@@ -530,6 +548,20 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         Some(p) => Policy::load(p, &rules.ids())?,
         None => Policy::default(),
     };
+    let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    // An empty policy file is the default policy, like no file at all.
+    let policy_bytes = args
+        .policy
+        .as_ref()
+        .map(read)
+        .transpose()?
+        .unwrap_or_default();
+    let pack_bytes = args.packs.iter().map(read).collect::<Result<Vec<_>>>()?;
+    let policy_digest = scope_digest(
+        [b"policy".as_slice(), &policy_bytes, b"rules"]
+            .into_iter()
+            .chain(pack_bytes.iter().map(Vec::as_slice)),
+    );
     let started = time::OffsetDateTime::now_utc();
     let mut report = source::scan(
         &args.source,
@@ -550,6 +582,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     }
     .unwrap_or_else(|| "INVENTORY".to_string());
     sslaudit_scanner::remediate::annotate_fixes(&mut report.findings, &inventory);
+    for p in &mut report.pending {
+        sslaudit_scanner::remediate::annotate_fixes(
+            std::slice::from_mut(&mut p.finding),
+            &inventory,
+        );
+    }
+    // After the scan: a missing snapshot or inventory is its error to name.
+    report.scope = Some(args.source.scope(policy_digest)?);
     let ended = time::OffsetDateTime::now_utc();
     let metas = rules.metas();
     // JUnit lists a test case per rule evaluated: the enabled ones.
@@ -574,7 +614,12 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let comparison = loaded
         .as_ref()
         .map(|l| baseline::compare(&report, &l.baseline));
-    let verdict = decide(gate, &report, comparison.as_ref(), args.fail_on_new);
+    let verdict = decide(
+        gate,
+        &report.findings,
+        comparison.as_ref(),
+        args.fail_on_new,
+    );
 
     if let Some(path) = &args.json {
         let text = match (&loaded, &comparison) {
@@ -590,11 +635,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             t.format(&time::format_description::well_known::Rfc3339)
                 .ok()
         };
+        // With --as-of the outputs are a function of the inputs alone (shards
+        // merge into exactly the whole scan): no clock reading goes in.
+        let clock = args.as_of.is_none();
         let opts = sarif::SarifOptions {
             category: args.category.clone(),
             inventory_uri: Some(args.source.label()),
-            start_time: rfc(started),
-            end_time: rfc(ended),
+            start_time: rfc(started).filter(|_| clock),
+            end_time: rfc(ended).filter(|_| clock),
         };
         let text = match &comparison {
             Some(c) => {
@@ -647,6 +695,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             ));
         }
         out.push_str(&gate_line(&verdict));
+        if !report.pending.is_empty() {
+            out.push_str(&format!(
+                "pending: {} server key{} to compare with the other shards' environments: \
+                 `sslaudit merge --fail-on` judges them\n",
+                report.pending.len(),
+                if report.pending.len() == 1 { "" } else { "s" }
+            ));
+        }
         // With a report on stdout, the summary goes to stderr so the report
         // stays parseable.
         if to_stdout.is_empty() {
@@ -662,7 +718,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     })
 }
 
-fn merge_reports(inputs: &[PathBuf], output: &Path, category: Option<String>) -> Result<ExitCode> {
+fn merge_reports(
+    inputs: &[PathBuf],
+    output: &Path,
+    category: Option<String>,
+    fail_on: Option<&str>,
+) -> Result<ExitCode> {
+    // A wrong threshold should not wait for the inputs to be read.
+    let gate = fail_on.map(parse_gate).transpose()?;
     let mut texts = Vec::with_capacity(inputs.len());
     for p in inputs {
         let text =
@@ -685,7 +748,20 @@ fn merge_reports(inputs: &[PathBuf], output: &Path, category: Option<String>) ->
         );
     }
     write_output(output, &merged.to_text())?;
-    Ok(ExitCode::SUCCESS)
+    let Some(gate) = gate else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let findings = merged
+        .findings()
+        .map_err(|e| anyhow::anyhow!("judging the merged report: {e}"))?;
+    let verdict = decide(gate, &findings, None, false);
+    // The merged report may be on stdout: the verdict goes to stderr.
+    eprint!("{}", gate_line(&verdict));
+    Ok(if verdict.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn rules(as_json: bool, packs: &[PathBuf]) -> Result<ExitCode> {
@@ -701,7 +777,13 @@ fn rules(as_json: bool, packs: &[PathBuf]) -> Result<ExitCode> {
                 m.id, m.severity, m.name, m.summary
             ));
         }
-        out.push_str("\nRun `sslaudit explain <ID>` for what a rule checks, why it matters and how to fix it.\n");
+        if let Some(first) = metas.first() {
+            out.push_str(&format!(
+                "\nRun `{}` (or any other id) for what a rule checks, why it matters and how to \
+                 fix it.\n",
+                sslaudit_remediations::commands::explain(&first.id)
+            ));
+        }
     }
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(ExitCode::SUCCESS)

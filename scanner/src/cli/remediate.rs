@@ -118,7 +118,7 @@ pub fn remediate(cmd: RemediateCommand) -> Result<ExitCode> {
                 to_fix,
                 before: before.iter().map(|f| f.fingerprint.clone()).collect(),
             };
-            execute(&plan, &hosts, &args.run, spec)
+            execute(&plan, &hosts, &args.inventory, &args.run, spec)
         }
         RemediateCommand::Resume(args) => {
             let (plan, spec, hosts, state) = reopen(&args)?;
@@ -132,17 +132,30 @@ pub fn remediate(cmd: RemediateCommand) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let run_id = plan.run_id.clone();
-            finish(&plan, &hosts, &args.run, &targets, &state, spec, |opts| {
-                apply::resume(&run_id, &lookup, opts)
-            })
+            finish(
+                &plan,
+                &hosts,
+                &args.inventory,
+                &args.run,
+                &targets,
+                &state,
+                spec,
+                |opts| apply::resume(&run_id, &lookup, opts),
+            )
         }
         RemediateCommand::Rollback(args) => {
             let (plan, spec, hosts, state) = reopen(&args)?;
             let targets = connect_all(&plan, &hosts)?;
             let lookup = |h: &str| targets.get(h).map(|t| t as &dyn Target);
             let master_target = rem::connect(master_of(&hosts)?)?;
-            rem::lock_environment(&master_target, &spec.environment, &plan.run_id, &who())
-                .map_err(anyhow::Error::msg)?;
+            rem::lock_environment(
+                &master_target,
+                &spec.environment,
+                &plan.run_id,
+                &who(),
+                &args.inventory.display().to_string(),
+            )
+            .map_err(anyhow::Error::msg)?;
             let report = apply::rollback(&plan.run_id, &lookup, &ApplyOptions::new(&state))?;
             rem::unlock_environment(&master_target, &spec.environment, &plan.run_id)
                 .map_err(anyhow::Error::msg)?;
@@ -272,8 +285,10 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
         created_at: rfc3339(now()),
     };
     let text_of = |h: &str, p: &str| texts.get(&(h.to_string(), p.to_string())).cloned();
+    let inventory_label = args.inventory.display().to_string();
     let env = EnvFacts {
         environment: &environment,
+        inventory: &inventory_label,
         hosts: &facts,
         settings: &settings,
         texts: &text_of,
@@ -295,7 +310,7 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
             .collect(),
         before: findings.iter().map(|f| f.fingerprint.clone()).collect(),
     };
-    write_plan(&plan, &args.out)?;
+    write_plan(&plan, &args.out, &args.inventory)?;
     // Kept beside the plan: `remediate apply` verifies against it.
     let spec_out = args.out.with_extension("verify.json");
     std::fs::write(&spec_out, serde_json::to_vec_pretty(&spec)?)

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
+use sslaudit_remediations::commands;
 use sslaudit_remediations::plan::{KeyType, Plan};
 use sslaudit_remediations::runners;
 use sslaudit_remediations::runners::distribute::{self, CaChoice, DistributeInput};
@@ -106,10 +107,13 @@ pub fn rotate(args: RotateArgs) -> Result<ExitCode> {
     else {
         bail!(
             "{}: the server has no CA certificate (ssl-ca) to keep: give the environment keys \
-             first (`sslaudit keygen --inventory {} --environment {}`)",
+             first (`{}`)",
             master.name,
-            args.inventory.display(),
-            args.environment
+            commands::keygen(
+                &args.inventory.display().to_string(),
+                &args.environment,
+                false
+            )
         );
     };
     let plan = rotate::leaf_rotation(
@@ -141,10 +145,10 @@ fn finish_plan(
     };
     print!("{}", plan.to_text());
     if let Some(out) = &args.plan_out {
-        write_plan(&plan, out)?;
+        write_plan(&plan, out, &args.inventory)?;
         return Ok(ExitCode::SUCCESS);
     }
-    execute(&plan, hosts, &args.run, spec)
+    execute(&plan, hosts, &args.inventory, &args.run, spec)
 }
 
 /// The environment's CA: local files when given, else the db_master's
@@ -261,7 +265,7 @@ pub fn keygen_inventory(args: KeygenArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(out) = &args.plan_out {
-        write_plan(&plan, out)?;
+        write_plan(&plan, out, inventory)?;
         return Ok(ExitCode::SUCCESS);
     }
     let spec = VerifySpec {
@@ -275,7 +279,7 @@ pub fn keygen_inventory(args: KeygenArgs) -> Result<ExitCode> {
         no_rollback: args.no_rollback,
         state_dir: args.state_dir.clone(),
     };
-    execute(&plan, &hosts, &run_args, spec)
+    execute(&plan, &hosts, inventory, &run_args, spec)
 }
 
 fn absolute(p: &Path) -> Result<String> {

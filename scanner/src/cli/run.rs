@@ -11,6 +11,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use sslaudit_remediations::apply::{self, ApplyError, ApplyOptions, RunReport, StepOutcome};
+use sslaudit_remediations::commands;
 use sslaudit_remediations::journal::Journal;
 use sslaudit_remediations::plan::Plan;
 use sslaudit_remediations::runners::HostSettings;
@@ -127,12 +128,12 @@ pub(super) fn scan_env(
 pub(super) fn refuse_unreadable(findings: &[Finding]) -> Result<()> {
     let failed: Vec<String> = findings
         .iter()
-        .filter(|f| f.rule_id == "SCAN001")
+        .filter(|f| f.is_audit_gap())
         .map(|f| format!("{}: {}", f.host, f.message))
         .collect();
     if !failed.is_empty() {
         bail!(
-            "cannot plan on partial facts; these hosts could not be read:\n  {}",
+            "cannot plan on partial facts; these hosts could not be (fully) read:\n  {}",
             failed.join("\n  ")
         );
     }
@@ -146,15 +147,20 @@ pub(super) fn master_of(hosts: &[InventoryHost]) -> Result<&InventoryHost> {
         .context("the environment has no db_master in the inventory")
 }
 
-pub(super) fn write_plan(plan: &Plan, out: &Path) -> Result<()> {
+pub(super) fn write_plan(plan: &Plan, out: &Path, inventory: &Path) -> Result<()> {
     let json = serde_json::to_string_pretty(plan)? + "\n";
     std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
-    println!(
-        "plan written to {} (nothing applied; apply it with `sslaudit remediate apply {}`)",
-        out.display(),
-        out.display()
-    );
+    println!("{}", plan_written(out, inventory));
     Ok(())
+}
+
+/// What `--plan-out` and `remediate plan` say once the plan is written.
+pub(super) fn plan_written(out: &Path, inventory: &Path) -> String {
+    format!(
+        "plan written to {} (nothing applied; apply it with `{}`)",
+        out.display(),
+        commands::apply(&out.display().to_string(), &inventory.display().to_string())
+    )
 }
 
 /// Connects to every host the plan names (and the CA host of its recipes).
@@ -224,6 +230,7 @@ pub(super) fn print_report(report: &RunReport) {
 pub(super) fn execute(
     plan: &Plan,
     hosts: &[InventoryHost],
+    inventory: &Path,
     run: &RunArgs,
     spec: VerifySpec,
 ) -> Result<ExitCode> {
@@ -246,16 +253,25 @@ pub(super) fn execute(
     std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     std::fs::write(run_dir.join(VERIFY_FILE), serde_json::to_vec_pretty(&spec)?)
         .with_context(|| format!("writing {}", run_dir.join(VERIFY_FILE).display()))?;
-    finish(plan, hosts, run, &targets, &state, spec, |opts| {
-        apply::apply(plan, &lookup, opts)
-    })
+    finish(
+        plan,
+        hosts,
+        inventory,
+        run,
+        &targets,
+        &state,
+        spec,
+        |opts| apply::apply(plan, &lookup, opts),
+    )
 }
 
 /// Runs `go` under the environment lock, then verifies; the shared tail of
 /// apply and resume.
+#[allow(clippy::too_many_arguments)] // the shared tail of three commands
 pub(super) fn finish(
     plan: &Plan,
     hosts: &[InventoryHost],
+    inventory: &Path,
     run: &RunArgs,
     targets: &BTreeMap<String, HostTarget>,
     state: &Path,
@@ -265,8 +281,17 @@ pub(super) fn finish(
     let lookup = |h: &str| targets.get(h).map(|t| t as &dyn Target);
     let master = master_of(hosts)?;
     let master_target = rem::connect(master)?;
-    rem::lock_environment(&master_target, &spec.environment, &plan.run_id, &who())
-        .map_err(anyhow::Error::msg)?;
+    let inventory = inventory.display().to_string();
+    let resume = commands::resume(&plan.run_id, &inventory);
+    let rollback = commands::rollback(&plan.run_id, &inventory);
+    rem::lock_environment(
+        &master_target,
+        &spec.environment,
+        &plan.run_id,
+        &who(),
+        &inventory,
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut opts = ApplyOptions::new(state);
     opts.yes = true;
     let outcome = go(&opts);
@@ -286,9 +311,7 @@ pub(super) fn finish(
             let (_, after, _) = scan_env(&env).with_context(|| {
                 format!(
                     "the run's steps are done but the verification scan failed; the environment \
-                     stays locked: `sslaudit remediate resume {0}` verifies again, \
-                     `sslaudit remediate rollback {0}` undoes the run",
-                    plan.run_id
+                     stays locked: `{resume}` verifies again, `{rollback}` undoes the run"
                 )
             })?;
             let touched: BTreeSet<String> = plan.steps.iter().map(|s| s.host.clone()).collect();
@@ -332,9 +355,8 @@ pub(super) fn finish(
         }
         Err(e @ (ApplyError::State { .. } | ApplyError::Journal { .. })) => {
             return Err(anyhow::Error::new(e).context(format!(
-                "the journal of run {0} could not be written or read; the environment stays \
-                 locked: look at the hosts, then `sslaudit remediate resume {0}` or \
-                 `sslaudit remediate rollback {0}`",
+                "the journal of run {} could not be written or read; the environment stays \
+                 locked: look at the hosts, then `{resume}` or `{rollback}`",
                 plan.run_id
             )));
         }
@@ -344,15 +366,14 @@ pub(super) fn finish(
     if run.no_rollback {
         eprintln!(
             "--no-rollback: left as it is (the environment stays locked by the run); continue with \
-             `sslaudit remediate resume {0}` or undo with `sslaudit remediate rollback {0}`",
-            plan.run_id
+             `{resume}` or undo with `{rollback}`"
         );
         return Ok(ExitCode::from(1));
     }
     let report = apply::rollback(&plan.run_id, &lookup, &opts).with_context(|| {
         format!(
-            "rolling back run {0} failed; the environment stays locked: fix the cause and run \
-             `sslaudit remediate rollback {0}` again",
+            "rolling back run {} failed; the environment stays locked: fix the cause and run \
+             `{rollback}` again",
             plan.run_id
         )
     })?;

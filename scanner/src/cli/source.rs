@@ -13,10 +13,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sslaudit_rules::facts::{Fleet, Role};
 use sslaudit_rules::policy::Policy;
 use sslaudit_rules::report::ScanReport;
+use sslaudit_rules::report::{Scope, scope_digest};
 use sslaudit_scanner::build::build_host;
-use sslaudit_scanner::engine::{self, RuleSet};
-use sslaudit_scanner::inventory::{self, HostDefaults, Inventory, InventoryHost, Shard, Via};
+use sslaudit_scanner::engine::{self, Part, RuleSet};
+use sslaudit_scanner::evidence::HostMeta;
+use sslaudit_scanner::inventory::{self, HostDefaults, Inventory, InventoryHost, Via};
 use sslaudit_scanner::live::{self, LiveOptions, Progress, Silent};
+use sslaudit_scanner::shard::{self, Shard};
 use sslaudit_scanner::snapshot;
 
 #[derive(Debug, Args)]
@@ -45,7 +48,10 @@ pub struct SourceArgs {
     /// Only hosts whose name or environment matches this glob (repeatable)
     #[arg(long, value_name = "GLOB")]
     pub limit: Vec<String>,
-    /// Scan a deterministic part K of N of the hosts (for CI matrices; merge the reports after)
+    /// Scan part K of N of the selected environments, each whole (for CI matrices; `merge` the N reports after)
+    ///
+    /// Environments go to shards largest first, each to the shard with the fewest hosts so far
+    /// (see docs/ci.md); every job computes the same split. Example: --shard 2/4
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
     /// Hosts scanned at once (live scans are I/O bound: more than the cores)
@@ -105,16 +111,59 @@ impl SourceArgs {
         } else {
             inv.limit(&self.limit)?
         };
-        if let Some(s) = &self.shard {
-            inv = inv.shard(Shard::parse(s)?);
-        }
-        if inv.hosts.is_empty() {
-            bail!("no host selected (check --limit and --shard)");
+        if let Some(shard) = self.parsed_shard()? {
+            let (part, notes) = inv.shard(shard);
+            notes.iter().for_each(|n| eprintln!("{n}"));
+            inv = part;
+        } else if inv.hosts.is_empty() {
+            bail!("no host selected (check --limit)");
         }
         if self.accept_new_host_keys {
             sslaudit_scanner::remote::ssh::accept_new_host_keys(true);
         }
         Ok(inv.hosts)
+    }
+
+    /// `--shard`, parsed.
+    pub fn parsed_shard(&self) -> Result<Option<Shard>> {
+        self.shard
+            .as_deref()
+            .map(|s| Shard::parse(s).map_err(|e| anyhow::anyhow!("--{e}")))
+            .transpose()
+    }
+
+    /// What the scan covers, for the reports (`policy` is the digest of
+    /// the policy and rule packs).
+    pub fn scope(&self, policy: String) -> Result<Scope> {
+        let source = if let Some(dir) = &self.snapshot {
+            let manifest = dir.join("snapshot.toml");
+            let manifest = std::fs::read(&manifest)
+                .with_context(|| format!("reading {}", manifest.display()))?;
+            let folders: Vec<String> = snapshot::host_dirs(dir)?
+                .iter()
+                .map(|d| d.strip_prefix(dir).unwrap_or(d).display().to_string())
+                .collect();
+            scope_digest(
+                std::iter::once(manifest.as_slice()).chain(folders.iter().map(|f| f.as_bytes())),
+            )
+        } else if let Some(path) = &self.inventory {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            scope_digest([bytes.as_slice()])
+        } else {
+            let via = self.via.as_deref().unwrap_or("");
+            scope_digest(
+                [self.role.as_bytes(), via.as_bytes()]
+                    .into_iter()
+                    .chain(self.hosts.iter().map(|h| h.as_bytes())),
+            )
+        };
+        Ok(Scope {
+            source,
+            policy,
+            limit: self.limit.clone(),
+            shard: self.parsed_shard()?,
+        })
     }
 
     pub fn live_options(&self) -> LiveOptions {
@@ -195,6 +244,49 @@ fn selected(globs: &[globset::GlobMatcher], name: &str, environment: &str) -> bo
             .any(|g| g.is_match(name) || g.is_match(environment))
 }
 
+/// Which hosts of a snapshot `--limit` and `--shard` keep. A shard needs
+/// every selected environment's size first (one pass over the host
+/// folders' metadata); a shard may be empty (its reports list no host).
+fn snapshot_selection(
+    source: &SourceArgs,
+    dir: &std::path::Path,
+) -> Result<impl Fn(&HostMeta) -> bool> {
+    let globs = limit_globs(source)?;
+    let environments = match source.parsed_shard()? {
+        None => None,
+        Some(shard) => {
+            snapshot::read_manifest(dir)?;
+            let mut sizes: std::collections::BTreeMap<String, usize> = Default::default();
+            for d in snapshot::host_dirs(dir)? {
+                let meta = snapshot::read_host_meta(&d)?;
+                if selected(&globs, &meta.name, &meta.environment) {
+                    *sizes.entry(meta.environment).or_default() += 1;
+                }
+            }
+            if sizes.is_empty() {
+                bail!("--limit matches no host of {}", dir.display());
+            }
+            let pick = shard::pick(shard, &sizes);
+            pick.notes.iter().for_each(|n| eprintln!("{n}"));
+            Some(pick.environments)
+        }
+    };
+    Ok(move |meta: &HostMeta| {
+        environments
+            .as_ref()
+            .is_none_or(|e| e.contains(&meta.environment))
+            && selected(&globs, &meta.name, &meta.environment)
+    })
+}
+
+/// Without `--shard`, a `--limit` that keeps nothing is an error.
+fn none_selected(source: &SourceArgs, dir: &std::path::Path, empty: bool) -> Result<()> {
+    if empty && source.shard.is_none() {
+        bail!("--limit matches no host of {}", dir.display());
+    }
+    Ok(())
+}
+
 /// Scans the selected hosts and assembles the report. A snapshot streams:
 /// hosts are built, checked and dropped one environment at a time, so
 /// memory follows the findings rather than the fleet's files. Live hosts
@@ -208,16 +300,16 @@ pub fn scan(
     as_of: i64,
     as_of_label: &str,
 ) -> Result<ScanReport> {
+    // One shard of several leaves its comparisons across environments to
+    // `merge`; shard 1/1 is the whole selection.
+    let part = match source.parsed_shard()? {
+        Some(s) if s.count > 1 => Part::Shard,
+        _ => Part::Whole,
+    };
     if let Some(dir) = &source.snapshot {
-        if source.shard.is_some() {
-            bail!("--shard works with --inventory; a snapshot is already one part of a fleet");
-        }
-        let globs = limit_globs(source)?;
-        let (_, groups) =
-            snapshot::host_groups(dir, |meta| selected(&globs, &meta.name, &meta.environment))?;
-        if groups.is_empty() {
-            bail!("--limit matches no host of {}", dir.display());
-        }
+        let keep = snapshot_selection(source, dir)?;
+        let (_, groups) = snapshot::host_groups(dir, &keep)?;
+        none_selected(source, dir, groups.is_empty())?;
         let started = Instant::now();
         let report = engine::scan_streaming(
             &groups,
@@ -226,20 +318,16 @@ pub fn scan(
             policy,
             as_of,
             as_of_label,
+            part,
         )?;
         tracing::info!(hosts = report.hosts.len(), elapsed = ?started.elapsed(), "snapshot scan done");
         return Ok(report);
     }
     let fleet = load_fleet(source, quiet)?;
-    let (findings, outcome) = engine::evaluate(&fleet, rules, policy, as_of);
-    Ok(engine::report(
-        &fleet,
-        findings,
-        outcome,
-        policy,
-        as_of,
-        as_of_label,
-    ))
+    let (findings, pending, outcome) = engine::evaluate_part(&fleet, rules, policy, as_of, part);
+    let mut report = engine::report(&fleet, findings, outcome, policy, as_of, as_of_label);
+    report.pending = pending;
+    Ok(report)
 }
 
 /// Builds the facts of every selected host: from the snapshot, or by
@@ -247,15 +335,9 @@ pub fn scan(
 /// collected them).
 pub fn load_fleet(source: &SourceArgs, quiet: bool) -> Result<Fleet> {
     if let Some(dir) = &source.snapshot {
-        if source.shard.is_some() {
-            bail!("--shard works with --inventory; a snapshot is already one part of a fleet");
-        }
-        let globs = limit_globs(source)?;
-        let (_, fleet) =
-            snapshot::load_fleet(dir, |meta| selected(&globs, &meta.name, &meta.environment))?;
-        if fleet.hosts.is_empty() {
-            bail!("--limit matches no host of {}", dir.display());
-        }
+        let keep = snapshot_selection(source, dir)?;
+        let (_, fleet) = snapshot::load_fleet(dir, &keep)?;
+        none_selected(source, dir, fleet.hosts.is_empty())?;
         return Ok(fleet);
     }
     let hosts = source.live_hosts()?;

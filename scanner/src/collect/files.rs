@@ -765,6 +765,7 @@ impl Record {
             owner: opt(self.owner),
             group: opt(self.group),
             size,
+            lines: None,
         };
         let mut content = None;
         let mut note = None;

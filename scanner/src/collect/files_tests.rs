@@ -148,6 +148,8 @@ fn collects_a_host_tree_in_few_rounds() {
     ]);
     let layout = Layout::with_overrides("engineyard", &overrides).unwrap();
     let meta = HostMeta {
+        aliases: Vec::new(),
+        named_users: Vec::new(),
         name: "local".into(),
         environment: "test".into(),
         roles: vec![],
@@ -276,6 +278,8 @@ fn a_failing_transport_is_a_problem_not_a_panic() {
         }
     }
     let meta = HostMeta {
+        aliases: Vec::new(),
+        named_users: Vec::new(),
         name: "down".into(),
         environment: "t".into(),
         roles: vec![],

@@ -605,12 +605,17 @@ fn finish(mut p: Parsed, ctx: &Ctx, format: InventoryFormat) -> Result<Inventory
         };
         check_name("environment", &environment).map_err(|m| ctx.err(*line, m))?;
         let (layer, address) = host_layer(&vars, host, ctx)?;
+        let aliases = list_var(&vars, "sslaudit_aliases", "a name", ctx)?
+            .map(|(a, _)| a)
+            .unwrap_or_default();
         let id = Identity {
             name: host.clone(),
             environment,
             roles,
             address,
+            aliases,
             origin: ctx.origin(*line),
+            declared_at: ctx.declared_at(*line),
         };
         hosts.push(resolve(id, &[&layer]).map_err(|m| ctx.err(*line, m))?);
     }
@@ -668,6 +673,8 @@ const ANSIBLE_SECRETS: &[&str] = &[
 const OUR_VARS: &[&str] = &[
     "sslaudit_environment",
     "sslaudit_app_user",
+    "sslaudit_named_users",
+    "sslaudit_aliases",
     "sslaudit_database_yml",
     "sslaudit_layout",
     "sslaudit_ca_key",
@@ -688,6 +695,35 @@ const OUR_VARS: &[&str] = &[
     "sslaudit_mysql_admin_password_file",
     "sslaudit_app_restart_command",
 ];
+
+/// A variable holding a list: a YAML list, or a comma-separated string
+/// (INI inventories); with its line.
+fn list_var(
+    vars: &BTreeMap<String, Var>,
+    name: &str,
+    item: &str,
+    ctx: &Ctx,
+) -> Result<Option<(Vec<String>, u32)>> {
+    let Some(v) = vars.get(name) else {
+        return Ok(None);
+    };
+    let items: Vec<String> = match &v.value {
+        Value::Scalar(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Value::List(items) => items.clone(),
+        Value::Other(kind) => {
+            return Err(ctx.err(
+                v.line,
+                format!("{name} is a {kind}, expected {item} or a list"),
+            ));
+        }
+    };
+    Ok(Some((items, v.line)))
+}
 
 fn host_layer(vars: &BTreeMap<String, Var>, host: &str, ctx: &Ctx) -> Result<(Layer, String)> {
     for (k, v) in vars {
@@ -780,26 +816,14 @@ fn host_layer(vars: &BTreeMap<String, Var>, host: &str, ctx: &Ctx) -> Result<(La
         }
         l.app_user = Some(Some(u));
     }
-    if let Some(v) = vars.get("sslaudit_database_yml") {
-        let paths: Vec<String> = match &v.value {
-            Value::Scalar(s) => s
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-            Value::List(items) => items.clone(),
-            Value::Other(kind) => {
-                return Err(ctx.err(
-                    v.line,
-                    format!("sslaudit_database_yml is a {kind}, expected a path or a list"),
-                ));
-            }
-        };
+    if let Some((paths, line)) = list_var(vars, "sslaudit_database_yml", "a path", ctx)? {
         for p in &paths {
-            check_remote_path("sslaudit_database_yml", p).map_err(|m| ctx.err(v.line, m))?;
+            check_remote_path("sslaudit_database_yml", p).map_err(|m| ctx.err(line, m))?;
         }
         l.database_yml = Some(Some(paths));
+    }
+    if let Some((users, _)) = list_var(vars, "sslaudit_named_users", "a user", ctx)? {
+        l.named_users = Some(Some(users));
     }
     if let Some((name, line)) = get(&["sslaudit_layout"])? {
         Layout::named(&name).map_err(|e| ctx.err(line, e.to_string()))?;

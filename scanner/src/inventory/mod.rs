@@ -16,10 +16,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use globset::Glob;
+use sslaudit_rules::Location;
 use sslaudit_rules::facts::{Reachability, Role};
 use sslaudit_rules::layout::Layout;
 
 use crate::evidence::HostMeta;
+use crate::shard::Shard;
 
 /// Built-in defaults, documented in docs/inventory.md.
 pub const DEFAULT_SSH_USER: &str = "root";
@@ -80,6 +82,11 @@ pub struct InventoryHost {
     pub layout: Layout,
     pub layout_overrides: BTreeMap<String, String>,
     pub app_user: Option<String>,
+    /// OS users to treat as named users (SSL013) whatever their uid.
+    pub named_users: Vec<String>,
+    /// Other names database.yml files may use for the host (DNS names, a
+    /// virtual IP).
+    pub aliases: Vec<String>,
     /// Absolute paths on the host.
     pub database_yml: Vec<String>,
     /// The environment's CA key (for the remediation commands), on this machine.
@@ -87,6 +94,9 @@ pub struct InventoryHost {
     pub app_restart_command: Option<String>,
     /// Where the host is declared (`fleet.yaml:12`), for messages.
     pub origin: String,
+    /// The same as a file and line, when the host comes from a file (not
+    /// `--host`).
+    pub declared_at: Option<Location>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,53 +190,6 @@ pub struct HostDefaults {
     pub password_file: Option<PathBuf>,
 }
 
-/// Which part of the fleet this process scans: shard `index` (1-based) of `count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    /// `K/N` with 1 <= K <= N.
-    pub fn parse(s: &str) -> Result<Shard, InventoryError> {
-        let bad = || {
-            InventoryError::Argument(format!(
-                "--shard {s}: expected K/N with 1 <= K <= N (for example 2/4)"
-            ))
-        };
-        let (k, n) = s.split_once('/').ok_or_else(bad)?;
-        let index: u32 = k.trim().parse().map_err(|_| bad())?;
-        let count: u32 = n.trim().parse().map_err(|_| bad())?;
-        if index == 0 || count == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// Whether a host belongs to this shard: FNV-1a (64-bit) of
-    /// `environment/name` modulo `count`, plus one, equals `index`.
-    pub fn contains(&self, environment: &str, name: &str) -> bool {
-        shard_of(environment, name, self.count) == self.index
-    }
-}
-
-/// The 1-based shard of a host among `count`: FNV-1a 64 over the UTF-8 of
-/// `environment + "/" + name` (offset basis 0xcbf29ce484222325, prime
-/// 0x100000001b3), modulo `count`, plus one. Stable across runs, machines
-/// and versions, and independent of the other hosts, so CI matrix jobs
-/// agree without talking to each other.
-pub fn shard_of(environment: &str, name: &str, count: u32) -> u32 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in environment.bytes().chain([b'/']).chain(name.bytes()) {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let count = u64::from(count.max(1));
-    // The remainder is below `count`, itself a u32.
-    u32::try_from(hash % count).unwrap_or(0) + 1
-}
-
 /// Reads an inventory, telling the format from the content: a first line
 /// `[group]` is Ansible INI; YAML with `environments:` or `defaults:` at
 /// the top is sslaudit's format; other YAML mappings are Ansible YAML.
@@ -300,6 +263,11 @@ impl Ctx {
 
     pub fn origin(&self, line: u32) -> String {
         format!("{}:{line}", self.path)
+    }
+
+    /// A line of the inventory file, as a location.
+    pub fn declared_at(&self, line: u32) -> Option<Location> {
+        Some(Location::file(self.path.clone(), Some(line)))
     }
 
     /// A path on this machine: `~` and `~user` expanded, relative paths
@@ -449,15 +417,10 @@ pub(crate) fn check_remote_path(what: &str, p: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Key names that hold a secret when written inline.
+/// Key names that hold a secret when written inline (the one list of
+/// [`sslaudit_rules::secrets`]).
 pub(crate) fn is_inline_secret(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    k.ends_with("password")
-        || k.ends_with("passwd")
-        || k.ends_with("passphrase")
-        || k.ends_with("_pass")
-        || k == "pass"
-        || k == "secret"
+    sslaudit_rules::secrets::is_secret_name(key)
 }
 
 /// `[user@]address[:port]`, with `[v6]:port` for IPv6 addresses.
@@ -533,6 +496,7 @@ pub(crate) struct Layer {
     pub ca_key: Set<PathBuf>,
     pub app_restart_command: Set<String>,
     pub app_user: Set<String>,
+    pub named_users: Set<Vec<String>>,
     pub database_yml: Set<Vec<String>>,
 }
 
@@ -542,7 +506,9 @@ pub(crate) struct Identity {
     pub environment: String,
     pub roles: BTreeSet<Role>,
     pub address: String,
+    pub aliases: Vec<String>,
     pub origin: String,
+    pub declared_at: Option<Location>,
 }
 
 /// The most specific level that sets a field wins.
@@ -615,10 +581,13 @@ pub(crate) fn resolve(id: Identity, layers: &[&Layer]) -> Result<InventoryHost, 
         layout,
         layout_overrides,
         app_user: pick(layers, |l| &l.app_user),
+        named_users: pick(layers, |l| &l.named_users).unwrap_or_default(),
+        aliases: id.aliases,
         database_yml: pick(layers, |l| &l.database_yml).unwrap_or_default(),
         ca_key: pick(layers, |l| &l.ca_key),
         app_restart_command: pick(layers, |l| &l.app_restart_command),
         origin: id.origin,
+        declared_at: id.declared_at,
     })
 }
 
@@ -700,7 +669,9 @@ impl Inventory {
                 environment: "adhoc".to_string(),
                 roles: BTreeSet::from([role]),
                 address,
+                aliases: Vec::new(),
                 origin: format!("--host {t}"),
+                declared_at: None,
             };
             hosts.push(resolve(id, &[&target_layer, &layer]).map_err(arg)?);
         }
@@ -740,17 +711,26 @@ impl Inventory {
         })
     }
 
-    /// Only the hosts of one shard (see [`shard_of`]), in inventory order.
-    pub fn shard(self, shard: Shard) -> Inventory {
+    /// Only the hosts of the environments of one shard (see
+    /// [`crate::shard`]), in inventory order, and the notes for stderr.
+    pub fn shard(self, shard: Shard) -> (Inventory, Vec<String>) {
+        let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
+        for h in &self.hosts {
+            *sizes.entry(h.environment.clone()).or_default() += 1;
+        }
+        let pick = crate::shard::pick(shard, &sizes);
         let hosts = self
             .hosts
             .into_iter()
-            .filter(|h| shard.contains(&h.environment, &h.name))
+            .filter(|h| pick.environments.contains(&h.environment))
             .collect();
-        Inventory {
-            hosts,
-            format: self.format,
-        }
+        (
+            Inventory {
+                hosts,
+                format: self.format,
+            },
+            pick.notes,
+        )
     }
 }
 
@@ -762,9 +742,11 @@ impl InventoryHost {
             environment: self.environment.clone(),
             roles: self.roles.clone(),
             address: Some(self.address.clone()),
+            aliases: self.aliases.clone(),
             layout: self.layout.name.clone(),
             layout_overrides: self.layout_overrides.clone(),
             app_user: self.app_user.clone(),
+            named_users: self.named_users.clone(),
             database_yml: self.database_yml.clone(),
             reachability: Reachability::Reachable,
             problems: Vec::new(),
@@ -807,27 +789,5 @@ mod tests {
         assert!(parse_target("a:0").is_err());
         assert!(parse_target("@a").is_err());
         assert!(parse_target("a:b").is_err());
-    }
-
-    #[test]
-    fn shards_partition_the_fleet() {
-        let names: Vec<String> = (0..200).map(|i| format!("db-{i}")).collect();
-        let mut seen = BTreeSet::new();
-        let mut sizes = vec![0; 4];
-        for n in &names {
-            let s = shard_of("production", n, 4);
-            assert!((1..=4).contains(&s));
-            sizes[(s - 1) as usize] += 1;
-            assert!(seen.insert(n.clone()));
-        }
-        assert!(sizes.iter().all(|&c| c > 25), "{sizes:?}");
-        // Pinned: other tools reimplementing the documented hash must agree.
-        // FNV-1a 64 of "production/db-master" is 6895738034703015658.
-        assert_eq!(shard_of("production", "db-master", 4), 3);
-        assert_eq!(shard_of("production", "db-master", 7), 7);
-        assert_eq!(shard_of("", "", 1), 1);
-        assert!(Shard::parse("0/3").is_err());
-        assert!(Shard::parse("4/3").is_err());
-        assert_eq!(Shard::parse("2/3").unwrap(), Shard { index: 2, count: 3 });
     }
 }

@@ -22,10 +22,11 @@ const SETTING_KEYS: &[&str] = &[
     "ca_key",
     "app",
     "app_user",
+    "named_users",
     "database_yml",
 ];
 const ENV_KEYS: &[&str] = &["hosts"];
-const HOST_KEYS: &[&str] = &["name", "address", "roles"];
+const HOST_KEYS: &[&str] = &["name", "address", "aliases", "roles"];
 const SSH_KEYS: &[&str] = &[
     "user",
     "port",
@@ -132,6 +133,10 @@ pub(super) fn load(root: &Node, ctx: &Ctx) -> Result<Inventory> {
                 }
                 None => name.clone(),
             };
+            let aliases = match find(hm, "aliases") {
+                Some(e) => string_list(&e.value, "aliases", ctx)?,
+                None => Vec::new(),
+            };
             let roles = match find(hm, "roles") {
                 Some(e) => roles(&e.value, ctx)?,
                 None => BTreeSet::new(),
@@ -148,7 +153,9 @@ pub(super) fn load(root: &Node, ctx: &Ctx) -> Result<Inventory> {
                 environment: env.key.clone(),
                 roles,
                 address,
+                aliases,
                 origin: ctx.origin(item.line()),
+                declared_at: ctx.declared_at(item.line()),
             };
             let host = resolve(id, &[&host_layer, &env_layer, &defaults])
                 .map_err(|m| ctx.err(item.line(), m))?;
@@ -220,6 +227,7 @@ pub(super) fn settings(m: &[MapEntry], ctx: &Ctx) -> Result<Layer> {
                 }
             }
             "app_user" => l.app_user = nullable(v, |v| scalar(v, "app_user", ctx))?,
+            "named_users" => l.named_users = nullable(v, |v| string_list(v, "named_users", ctx))?,
             "database_yml" => {
                 l.database_yml = nullable(v, |v| {
                     let paths = string_list(v, "database_yml", ctx)?;

@@ -1,5 +1,6 @@
 //! Shared by the reliability and security tests that run on the test fleet
-//! (faults_live.rs, load_live.rs, secrets_live.rs, injection_live.rs):
+//! (faults_live.rs, load_live.rs, secrets_live.rs, injection_live.rs,
+//! probe_hygiene_live.rs, shards_live.rs):
 //! bringing a fleet up on one of the subnets 70..79 and always down again,
 //! running sslaudit, and reading its JSON report. Each test binary uses a
 //! part of it.
@@ -24,6 +25,30 @@ pub fn live(test: &str) -> bool {
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Checks a SARIF log with Microsoft's validator (`.ci/sarif-validate`:
+/// zero errors and zero warnings) when SSLAUDIT_SARIF_VALIDATE=1, as CI
+/// sets it; otherwise says that it skips (the validator comes from npm).
+pub fn assert_sarif_validates(path: &Path) {
+    if std::env::var("SSLAUDIT_SARIF_VALIDATE").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped validating {} with sarif-multitool: set SSLAUDIT_SARIF_VALIDATE=1 \
+             (needs npm; .ci/run sets it)",
+            path.display()
+        );
+        return;
+    }
+    let out = Command::new(root().join(".ci/sarif-validate"))
+        .arg(path)
+        .output()
+        .expect("run .ci/sarif-validate");
+    assert!(
+        out.status.success(),
+        "sarif-multitool validate found problems in {}:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A running fleet, taken down when dropped (also when the test fails).

@@ -17,6 +17,7 @@ use super::queries::{SECTIONS, Section};
 use super::record::{Outcome, assemble, connection, problem};
 use super::{ClientSettings, Collected, Secret, endpoint};
 use crate::remote::{Exec, ExecOutput, shell_quote};
+use sslaudit_rules::facts::what;
 
 /// The SQL sent on stdin, and which section each of its lines belongs to.
 #[derive(Debug, Clone)]
@@ -182,7 +183,7 @@ pub fn collect_via_client(exec: &dyn Exec, settings: &ClientSettings) -> Collect
     stdin.extend_from_slice(script.sql.as_bytes());
     let out = match exec.exec(&command(settings), &stdin) {
         Ok(out) => out,
-        Err(e) => return (None, None, vec![problem("mysql client", e.to_string())]),
+        Err(e) => return (None, None, vec![problem(what::MYSQL_CLIENT, e.to_string())]),
     };
     let endpoint = match &settings.tcp {
         Some((host, port)) => endpoint(host, *port),
@@ -219,9 +220,9 @@ pub(crate) fn interpret(script: &Script, out: &ExecOutput, endpoint: &str) -> Co
             // ERROR 1045 access denied, ERROR 2002 no socket...
             let what = if e.message.starts_with("ERROR 1045") || e.message.starts_with("ERROR 1698")
             {
-                "mysql login"
+                what::MYSQL_LOGIN
             } else {
-                "mysql connection"
+                what::MYSQL_CONNECTION
             };
             problem(what, e.message.clone())
         } else {
@@ -231,7 +232,7 @@ pub(crate) fn interpret(script: &Script, out: &ExecOutput, endpoint: &str) -> Co
             } else {
                 detail
             };
-            problem("mysql client", format!("{detail} ({status})"))
+            problem(what::MYSQL_CLIENT, format!("{detail} ({status})"))
         };
         return (None, None, vec![p]);
     }
@@ -412,7 +413,7 @@ mod tests {
         };
         assert!(rec.is_none() && conn.is_none());
         assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].what, "mysql client");
+        assert_eq!(problems[0].what, what::MYSQL_CLIENT);
         assert!(
             problems[0].message.contains("no mariadb or mysql client"),
             "{}",
@@ -429,7 +430,7 @@ mod tests {
         };
         let (rec, _, problems) = interpret(&script("x"), &out, "socket");
         assert!(rec.is_none());
-        assert_eq!(problems[0].what, "mysql login");
+        assert_eq!(problems[0].what, what::MYSQL_LOGIN);
         assert!(problems[0].message.contains("Access denied"));
     }
 

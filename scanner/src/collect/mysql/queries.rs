@@ -44,11 +44,13 @@ pub(crate) const SECTIONS: [Section; 8] = [
 ];
 
 /// The global variables the rules (and a reader of the evidence) need: the
-/// version, every ssl/tls setting, and where relative ssl paths resolve.
+/// version, every ssl/tls setting, where relative ssl paths resolve, the
+/// server's host name (which database.yml `host:` values name it), and
+/// whether its host cache counts the probe's connections.
 const VARIABLES: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version', \
-    'version_comment', 'version_ssl_library', 'have_ssl', 'have_openssl', 'datadir', \
+    'version_comment', 'version_ssl_library', 'have_ssl', 'have_openssl', 'datadir', 'hostname', \
     'require_secure_transport', 'auto_generate_certs', 'port', 'bind_address', \
-    'skip_networking') OR Variable_name LIKE 'ssl\\_%' OR Variable_name LIKE 'tls\\_%' \
+    'skip_networking', 'skip_name_resolve', 'max_connect_errors', 'host_cache_size') OR Variable_name LIKE 'ssl\\_%' OR Variable_name LIKE 'tls\\_%' \
     OR Variable_name LIKE 'admin\\_ssl\\_%' OR Variable_name LIKE 'admin\\_tls\\_%'";
 
 /// The scanner's own session: `Ssl_cipher` and `Ssl_version` are empty when

@@ -23,7 +23,7 @@ use tempfile::NamedTempFile;
 use super::queries::{SECTIONS, Section, replication_sections};
 use super::record::{Outcome, assemble, connection, problem};
 use super::{CertCheck, Collected, ResultSet, TcpSettings, TlsMode, endpoint};
-use sslaudit_rules::facts::CollectionProblem;
+use sslaudit_rules::facts::{CollectionProblem, what};
 use sslaudit_rules::parse::version::parse_version;
 
 /// Big enough for any row the queries return; set so that connecting does
@@ -47,7 +47,7 @@ pub fn collect_via_tunnel(local_port: u16, endpoint: &str, settings: &TcpSetting
             None,
             None,
             vec![problem(
-                "mysql tls",
+                what::MYSQL_TLS,
                 format!(
                     "cannot verify the certificate's name for {endpoint} through an SSH tunnel; \
                      use `ca` verification"
@@ -68,7 +68,7 @@ struct Identity {
 }
 
 fn identity(settings: &TcpSettings) -> Result<Option<Identity>, CollectionProblem> {
-    let tls = |m: String| problem("mysql tls", m);
+    let tls = |m: String| problem(what::MYSQL_TLS, m);
     let (cert, key) = match (&settings.cert, &settings.key) {
         (None, None) => return Ok(None),
         (Some(c), Some(k)) => (c, k),
@@ -187,18 +187,18 @@ fn is_timeout(e: &mysql::Error) -> bool {
 /// failed, or no connection came about.
 fn connect_problem(endpoint: &str, e: &mysql::Error) -> CollectionProblem {
     match e {
-        mysql::Error::MySqlError(se) => problem("mysql login", format!("{endpoint}: {se}")),
+        mysql::Error::MySqlError(se) => problem(what::MYSQL_LOGIN, format!("{endpoint}: {se}")),
         mysql::Error::TlsError(te) => problem(
-            "mysql tls",
+            what::MYSQL_TLS,
             format!("TLS handshake with {endpoint} failed: {te}"),
         ),
         e if is_timeout(e) => problem(
-            "mysql connection",
+            what::MYSQL_CONNECTION,
             format!("{endpoint}: timed out waiting for the server"),
         ),
         e => match io_error(e) {
-            Some(io) => problem("mysql connection", format!("{endpoint}: {io}")),
-            None => problem("mysql connection", format!("{endpoint}: {e}")),
+            Some(io) => problem(what::MYSQL_CONNECTION, format!("{endpoint}: {io}")),
+            None => problem(what::MYSQL_CONNECTION, format!("{endpoint}: {e}")),
         },
     }
 }
@@ -218,10 +218,10 @@ pub fn connect(
         Err(mysql::Error::DriverError(DriverError::TlsNotSupported)) => match settings.tls {
             TlsMode::Required => {
                 return Err(problem(
-                    "mysql tls",
+                    what::MYSQL_NO_TLS,
                     format!(
-                        "{endpoint} does not offer TLS (no CLIENT_SSL in its greeting); \
-                         the scanner does not log in without it (tls: required)"
+                        "{endpoint} does not offer TLS (no CLIENT_SSL in its greeting; \
+                         tls: required)"
                     ),
                 ));
             }
@@ -362,7 +362,7 @@ mod tests {
             ..TcpSettings::default()
         };
         let p = identity(&s).err().unwrap();
-        assert_eq!(p.what, "mysql tls");
+        assert_eq!(p.what, what::MYSQL_TLS);
         assert!(p.message.contains("has no key"));
         let s = TcpSettings {
             cert: Some("/nonexistent/c.pem".into()),
@@ -442,7 +442,7 @@ mod tests {
         };
         let (rec, conn, problems) = collect_via_tcp("127.0.0.1", port, &TcpSettings::default());
         assert!(rec.is_none() && conn.is_none());
-        assert_eq!(problems[0].what, "mysql connection");
+        assert_eq!(problems[0].what, what::MYSQL_CONNECTION);
         assert!(
             problems[0]
                 .message
@@ -468,7 +468,7 @@ mod tests {
         let (rec, _, problems) = collect_via_tcp("127.0.0.1", port, &settings);
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
         assert!(rec.is_none());
-        assert_eq!(problems[0].what, "mysql connection");
+        assert_eq!(problems[0].what, what::MYSQL_CONNECTION);
         assert!(
             problems[0].message.contains("timed out"),
             "{}",
@@ -484,6 +484,6 @@ mod tests {
             ..TcpSettings::default()
         };
         let (_, _, p) = collect_via_tunnel(1, "10.0.0.10:3306", &s);
-        assert_eq!(p[0].what, "mysql tls");
+        assert_eq!(p[0].what, what::MYSQL_TLS);
     }
 }

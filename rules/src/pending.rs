@@ -1,0 +1,105 @@
+//! Findings that compare environments with each other, which a shard of a
+//! scan (`--shard K/N`) cannot finish alone: today one, SSL012's server key
+//! shared between environments.
+//!
+//! The rule writes such a finding for every server key it sees, complete
+//! but for its message and the evidence naming the other environment, and
+//! marks it with the key ([`Finding::awaiting`]). The policy and the fix
+//! commands apply to it like to any finding (they depend on the rule, the
+//! host and the location only). A whole scan then [`settle`]s them over its
+//! hosts; a shard writes them as [`Pending`] into its reports, and `merge`
+//! settles the union of every shard's, so that the merged report is exactly
+//! the whole scan's.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Finding;
+
+/// A host's server certificate key, as the comparison across environments
+/// needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySighting {
+    /// SHA-256 of the certificate's SubjectPublicKeyInfo.
+    pub spki_sha256: String,
+    /// The host is its environment's db_master (named first when it shares
+    /// the key).
+    pub master: bool,
+    /// The certificate file.
+    pub path: String,
+    /// The certificate as messages name it (`CN=db-master`).
+    pub name: String,
+}
+
+/// A finding waiting for the hosts of other shards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub key: KeySighting,
+    /// The finding as far as the shard can write it: without its message
+    /// and the evidence that names the other environment.
+    pub finding: Finding,
+}
+
+/// What completes a pending finding reported on its host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub message: String,
+    /// `evidence.shared_with`: `<environment>/<host>` of the host named.
+    pub shared_with: String,
+}
+
+/// For each `(environment, host, key)`, in order, how its finding reads,
+/// or `None` when it is not reported (no other environment has the key, or
+/// its environment is the first, by name, that has it).
+pub fn completions(keys: &[(&str, &str, &KeySighting)]) -> Vec<Option<Completion>> {
+    crate::certs::fleet_ca_mismatch::shared_keys(keys)
+}
+
+/// Completes the awaiting findings among `findings` over the hosts they
+/// hold (a whole scan): those reported go to the end, the others are
+/// dropped.
+pub fn settle(findings: &mut Vec<Finding>) {
+    let pending = take(findings);
+    findings.extend(complete(pending));
+}
+
+/// Moves the awaiting findings out of `findings`.
+pub fn take(findings: &mut Vec<Finding>) -> Vec<Pending> {
+    let mut pending = Vec::new();
+    findings.retain_mut(|f| match f.awaiting.take() {
+        Some(key) => {
+            pending.push(Pending {
+                key: *key,
+                finding: f.clone(),
+            });
+            false
+        }
+        None => true,
+    });
+    pending
+}
+
+/// The findings the pending ones of every host of a scan give.
+pub fn complete(pending: Vec<Pending>) -> Vec<Finding> {
+    let keys: Vec<(&str, &str, &KeySighting)> = pending
+        .iter()
+        .map(|p| {
+            (
+                p.finding.environment.as_str(),
+                p.finding.host.as_str(),
+                &p.key,
+            )
+        })
+        .collect();
+    let done = completions(&keys);
+    pending
+        .into_iter()
+        .zip(done)
+        .filter_map(|(p, c)| {
+            let c = c?;
+            let mut f = p.finding;
+            f.message = c.message;
+            f.evidence.insert("shared_with".to_string(), c.shared_with);
+            Some(f)
+        })
+        .collect()
+}
