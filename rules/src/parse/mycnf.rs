@@ -743,7 +743,10 @@ pub(crate) fn redact_comment_text(body: &str) -> String {
     if let Some(pos) = trimmed.find(['=', ':']) {
         let key = trimmed[..pos].trim();
         let value = trimmed[pos + 1..].trim();
-        if crate::secrets::is_secret_name(key) && !key.contains(' ') && !value.is_empty() {
+        if crate::secrets::is_secret_name(key)
+            && !key.contains(char::is_whitespace)
+            && !value.is_empty()
+        {
             let head = &body[..body.len() - trimmed.len() + pos + 1];
             let gap = if trimmed[pos + 1..].starts_with(' ') {
                 " "

@@ -403,13 +403,31 @@ fn comment_edits(
             .unwrap_or(chars.len());
         let (from, to) = (offsets[i + 1], offsets[end]);
         let body = &text[from..to];
-        let redacted = mycnf::redact_comment_text(body);
+        let redacted = redact_comment_outside_erb(body);
         if redacted != body {
             edits.push((from..to, redacted));
         }
         i = end;
     }
     edits
+}
+
+/// A database.yml comment redacted between its ERB tags only: a tag is
+/// evaluated at runtime, not a literal secret, and keeping it whole keeps
+/// the file's ERB structure (a tag opened in a comment may close lines
+/// later), so redacting the result again changes nothing.
+fn redact_comment_outside_erb(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(open) = rest.find("<%") {
+        out.push_str(&mycnf::redact_comment_text(&rest[..open]));
+        let tag = &rest[open..];
+        let end = tag.find("%>").map_or(tag.len(), |e| e + 2);
+        out.push_str(&tag[..end]);
+        rest = &tag[end..];
+    }
+    out.push_str(&mycnf::redact_comment_text(rest));
+    out
 }
 
 /// Applies non-overlapping edits (byte ranges); overlapping ones (a URL
@@ -435,55 +453,85 @@ fn apply(text: &str, mut edits: Vec<(Range<usize>, String)>) -> Result<String, W
 
 // --- openssl.cnf, /etc/passwd, PEM ------------------------------------------------------
 
-/// `name = value` lines (and their `\` continuations), `[ section ]`,
-/// `.include`/`.pragma` directives and comments.
+/// `name = value` lines, `[ section ]`, `.include`/`.pragma` directives and
+/// comments. OpenSSL joins a line that ends with `\\` to the next before it
+/// reads it (comments included), so each logical line is judged whole: a
+/// secret split over several lines is found, and the lines that held it
+/// are kept, blank.
 fn openssl_cnf(text: &str) -> Result<String, Withheld> {
+    let pieces: Vec<&str> = text.split_inclusive('\n').collect();
     let mut out = String::with_capacity(text.len());
-    let mut continuing_secret = false;
-    let mut continuing = false;
-    for (index, piece) in text.split_inclusive('\n').enumerate() {
-        let (content, eol) = match piece.strip_suffix('\n') {
-            Some(l) => (l, "\n"),
-            None => (piece, ""),
-        };
-        let body = content.trim_start();
-        let lead = &content[..content.len() - body.len()];
-        let continues = content.trim_end().ends_with('\\');
-        if continuing {
-            out.push_str(if continuing_secret { "" } else { content });
-        } else if body.is_empty() || body.starts_with('[') || body.starts_with('.') {
-            out.push_str(content);
-        } else if let Some(comment) = body.strip_prefix('#') {
-            out.push_str(lead);
-            out.push('#');
-            out.push_str(&mycnf::redact_comment_text(comment));
-        } else if let Some(eq) = body.find('=') {
-            let name = body[..eq].trim();
-            if name.is_empty() || name.contains(char::is_whitespace) {
-                return Err(withheld(format!("line {}: not `name = value`", index + 1)));
-            }
-            continuing_secret = secrets::is_secret_name(name);
-            out.push_str(lead);
-            if continuing_secret {
-                let value = &body[eq + 1..];
-                let pad = &value[..value.len() - value.trim_start().len()];
-                out.push_str(&body[..=eq]);
-                out.push_str(pad);
-                out.push_str(MARKER);
-            } else {
-                out.push_str(&body[..=eq]);
-                out.push_str(&secrets::strip_url_password(&body[eq + 1..]));
-            }
-        } else {
-            return Err(withheld(format!("line {}: not `name = value`", index + 1)));
+    let mut first = 0;
+    while first < pieces.len() {
+        let mut last = first;
+        while last + 1 < pieces.len() && continues(pieces[last]) {
+            last += 1;
         }
-        continuing = continues;
-        if !continues {
-            continuing_secret = false;
-        }
-        out.push_str(eol);
+        cnf_logical_line(&pieces[first..=last], first + 1, &mut out)?;
+        first = last + 1;
     }
     Ok(out)
+}
+
+fn without_eol(piece: &str) -> (&str, &str) {
+    match piece.strip_suffix('\n') {
+        Some(l) => (l, "\n"),
+        None => (piece, ""),
+    }
+}
+
+fn continues(piece: &str) -> bool {
+    without_eol(piece).0.trim_end().ends_with('\\')
+}
+
+/// One logical line of openssl.cnf (`pieces`, the first at line `line`):
+/// copied as it is, or, where it holds a secret, rewritten on its first
+/// line with the rest blank.
+fn cnf_logical_line(pieces: &[&str], line: usize, out: &mut String) -> Result<(), Withheld> {
+    let mut joined = String::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        let content = without_eol(piece).0;
+        if i + 1 < pieces.len() {
+            let kept = content.trim_end();
+            joined.push_str(&kept[..kept.len() - 1]);
+        } else {
+            joined.push_str(content);
+        }
+    }
+    let body = joined.trim_start();
+    let lead = &joined[..joined.len() - body.len()];
+    let rewritten = if body.is_empty() || body.starts_with('[') || body.starts_with('.') {
+        None
+    } else if let Some(comment) = body.strip_prefix('#') {
+        let redacted = mycnf::redact_comment_text(comment);
+        (redacted != comment).then(|| format!("{lead}#{redacted}"))
+    } else if let Some(eq) = body.find('=') {
+        let name = body[..eq].trim();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(withheld(format!("line {line}: not `name = value`")));
+        }
+        let value = &body[eq + 1..];
+        if secrets::is_secret_name(name) {
+            let pad = &value[..value.len() - value.trim_start().len()];
+            Some(format!("{lead}{}{pad}{MARKER}", &body[..=eq]))
+        } else {
+            let stripped = secrets::strip_url_password(value);
+            (stripped != value).then(|| format!("{lead}{}{stripped}", &body[..=eq]))
+        }
+    } else {
+        return Err(withheld(format!("line {line}: not `name = value`")));
+    };
+    match rewritten {
+        None => pieces.iter().for_each(|p| out.push_str(p)),
+        Some(first) => {
+            // No trailing `\\`: the blank lines after it are lines of their own.
+            out.push_str(first.trim_end_matches(['\\', ' ', '\t']));
+            for piece in pieces {
+                out.push_str(without_eol(piece).1);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A password field that holds a hash (no shadow file) becomes the marker.
@@ -608,6 +656,22 @@ other:
         assert!(redact(Kind::DatabaseYml, b"prod:\n  password: [unclosed\n").is_err());
         assert!(redact(Kind::DatabaseYml, b"prod: <% never closed\n").is_err());
         assert!(redact(Kind::DatabaseYml, &[0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn a_secret_continued_over_lines_is_found_and_the_lines_kept() {
+        // Found by the fuzzer: a comment whose secret-looking tail ended in
+        // `\\` lost it once redacted, and the next line became a setting.
+        // OpenSSL joins continued lines first, comments included.
+        let cnf =
+            "#-pssl\\\\\n\0dn;d\n# mysql -p\\\nS3cret\nurl = mysql://u:pa\\\nss@db/x\nx = 1\n";
+        let out = String::from_utf8(redact(Kind::OpensslCnf, cnf.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "#-p<redacted>\n\n# mysql -p<redacted>\n\nurl = mysql://u:<redacted>@db/x\n\nx = 1\n"
+        );
+        let again = redact(Kind::OpensslCnf, out.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8(again).unwrap(), out);
     }
 
     #[test]
