@@ -24,6 +24,8 @@ pub mod scan;
 pub mod secrets;
 pub mod severity;
 pub mod subject;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 pub use facts::{Fleet, HostFacts};
 pub use finding::{Finding, Location};

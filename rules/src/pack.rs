@@ -605,9 +605,8 @@ impl Rule for PackRule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{Account, Fleet, MysqlFacts};
+    use crate::facts::{Account, MysqlFacts};
     use crate::layout::Layout;
-    use crate::policy::Thresholds;
 
     const PACK: &str = r#"
 [[rule]]
@@ -635,18 +634,10 @@ require = "x509"
 "#;
 
     fn run(rules: &[PackRule], host: &HostFacts) -> Vec<Finding> {
-        let fleet = Fleet::default();
-        let t = Thresholds::default();
-        let cx = Context {
-            as_of: 0,
-            thresholds: &t,
-            fleet: &fleet,
-        };
-        let mut out = Vec::new();
-        for r in rules {
-            r.check_host(&cx, host, &mut out);
-        }
-        out
+        rules
+            .iter()
+            .flat_map(|r| crate::testkit::run(r, host))
+            .collect()
     }
 
     #[test]

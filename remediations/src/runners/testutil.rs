@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 
 use sslaudit_rules::facts::{
-    Account, Certificate, DatabaseYml, FileMeta, FileStatus, Flavor, HostFacts, IdentityKind,
-    MysqlFacts, MysqlVersion, OptionSet, OptionValue, OsUser, PrivateKeyFacts, Require, Role,
-    TlsIdentity, normalize_option_name,
+    Account, Certificate, DatabaseYml, Flavor, HostFacts, IdentityKind, MysqlFacts, OptionSet,
+    OptionValue, PrivateKeyFacts, Require, Role, TlsIdentity, normalize_option_name,
 };
-use sslaudit_rules::layout::Layout;
 use sslaudit_rules::parse::dbyml::parse_database_yml;
-use sslaudit_rules::parse::x509::parse_certificates;
+pub(crate) use sslaudit_rules::testkit::{
+    MY_CNF, PROD_CA, PROD_DEPLOY, STAGING_DEPLOY, YML, file, missing, pem_certs, version,
+};
+use sslaudit_rules::testkit::{host, os_user, rsa_key, users};
 use sslaudit_rules::{Finding, Location, Severity};
 
 use super::{EnvFacts, HostSettings, PlanMeta};
@@ -18,14 +19,7 @@ use crate::plan::Plan;
 use crate::target::{MemoryTarget, Target};
 
 pub(crate) const ENV: &str = "production";
-pub(crate) const MY_CNF: &str = "/etc/mysql/my.cnf";
 pub(crate) const DATA: &str = "/db/mysql/5.6/data";
-pub(crate) const YML: &str = "/data/shop/current/config/database.yml";
-pub(crate) const PROD_CA: &[u8] = include_bytes!("../../../rules/src/certs/testdata/prod-ca.crt");
-pub(crate) const PROD_DEPLOY: &[u8] =
-    include_bytes!("../../../rules/src/certs/testdata/prod-deploy.crt");
-pub(crate) const STAGING_DEPLOY: &[u8] =
-    include_bytes!("../../../rules/src/certs/testdata/staging-deploy.crt");
 
 pub(crate) fn meta() -> PlanMeta {
     PlanMeta {
@@ -34,72 +28,31 @@ pub(crate) fn meta() -> PlanMeta {
     }
 }
 
-pub(crate) fn version(flavor: Flavor, raw: &str) -> MysqlVersion {
-    let digits = raw.strip_prefix("5.5.5-").unwrap_or(raw);
-    let mut it = digits
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|p| p.parse::<u32>().expect("test versions start with x.y.z"));
-    MysqlVersion {
-        flavor,
-        major: it.next().expect("major"),
-        minor: it.next().expect("minor"),
-        patch: it.next().expect("patch"),
-        raw: raw.to_string(),
-    }
-}
-
-pub(crate) fn file(h: &mut HostFacts, path: &str, mode: u32, owner: &str, group: &str) {
-    h.files.insert(
-        path.into(),
-        FileMeta {
-            path: path.into(),
-            status: FileStatus::Present,
-            mode: Some(mode),
-            owner: Some(owner.into()),
-            group: Some(group.into()),
-            size: None,
-            lines: None,
-        },
-    );
-}
-
-pub(crate) fn missing(h: &mut HostFacts, path: &str) {
-    h.files
-        .insert(path.into(), FileMeta::bare(path, FileStatus::Missing));
-}
-
-pub(crate) fn cert(h: &mut HostFacts, path: &str, pem: &[u8]) {
-    let certs = parse_certificates(path, pem).expect("test certificate parses");
+/// Records a certificate file (0644 root) holding `pem`'s certificates.
+pub(crate) fn cert(h: &mut HostFacts, path: &str, pem: &str) {
     file(h, path, 0o644, "root", "root");
-    h.certificates.insert(path.into(), certs);
+    h.certificates.insert(path.into(), pem_certs(path, pem));
 }
 
-pub(crate) fn leaf(path: &str, pem: &[u8]) -> Certificate {
-    parse_certificates(path, pem)
-        .expect("test certificate parses")
-        .remove(0)
+/// The first certificate of `pem`, as found at `path`.
+pub(crate) fn leaf(path: &str, pem: &str) -> Certificate {
+    pem_certs(path, pem).remove(0)
 }
 
+/// Records a 2048-bit RSA key file whose public key has this SPKI hash.
 pub(crate) fn key(h: &mut HostFacts, path: &str, mode: u32, owner: &str, spki: Option<&str>) {
     file(h, path, mode, owner, owner);
-    h.private_keys.insert(
-        path.into(),
-        PrivateKeyFacts {
-            algorithm: sslaudit_rules::facts::KeyAlgorithm::Rsa,
-            bits: 2048,
-            curve: None,
-            encrypted: false,
-            spki_sha256: spki.map(str::to_string),
-            format: "RSA PRIVATE KEY".into(),
-        },
-    );
+    let facts = PrivateKeyFacts {
+        spki_sha256: spki.map(str::to_string),
+        ..rsa_key("", 2048)
+    };
+    h.private_keys.insert(path.into(), facts);
 }
 
 /// An engineyard db_master running MySQL 5.6 with the seed's server keys
 /// configured in /etc/mysql/my.cnf.
 pub(crate) fn db_host(name: &str) -> HostFacts {
-    let mut h = HostFacts::new(name, ENV, Layout::engineyard());
-    h.roles.insert(Role::DbMaster);
+    let mut h = host(name, ENV, &[Role::DbMaster]);
     h.address = Some("10.0.0.10".into());
     h.mysql = Some(MysqlFacts {
         version: Some(version(Flavor::Mysql, "5.6.21-log")),
@@ -163,26 +116,15 @@ pub(crate) fn account(user: &str, host: &str, require: Require) -> Account {
 
 /// An application host with `deploy` in /etc/passwd.
 pub(crate) fn app_host(name: &str) -> HostFacts {
-    let mut h = HostFacts::new(name, ENV, Layout::engineyard());
-    h.roles.insert(Role::App);
+    let mut h = host(name, ENV, &[Role::App]);
     h.address = Some("10.0.0.20".into());
     h.app_user = Some("deploy".into());
-    let users = [(
-        "deploy".to_string(),
-        OsUser {
-            name: "deploy".into(),
-            uid: 1000,
-            gid: 1000,
-            home: "/home/deploy".into(),
-            shell: "/bin/bash".into(),
-        },
-    )];
-    h.os_users = Some(users.into_iter().collect());
+    h.os_users = users(&[os_user("deploy", 1000, "/home/deploy")]);
     h
 }
 
 /// deploy's client keys in ~/.mysql, issued by `pem`'s CA.
-pub(crate) fn client_keys(h: &mut HostFacts, pem: &[u8]) {
+pub(crate) fn client_keys(h: &mut HostFacts, pem: &str) {
     cert(h, "/home/deploy/.mysql/root.crt", PROD_CA);
     cert(h, "/home/deploy/.mysql/mysql.crt", pem);
     let spki = h.certificates["/home/deploy/.mysql/mysql.crt"][0]

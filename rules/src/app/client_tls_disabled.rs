@@ -282,8 +282,8 @@ impl Rule for ClientTlsDisabled {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::testutil::{YML, app_host, erb, run, run_with, tcp_env, yv};
     use crate::policy::Thresholds;
+    use crate::testkit::{YML, app_host, erb, run, run_fleet, tcp_env, yv};
 
     fn opt(
         key: &str,
@@ -372,7 +372,7 @@ mod tests {
             tls_only: false,
             ..Thresholds::default()
         };
-        assert!(run_with(&ClientTlsDisabled, &h, &lax).is_empty());
+        assert!(run_fleet(&ClientTlsDisabled, vec![h.clone()], &lax).is_empty());
     }
 
     #[test]
@@ -506,7 +506,7 @@ mod tests {
             tls_only: false,
             ..Thresholds::default()
         };
-        assert!(run_with(&ClientTlsDisabled, &h, &lax).is_empty());
+        assert!(run_fleet(&ClientTlsDisabled, vec![h.clone()], &lax).is_empty());
         h.client_options = Some(set(vec![opt(
             "ssl_verify_server_cert",
             "ssl-verify-server-cert",

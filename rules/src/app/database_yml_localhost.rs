@@ -116,7 +116,7 @@ impl Rule for DatabaseYmlLocalhost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::testutil::{YML, app_host, env, run, tcp_env, yv};
+    use crate::testkit::{YML, app_host, env, run, tcp_env, yv};
 
     #[test]
     fn localhost_is_reported_at_the_host_line() {

@@ -201,9 +201,7 @@ impl Rule for DatabaseYmlSslMissing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::testutil::{
-        YML, app_host, env, erb, run, set_file, tcp_env, with_seed_keys, yv,
-    };
+    use crate::testkit::{YML, app_host, env, erb, run, set_file, tcp_env, with_seed_keys, yv};
 
     #[test]
     fn tcp_environment_without_keys_lists_what_is_missing() {

@@ -4,8 +4,6 @@
 pub mod client_tls_disabled;
 pub mod database_yml_localhost;
 pub mod database_yml_ssl_missing;
-#[cfg(test)]
-pub(crate) mod testutil;
 pub(crate) mod transport;
 
 pub use client_tls_disabled::ClientTlsDisabled;

@@ -84,7 +84,7 @@ pub(crate) fn host_display(env: &DbEnvironment) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::testutil::{env, erb, yv};
+    use crate::testkit::{env, erb, yv};
 
     #[test]
     fn libmysqlclient_uses_the_socket_only_for_localhost_or_no_host() {

@@ -121,8 +121,8 @@ fn rfc3339(unix: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::*;
     use crate::policy::Thresholds;
+    use crate::testkit::*;
 
     const DIR: &str = "/db/mysql/5.6/data";
 
@@ -145,7 +145,7 @@ mod tests {
             ("medium", ts("2026-06-20")),
             ("fine", ts("2027-06-01")),
         ]);
-        let out = run(&CertificateExpiry, vec![h], as_of);
+        let out = run_at(&CertificateExpiry, vec![h], as_of);
         assert_eq!(out.len(), 3, "{out:#?}");
         assert_eq!(out[0].severity, Severity::Critical);
         assert_eq!(
@@ -179,7 +179,7 @@ mod tests {
             ("edge", as_of + 7 * 86_400),
             ("past", as_of + 7 * 86_400 + 1),
         ]);
-        let out = run(&CertificateExpiry, vec![h.clone()], as_of);
+        let out = run_at(&CertificateExpiry, vec![h.clone()], as_of);
         assert_eq!(out[0].severity, Severity::High);
         assert_eq!(out[1].severity, Severity::Medium);
 
@@ -192,7 +192,7 @@ mod tests {
 
         // Expired one second ago is critical, not "expires in 0 days".
         let h = master_with(&[("just", as_of - 1), ("soon", as_of + 3600)]);
-        let out = run(&CertificateExpiry, vec![h], as_of);
+        let out = run_at(&CertificateExpiry, vec![h], as_of);
         assert_eq!(out[0].severity, Severity::Critical);
         assert!(
             out[1].message.contains("expires in less than a day"),
@@ -213,7 +213,7 @@ mod tests {
                 cert(path, 1, "CN=old-ca", "CN=old-ca", ts("2026-01-01")),
             ],
         );
-        let out = run(&CertificateExpiry, vec![h], as_of);
+        let out = run_at(&CertificateExpiry, vec![h], as_of);
         assert_eq!(out.len(), 1);
         assert_eq!(
             out[0].location.object.as_deref(),
@@ -235,14 +235,14 @@ mod tests {
         let mut same = h.certificates[&format!("{DIR}/c0.crt")][0].clone();
         same.path = "probe:10.0.0.10:3306".into();
         let mut h2 = h.clone();
-        h.probe = Some(probe("10.0.0.10:3306", vec![same.clone()]));
-        let out = run(&CertificateExpiry, vec![h], as_of);
+        h.probe = Some(probe_with_chain("10.0.0.10:3306", vec![same.clone()]));
+        let out = run_at(&CertificateExpiry, vec![h], as_of);
         assert_eq!(out.len(), 1, "the leaf is the file on disk: {out:#?}");
 
         // The server presents a certificate that is not (or no longer) on disk.
         h2.certificates.clear();
-        h2.probe = Some(probe("10.0.0.10:3306", vec![same]));
-        let out = run(&CertificateExpiry, vec![h2], as_of);
+        h2.probe = Some(probe_with_chain("10.0.0.10:3306", vec![same]));
+        let out = run_at(&CertificateExpiry, vec![h2], as_of);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].location.file, None);
         assert_eq!(
@@ -261,6 +261,6 @@ mod tests {
     #[test]
     fn nothing_collected_nothing_reported() {
         let h = host("db-master", "production", &[]);
-        assert!(run(&CertificateExpiry, vec![h], ts("2026-06-01")).is_empty());
+        assert!(run_at(&CertificateExpiry, vec![h], ts("2026-06-01")).is_empty());
     }
 }

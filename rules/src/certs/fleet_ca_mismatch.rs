@@ -295,8 +295,8 @@ fn object_at(id: &TlsIdentity, path: &str, object: &str) -> Location {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::*;
     use crate::facts::HostFacts;
+    use crate::testkit::*;
 
     const DIR: &str = "/db/mysql/5.6/data";
     const HOME: &str = "/home/deploy/.mysql";
@@ -336,26 +336,26 @@ mod tests {
 
     #[test]
     fn one_ca_per_environment_is_fine() {
-        let out = run(
+        let out = run_at(
             &FleetCaMismatch,
             vec![
                 master("production", PROD_CA),
                 app("production", PROD_CA, PROD_DEPLOY),
             ],
-            0,
+            AS_OF,
         );
         assert!(out.is_empty(), "{out:#?}");
     }
 
     #[test]
     fn app_with_another_ca_and_certificate() {
-        let out = run(
+        let out = run_at(
             &FleetCaMismatch,
             vec![
                 master("production", PROD_CA),
                 app("production", STAGING_CA, STAGING_DEPLOY),
             ],
-            0,
+            AS_OF,
         );
         assert_eq!(out.len(), 2, "{out:#?}");
         assert!(out.iter().all(|f| f.host == "app-1"));
@@ -377,13 +377,13 @@ mod tests {
 
     #[test]
     fn client_certificate_of_another_ca_with_the_right_ca_file() {
-        let out = run(
+        let out = run_at(
             &FleetCaMismatch,
             vec![
                 master("production", PROD_CA),
                 app("production", PROD_CA, STAGING_DEPLOY),
             ],
-            0,
+            AS_OF,
         );
         assert_eq!(out.len(), 1, "{out:#?}");
         assert!(
@@ -404,10 +404,10 @@ mod tests {
             .get_mut(&format!("{DIR}/server.crt"))
             .unwrap()[0]
             .spki_sha256 = "production-server-key".into();
-        let out = run(
+        let out = run_at(
             &FleetCaMismatch,
             vec![master("production", PROD_CA), replica],
-            0,
+            AS_OF,
         );
         // Hand-built server certificates have no DER, so they chain to nothing.
         assert_eq!(out.len(), 2, "{out:#?}");
@@ -426,10 +426,10 @@ mod tests {
     fn no_master_ca_nothing_to_compare() {
         let mut m = master("production", PROD_CA);
         m.identities.clear();
-        let out = run(
+        let out = run_at(
             &FleetCaMismatch,
             vec![m, app("production", STAGING_CA, STAGING_DEPLOY)],
-            0,
+            AS_OF,
         );
         assert!(out.is_empty());
     }
@@ -448,10 +448,10 @@ mod tests {
         }
         // Replica certificates must chain to the master CA: give them none.
         replica.identities[0].cert = Some(format!("{DIR}/server.crt"));
-        let out = run(
+        let out = run_at(
             &FleetCaMismatch,
             vec![master("production", PROD_CA), staging, replica],
-            0,
+            AS_OF,
         );
         let shared: Vec<_> = out
             .iter()

@@ -140,8 +140,8 @@ impl Rule for KeyCertificateMismatch {
 mod tests {
     use super::*;
     use crate::Location;
-    use crate::certs::testutil::*;
     use crate::facts::IdentityKind;
+    use crate::testkit::*;
 
     const DIR: &str = "/db/mysql/5.6/data";
     const HOME: &str = "/home/deploy/.mysql";
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn matching_identity_is_fine() {
-        assert!(run(&KeyCertificateMismatch, vec![app_host()], 0).is_empty());
+        assert!(run_at(&KeyCertificateMismatch, vec![app_host()], AS_OF).is_empty());
     }
 
     #[test]
@@ -180,7 +180,7 @@ mod tests {
         let mut h = app_host();
         h.private_keys
             .insert(format!("{HOME}/mysql.key"), rsa_key(&"00".repeat(32), 2048));
-        let out = run(&KeyCertificateMismatch, vec![h], 0);
+        let out = run_at(&KeyCertificateMismatch, vec![h], AS_OF);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert!(
             out[0].message.starts_with(
@@ -206,9 +206,9 @@ mod tests {
             .unwrap();
         k.encrypted = true;
         k.spki_sha256 = None;
-        assert!(run(&KeyCertificateMismatch, vec![h.clone()], 0).is_empty());
+        assert!(run_at(&KeyCertificateMismatch, vec![h.clone()], AS_OF).is_empty());
         h.private_keys.clear();
-        assert!(run(&KeyCertificateMismatch, vec![h], 0).is_empty());
+        assert!(run_at(&KeyCertificateMismatch, vec![h], AS_OF).is_empty());
     }
 
     #[test]
@@ -221,7 +221,7 @@ mod tests {
             rsa_key(&leaf[0].spki_sha256, 2048),
         );
         h.certificates.insert(crt, leaf);
-        let out = run(&KeyCertificateMismatch, vec![h.clone()], 0);
+        let out = run_at(&KeyCertificateMismatch, vec![h.clone()], AS_OF);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert!(
             out[0]
@@ -242,7 +242,7 @@ mod tests {
         staging[0].index = 1;
         bundle.extend(staging);
         h.certificates.insert(ca, bundle);
-        assert!(run(&KeyCertificateMismatch, vec![h], 0).is_empty());
+        assert!(run_at(&KeyCertificateMismatch, vec![h], AS_OF).is_empty());
     }
 
     #[test]
@@ -254,7 +254,7 @@ mod tests {
         let crt = format!("{DIR}/server.crt");
         h.certificates
             .insert(crt.clone(), pem_certs(&crt, INTER_LEAF));
-        let out = run(&KeyCertificateMismatch, vec![h.clone()], 0);
+        let out = run_at(&KeyCertificateMismatch, vec![h.clone()], AS_OF);
         assert_eq!(out.len(), 1, "the intermediate is missing: {out:#?}");
         assert_eq!(out[0].location.file.as_deref(), Some("/etc/mysql/my.cnf"));
         assert!(
@@ -267,7 +267,7 @@ mod tests {
 
         let chain = format!("{INTER_LEAF}{INTER}");
         h.certificates.insert(crt.clone(), pem_certs(&crt, &chain));
-        assert!(run(&KeyCertificateMismatch, vec![h], 0).is_empty());
+        assert!(run_at(&KeyCertificateMismatch, vec![h], AS_OF).is_empty());
     }
 
     #[test]
@@ -276,7 +276,7 @@ mod tests {
         let crt = format!("{HOME}/mysql.crt");
         h.certificates
             .insert(crt.clone(), pem_certs(&crt, STAGING_DEPLOY));
-        let out = run(&KeyCertificateMismatch, vec![h], 0);
+        let out = run_at(&KeyCertificateMismatch, vec![h], AS_OF);
         assert_eq!(out.len(), 2);
         assert_distinct(&out);
     }

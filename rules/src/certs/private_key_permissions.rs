@@ -188,7 +188,7 @@ fn access(mode: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::*;
+    use crate::testkit::*;
 
     const DIR: &str = "/db/mysql/5.6/data";
 
@@ -197,15 +197,15 @@ mod tests {
         h.identities.push(server_identity(DIR));
         h.private_keys.insert(path.into(), rsa_key("aa", 2048));
         h.files
-            .insert(path.into(), present(path, mode, owner, group));
+            .insert(path.into(), file_meta(path, mode, owner, group));
         h
     }
 
     fn check(path: &str, mode: u32, owner: &str, group: &str) -> Vec<String> {
-        run(
+        run_at(
             &PrivateKeyPermissions,
             vec![with_key(path, mode, owner, group)],
-            0,
+            AS_OF,
         )
         .into_iter()
         .map(|f| f.message)
@@ -269,7 +269,7 @@ mod tests {
         let home = "/home/deploy/.mysql/mysql.key";
         let mut h = with_key(home, 0o600, "root", "root");
         h.os_users = users(&[os_user("deploy", 1000, "/home/deploy")]);
-        let out = run(&PrivateKeyPermissions, vec![h.clone()], 0);
+        let out = run_at(&PrivateKeyPermissions, vec![h.clone()], AS_OF);
         assert_eq!(out.len(), 1);
         assert_eq!(
             out[0].message,
@@ -281,7 +281,7 @@ mod tests {
         );
         assert_eq!(out[0].evidence["mode"], "0600");
         h.files.get_mut(home).unwrap().owner = Some("deploy".into());
-        assert!(run(&PrivateKeyPermissions, vec![h], 0).is_empty());
+        assert!(run_at(&PrivateKeyPermissions, vec![h], AS_OF).is_empty());
     }
 
     #[test]
@@ -300,13 +300,13 @@ mod tests {
     fn unknown_metadata_is_not_judged() {
         let mut h = with_key("/etc/mysql/x.key", 0o644, "root", "root");
         h.files.clear();
-        assert!(run(&PrivateKeyPermissions, vec![h.clone()], 0).is_empty());
-        let mut meta = present("/db/mysql/5.6/data/server.key", 0, "x", "x");
+        assert!(run_at(&PrivateKeyPermissions, vec![h.clone()], AS_OF).is_empty());
+        let mut meta = file_meta("/db/mysql/5.6/data/server.key", 0, "x", "x");
         meta.mode = None;
         meta.owner = None;
         h.files.insert(meta.path.clone(), meta);
         h.private_keys
             .insert("/db/mysql/5.6/data/server.key".into(), rsa_key("aa", 2048));
-        assert!(run(&PrivateKeyPermissions, vec![h], 0).is_empty());
+        assert!(run_at(&PrivateKeyPermissions, vec![h], AS_OF).is_empty());
     }
 }

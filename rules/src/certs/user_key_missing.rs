@@ -212,8 +212,8 @@ fn is_missing(host: &HostFacts, path: &str, anchor: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::*;
     use crate::facts::{Account, MysqlFacts, Require};
+    use crate::testkit::*;
 
     const KEYGEN: &str = "/db/mysql/keygen";
 
@@ -247,14 +247,14 @@ mod tests {
 
     #[test]
     fn distributed_keys_are_fine() {
-        assert!(run(&UserKeyMissing, vec![master(), app()], 0).is_empty());
+        assert!(run_at(&UserKeyMissing, vec![master(), app()], AS_OF).is_empty());
     }
 
     #[test]
     fn application_user_keys_missing_on_the_master() {
         let mut m = master();
         m.files.retain(|p, _| !p.contains("/deploy/"));
-        let out = run(&UserKeyMissing, vec![m, app()], 0);
+        let out = run_at(&UserKeyMissing, vec![m, app()], AS_OF);
         assert_eq!(out.len(), 2, "{out:#?}");
         assert_eq!(
             out[0].message,
@@ -272,20 +272,17 @@ mod tests {
     fn nothing_collected_is_not_judged() {
         let mut m = master();
         m.files.clear();
-        assert!(run(&UserKeyMissing, vec![m, app()], 0).is_empty());
+        assert!(run_at(&UserKeyMissing, vec![m, app()], AS_OF).is_empty());
 
         // Nothing under the keygen directory was collected either.
         let mut m = master();
         m.files.retain(|p, _| !p.starts_with(KEYGEN));
         touch(&mut m, "/etc/mysql/my.cnf");
-        assert!(run(&UserKeyMissing, vec![m.clone(), app()], 0).is_empty());
+        assert!(run_at(&UserKeyMissing, vec![m.clone(), app()], AS_OF).is_empty());
 
         // ... unless the collector says the user's directory is missing.
-        m.files.insert(
-            format!("{KEYGEN}/deploy"),
-            missing(&format!("{KEYGEN}/deploy")),
-        );
-        assert_eq!(run(&UserKeyMissing, vec![m, app()], 0).len(), 2);
+        missing(&mut m, &format!("{KEYGEN}/deploy"));
+        assert_eq!(run_at(&UserKeyMissing, vec![m, app()], AS_OF).len(), 2);
     }
 
     #[test]
@@ -315,7 +312,7 @@ mod tests {
             ),
             ..MysqlFacts::default()
         });
-        let out = run(&UserKeyMissing, vec![m, app()], 0);
+        let out = run_at(&UserKeyMissing, vec![m, app()], AS_OF);
         assert_eq!(out.len(), 2, "{out:#?}");
         assert!(
             out.iter()
@@ -349,9 +346,9 @@ mod tests {
             )
             .unwrap(),
         );
-        assert!(run(&UserKeyMissing, vec![m.clone(), a.clone()], 0).is_empty());
+        assert!(run_at(&UserKeyMissing, vec![m.clone(), a.clone()], AS_OF).is_empty());
         m.named_users = vec!["svc".into()];
-        let out = run(&UserKeyMissing, vec![m, a], 0);
+        let out = run_at(&UserKeyMissing, vec![m, a], AS_OF);
         assert_eq!(out.len(), 2, "{out:#?}");
         assert!(out.iter().all(|f| f.message.contains("of named user svc")));
     }
@@ -360,7 +357,7 @@ mod tests {
     fn app_host_keys() {
         let mut a = app();
         a.files.remove("/home/deploy/.mysql/mysql.key");
-        let out = run(&UserKeyMissing, vec![master(), a.clone()], 0);
+        let out = run_at(&UserKeyMissing, vec![master(), a.clone()], AS_OF);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(
             out[0].message,
@@ -371,7 +368,7 @@ mod tests {
         // The home directory comes from /etc/passwd when collected.
         a.os_users = users(&[os_user("deploy", 1000, "/data/deploy")]);
         touch(&mut a, "/data/deploy/.mysql/root.crt");
-        let out = run(&UserKeyMissing, vec![master(), a], 0);
+        let out = run_at(&UserKeyMissing, vec![master(), a], AS_OF);
         let paths: Vec<_> = out
             .iter()
             .filter_map(|f| f.location.file.as_deref())
@@ -391,6 +388,6 @@ mod tests {
         m.files.clear();
         touch(&mut m, "/var/lib/mysql/ca.pem");
         m.layout = crate::layout::Layout::debian();
-        assert!(run(&UserKeyMissing, vec![m, app()], 0).is_empty());
+        assert!(run_at(&UserKeyMissing, vec![m, app()], AS_OF).is_empty());
     }
 }

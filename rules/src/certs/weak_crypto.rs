@@ -268,8 +268,8 @@ fn weak_cipher_entries(list: &str, patterns: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::*;
     use crate::facts::{MysqlFacts, OptionSet, OptionValue};
+    use crate::testkit::*;
 
     const DIR: &str = "/db/mysql/5.6/data";
 
@@ -324,17 +324,17 @@ mod tests {
 
     #[test]
     fn short_keys_and_weak_signatures() {
-        let out = run(
+        let out = run_at(
             &WeakCrypto,
             vec![server_with_cert(2048, "sha256WithRSAEncryption")],
-            0,
+            AS_OF,
         );
         assert!(out.is_empty());
 
-        let out = run(
+        let out = run_at(
             &WeakCrypto,
             vec![server_with_cert(1024, "sha1WithRSAEncryption")],
-            0,
+            AS_OF,
         );
         assert_eq!(out.len(), 2, "{out:#?}");
         assert_eq!(
@@ -379,12 +379,12 @@ mod tests {
         ca.is_ca = true;
         ca.signature_algorithm = "sha1WithRSAEncryption".into();
         h.certificates.insert(path.clone(), vec![ca.clone()]);
-        assert!(run(&WeakCrypto, vec![h.clone()], 0).is_empty());
+        assert!(run_at(&WeakCrypto, vec![h.clone()], AS_OF).is_empty());
 
         // An intermediate CA's signature is verified, so it counts.
         ca.issuer = "CN=root".into();
         h.certificates.insert(path, vec![ca]);
-        assert_eq!(run(&WeakCrypto, vec![h], 0).len(), 1);
+        assert_eq!(run_at(&WeakCrypto, vec![h], AS_OF).len(), 1);
     }
 
     #[test]
@@ -398,7 +398,7 @@ mod tests {
         let mut ok = rsa_key("cc", 256);
         ok.algorithm = KeyAlgorithm::Ec;
         h.private_keys.insert(format!("{DIR}/ok.key"), ok);
-        let out = run(&WeakCrypto, vec![h], 0);
+        let out = run_at(&WeakCrypto, vec![h], AS_OF);
         let msgs: Vec<_> = out.iter().map(|f| f.message.as_str()).collect();
         assert_eq!(
             msgs,
@@ -422,7 +422,7 @@ mod tests {
             .unwrap()
             .variables
             .insert("ssl_cipher".into(), "DHE-RSA-AES256-SHA:RC4-SHA".into());
-        let out = run(&WeakCrypto, vec![h.clone()], 0);
+        let out = run_at(&WeakCrypto, vec![h.clone()], AS_OF);
         assert_eq!(out.len(), 1);
         assert_eq!(
             out[0].message,
@@ -443,7 +443,7 @@ mod tests {
             },
         );
         h.server_options = Some(opts);
-        let out = run(&WeakCrypto, vec![h.clone()], 0);
+        let out = run_at(&WeakCrypto, vec![h.clone()], AS_OF);
         assert_eq!(
             out[0].message,
             "ssl_cipher allows non-approved ciphers DES-CBC3-SHA (set in /etc/mysql/my.cnf:14)"
@@ -458,6 +458,6 @@ mod tests {
             .get_mut("ssl_cipher")
             .unwrap()
             .value = Some("ECDHE-RSA-AES128-GCM-SHA256".into());
-        assert!(run(&WeakCrypto, vec![h], 0).is_empty());
+        assert!(run_at(&WeakCrypto, vec![h], AS_OF).is_empty());
     }
 }

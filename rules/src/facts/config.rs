@@ -61,7 +61,7 @@ pub struct YmlValue {
 /// One environment (`production:`) of a Rails database.yml, after anchors,
 /// aliases and `<<:` merge keys are resolved and `url:` is folded in.
 /// Passwords are never kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbEnvironment {
     pub name: String,
     /// Line of the environment's key.

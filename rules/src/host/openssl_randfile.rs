@@ -97,9 +97,8 @@ impl Rule for OpensslRandfile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::{Fleet, OpensslCnf, Role};
+    use crate::facts::{OpensslCnf, Role};
     use crate::layout::Layout;
-    use crate::policy::Thresholds;
 
     fn host(role: Role, randfile: &[(u32, &str)]) -> HostFacts {
         let mut h = HostFacts::new("db-master", "production", Layout::engineyard());
@@ -112,16 +111,7 @@ mod tests {
     }
 
     fn run(h: &HostFacts) -> Vec<Finding> {
-        let t = Thresholds::default();
-        let fleet = Fleet::default();
-        let cx = Context {
-            as_of: 0,
-            thresholds: &t,
-            fleet: &fleet,
-        };
-        let mut out = Vec::new();
-        OpensslRandfile.check_host(&cx, h, &mut out);
-        out
+        crate::testkit::run(&OpensslRandfile, h)
     }
 
     #[test]

@@ -166,8 +166,8 @@ mod tests {
     use super::*;
     use crate::facts::{DatabaseYml, DbEnvironment, YmlValue};
     use crate::layout::Layout;
-    use crate::mysql::testutil::*;
     use crate::policy::Thresholds;
+    use crate::testkit::*;
 
     fn acct(user: &str, host: &str, require: Require) -> Account {
         Account {
@@ -201,18 +201,9 @@ mod tests {
                 line: 1,
                 adapter: Some(v("mysql2")),
                 host: Some(v("10.0.0.10")),
-                port: None,
-                socket: None,
                 username: Some(v(user)),
                 database: Some(v("shop")),
-                sslca: None,
-                sslkey: None,
-                sslcert: None,
-                sslcapath: None,
-                sslcipher: None,
-                ssl_mode: None,
-                sslverify: None,
-                url: None,
+                ..DbEnvironment::default()
             }],
         });
         h

@@ -109,7 +109,7 @@ impl Rule for ConnectionNotEncrypted {
 mod tests {
     use super::*;
     use crate::facts::ConnectionFacts;
-    use crate::mysql::testutil::*;
+    use crate::testkit::*;
 
     fn conn(via: &str, endpoint: &str, cipher: Option<&str>) -> ConnectionFacts {
         ConnectionFacts {

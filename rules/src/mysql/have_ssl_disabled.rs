@@ -164,7 +164,7 @@ impl Rule for HaveSslDisabled {
 mod tests {
     use super::*;
     use crate::facts::{Flavor, Role};
-    use crate::mysql::testutil::*;
+    use crate::testkit::*;
 
     const CA: &str = "/db/mysql/5.6/data/root.crt";
 

@@ -148,7 +148,7 @@ impl Rule for LegacySslVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mysql::testutil::*;
+    use crate::testkit::*;
 
     fn host_with(flavor: Flavor, raw: &str, vars: &[(&str, &str)]) -> HostFacts {
         let mut h = db_host("db-master");

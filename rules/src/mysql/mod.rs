@@ -3,8 +3,6 @@
 //! connections and replication use it.
 
 mod support;
-#[cfg(test)]
-mod testutil;
 
 pub mod account_missing_require_x509;
 pub mod connection_not_encrypted;

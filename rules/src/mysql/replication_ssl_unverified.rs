@@ -108,7 +108,7 @@ impl Rule for ReplicationSslUnverified {
 mod tests {
     use super::*;
     use crate::facts::{ReplicationChannel, Role};
-    use crate::mysql::testutil::*;
+    use crate::testkit::*;
 
     fn ch(name: &str, allowed: bool, verify: bool) -> ReplicationChannel {
         ReplicationChannel {

@@ -152,7 +152,7 @@ impl SecureTransportNotRequired {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mysql::testutil::*;
+    use crate::testkit::*;
 
     #[test]
     fn on_passes_off_fails() {

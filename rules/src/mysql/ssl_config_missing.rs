@@ -166,7 +166,7 @@ impl Rule for SslConfigMissing {
 mod tests {
     use super::*;
     use crate::facts::{Flavor, Role};
-    use crate::mysql::testutil::*;
+    use crate::testkit::*;
 
     const CA: &str = "/db/mysql/5.6/data/root.crt";
     const CERT: &str = "/db/mysql/5.6/data/server.crt";

@@ -241,7 +241,16 @@ mod tests {
     use super::*;
     use crate::facts::Flavor;
     use crate::mysql::support::parse_openssl_time;
-    use crate::mysql::testutil::*;
+    use crate::testkit::*;
+
+    /// A certificate valid from `not_before` to `not_after` with this SHA-256.
+    fn dated(path: &str, not_before: i64, not_after: i64, sha256: &str) -> Certificate {
+        Certificate {
+            not_before,
+            sha256: sha256.into(),
+            ..cert(path, 0, "CN=db-master", "CN=MySQL CA", not_after)
+        }
+    }
 
     const CA: &str = "/db/mysql/5.6/data/root.crt";
     const CERT: &str = "/db/mysql/5.6/data/server.crt";
@@ -271,7 +280,7 @@ mod tests {
         m.status.insert("ssl_server_not_after".into(), after.into());
         h.certificates.insert(
             CERT.into(),
-            vec![cert(
+            vec![dated(
                 CERT,
                 t("Nov 30 00:00:00 2026 GMT"),
                 t("Nov 30 00:00:00 2031 GMT"),
@@ -412,7 +421,7 @@ mod tests {
     fn probe_fingerprint_differs() {
         let mut h = rotated("Nov 30 00:00:00 2026 GMT", "Nov 30 00:00:00 2031 GMT");
         let mut p = probe("10.0.0.10:3306");
-        p.chain = vec![cert("probe:10.0.0.10:3306", 0, 0, "bb22bb22bb22bb22bb22")];
+        p.chain = vec![dated("probe:10.0.0.10:3306", 0, 0, "bb22bb22bb22bb22bb22")];
         h.probe = Some(p.clone());
         let f = run(&SslRestartPending, &h);
         assert_eq!(
@@ -432,7 +441,7 @@ mod tests {
         let auto = "/db/mysql/5.6/data/server-cert.pem";
         h.certificates.insert(
             auto.into(),
-            vec![cert(
+            vec![dated(
                 auto,
                 t("Nov  4 05:18:38 2026 GMT"),
                 t("Nov  1 05:18:38 2036 GMT"),

@@ -509,7 +509,7 @@ pub(crate) fn sql_account(user: &str, host: &str) -> String {
 mod tests {
     use super::*;
     use crate::facts::{FileMeta, FileStatus, Flavor};
-    use crate::mysql::testutil::*;
+    use crate::testkit::*;
 
     #[test]
     fn openssl_dates_with_double_space_and_variants() {

@@ -209,8 +209,8 @@ impl Rule for WeakTlsProtocol {
 mod tests {
     use super::*;
     use crate::facts::Flavor;
-    use crate::mysql::testutil::*;
     use crate::policy::Thresholds;
+    use crate::testkit::*;
 
     fn host(vars: &[(&str, &str)]) -> HostFacts {
         let mut h = db_host("db-master");

@@ -433,20 +433,7 @@ impl Ctx<'_> {
         let mut env = DbEnvironment {
             name,
             line,
-            adapter: None,
-            host: None,
-            port: None,
-            socket: None,
-            username: None,
-            database: None,
-            sslca: None,
-            sslkey: None,
-            sslcert: None,
-            sslcapath: None,
-            sslcipher: None,
-            ssl_mode: None,
-            sslverify: None,
-            url: None,
+            ..DbEnvironment::default()
         };
         let mut aliases: HashMap<&str, YmlValue> = HashMap::new();
         let mut raw_url: Option<(String, YmlValue)> = None;

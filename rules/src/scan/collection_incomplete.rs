@@ -183,9 +183,7 @@ impl Rule for CollectionIncomplete {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::Fleet;
     use crate::layout::Layout;
-    use crate::policy::Thresholds;
 
     fn problem(
         what: &str,
@@ -208,16 +206,7 @@ mod tests {
     }
 
     fn run_host(h: &HostFacts) -> Vec<Finding> {
-        let t = Thresholds::default();
-        let fleet = Fleet::default();
-        let cx = Context {
-            as_of: 0,
-            thresholds: &t,
-            fleet: &fleet,
-        };
-        let mut out = Vec::new();
-        CollectionIncomplete.check_host(&cx, h, &mut out);
-        out
+        crate::testkit::run(&CollectionIncomplete, h)
     }
 
     #[test]

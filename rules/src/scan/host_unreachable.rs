@@ -79,21 +79,10 @@ impl Rule for HostUnreachable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::Fleet;
     use crate::layout::Layout;
-    use crate::policy::Thresholds;
 
     fn run(h: &HostFacts) -> Vec<Finding> {
-        let t = Thresholds::default();
-        let fleet = Fleet::default();
-        let cx = Context {
-            as_of: 0,
-            thresholds: &t,
-            fleet: &fleet,
-        };
-        let mut out = Vec::new();
-        HostUnreachable.check_host(&cx, h, &mut out);
-        out
+        crate::testkit::run(&HostUnreachable, h)
     }
 
     #[test]
