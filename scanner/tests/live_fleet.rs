@@ -8,55 +8,33 @@
 mod fleet_util;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn live() -> bool {
-    match std::env::var("SSLAUDIT_LIVE").as_deref() {
-        Ok("1") => true,
-        _ => {
-            eprintln!(
-                "skipped: set SSLAUDIT_LIVE=1 (root, testfleet/fleet deps) to scan the test fleet"
-            );
-            false
-        }
-    }
-}
+use fleet_util::{live, root};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A running fleet, taken down when dropped (also when a test fails).
+/// The fleet of every seeded fault, behind a bastion, and the MySQL
+/// password it was made with (a canary the evidence must never hold).
 struct Fleet {
-    dir: tempfile::TempDir,
+    fleet: fleet_util::Fleet,
     password: String,
 }
 
 impl Fleet {
     fn up(subnet: u8, spec: &str) -> Fleet {
-        let dir = tempfile::tempdir().expect("temp dir");
         let password = format!("pw-{}-canary", std::process::id());
-        let out = Command::new(root().join("testfleet/fleet"))
-            .args(["up", "--dir"])
-            .arg(dir.path())
-            .args(["--subnet", &subnet.to_string(), "--bastion", "--hosts"])
-            .arg(root().join(spec))
-            .env("SSLAUDIT_MYSQL_PASSWORD", &password)
-            .output()
-            .expect("run testfleet/fleet up");
-        let fleet = Fleet { dir, password };
-        assert!(
-            out.status.success(),
-            "fleet up failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let spec = root().join(spec).display().to_string();
+        let fleet = fleet_util::Fleet::up_with(
+            subnet,
+            &spec,
+            &["--bastion"],
+            &[("SSLAUDIT_MYSQL_PASSWORD", &password)],
         );
-        fleet
+        Fleet { fleet, password }
     }
 
     fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
+        self.fleet.path(name)
     }
 
     fn sslaudit(&self, args: &[&str]) -> Output {
@@ -94,15 +72,6 @@ impl Fleet {
         let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         fleet_util::assert_sarif_validates(Path::new(&sarif));
         (report, out)
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        let _ = Command::new(root().join("testfleet/fleet"))
-            .args(["down", "--dir"])
-            .arg(self.dir.path())
-            .output();
     }
 }
 
@@ -145,7 +114,7 @@ const NONE: &[&str] = &[];
 
 #[test]
 fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
-    if !live() {
+    if !live("the_test_fleet_yields_each_seeded_fault_on_its_host") {
         return;
     }
     let fleet = Fleet::up(41, "testfleet/examples/all-faults.spec");

@@ -7,26 +7,14 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
 
-fn live() -> bool {
-    match std::env::var("SSLAUDIT_LIVE").as_deref() {
-        Ok("1") => true,
-        _ => {
-            eprintln!(
-                "skipped: set SSLAUDIT_LIVE=1 (root, testfleet/fleet deps) to run remediations on the test fleet"
-            );
-            false
-        }
-    }
-}
+mod fleet_util;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use fleet_util::live;
 
 const SPEC: &str = "\
 db-master     production   db_master
@@ -42,36 +30,25 @@ db-master     production   db_master   account-no-x509
 app-1         production   app         yml-no-ssl,no-client-keys
 ";
 
+/// A fleet and the state folder of the runs made on it.
 struct Fleet {
-    dir: tempfile::TempDir,
+    fleet: fleet_util::Fleet,
     state: tempfile::TempDir,
-    subnet: u8,
+}
+
+impl std::ops::Deref for Fleet {
+    type Target = fleet_util::Fleet;
+    fn deref(&self) -> &fleet_util::Fleet {
+        &self.fleet
+    }
 }
 
 impl Fleet {
     fn up(subnet: u8, hosts: &str) -> Fleet {
-        let dir = tempfile::tempdir().unwrap();
-        let spec = dir.path().join("fleet.spec");
-        std::fs::write(&spec, hosts).unwrap();
-        let out = Command::new(root().join("testfleet/fleet"))
-            .args(["up", "--dir"])
-            .arg(dir.path())
-            .args(["--subnet", &subnet.to_string(), "--hosts"])
-            .arg(&spec)
-            .output()
-            .unwrap();
-        let fleet = Fleet {
-            dir,
+        Fleet {
+            fleet: fleet_util::Fleet::up_with(subnet, hosts, &[], &[]),
             state: tempfile::tempdir().unwrap(),
-            subnet,
-        };
-        assert!(
-            out.status.success(),
-            "fleet up failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        fleet
+        }
     }
 
     fn inventory(&self) -> String {
@@ -136,10 +113,6 @@ impl Fleet {
         out
     }
 
-    fn address(&self, n: u8) -> String {
-        format!("127.0.{}.{n}", self.subnet)
-    }
-
     /// SHA-256 of the leaf certificate the server at `address` presents.
     fn served(&self, address: &str) -> String {
         let rec = sslaudit_scanner::probe::probe_tcp(
@@ -168,15 +141,6 @@ impl Fleet {
             .collect();
         runs.sort();
         runs
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        let _ = Command::new(root().join("testfleet/fleet"))
-            .args(["down", "--dir"])
-            .arg(self.dir.path())
-            .output();
     }
 }
 
@@ -331,7 +295,7 @@ fn rules_per_host(fleet: &Fleet) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn rotation_dry_run_then_crash_and_resume_ends_with_new_working_keys() {
-    if !live() {
+    if !live("rotation_dry_run_then_crash_and_resume_ends_with_new_working_keys") {
         return;
     }
     let fleet = Fleet::up(51, SPEC);
@@ -449,7 +413,7 @@ fn rotation_dry_run_then_crash_and_resume_ends_with_new_working_keys() {
 
 #[test]
 fn a_rotation_whose_new_key_is_broken_rolls_back_to_the_working_keys() {
-    if !live() {
+    if !live("a_rotation_whose_new_key_is_broken_rolls_back_to_the_working_keys") {
         return;
     }
     let fleet = Fleet::up(52, SPEC);
@@ -482,7 +446,7 @@ fn a_rotation_whose_new_key_is_broken_rolls_back_to_the_working_keys() {
 
 #[test]
 fn keygen_then_database_yml_then_enforce_x509_harden_an_environment() {
-    if !live() {
+    if !live("keygen_then_database_yml_then_enforce_x509_harden_an_environment") {
         return;
     }
     let fleet = Fleet::up(54, UNHARDENED);
@@ -677,7 +641,7 @@ fn keygen_then_database_yml_then_enforce_x509_harden_an_environment() {
 
 #[test]
 fn a_staged_ca_rotation_moves_the_environment_to_a_new_ca_without_downtime() {
-    if !live() {
+    if !live("a_staged_ca_rotation_moves_the_environment_to_a_new_ca_without_downtime") {
         return;
     }
     let fleet = Fleet::up(53, SPEC);
@@ -741,7 +705,7 @@ app-1         production   app         key-0644
 
 #[test]
 fn config_fixes_comment_out_randfile_and_tighten_keys() {
-    if !live() {
+    if !live("config_fixes_comment_out_randfile_and_tighten_keys") {
         return;
     }
     let fleet = Fleet::up(56, LOOSE);

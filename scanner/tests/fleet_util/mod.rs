@@ -1,9 +1,11 @@
-//! Shared by the reliability and security tests that run on the test fleet
-//! (faults_live.rs, load_live.rs, secrets_live.rs, injection_live.rs,
-//! probe_hygiene_live.rs, shards_live.rs):
-//! bringing a fleet up on one of the subnets 70..79 and always down again,
-//! running sslaudit, and reading its JSON report. Each test binary uses a
-//! part of it.
+//! The one live-fleet guard and its helpers, shared by every test that runs
+//! on the test fleet (live_fleet.rs, remediate_live.rs, faults_live.rs,
+//! load_live.rs, secrets_live.rs, injection_live.rs, probe_hygiene_live.rs,
+//! shards_live.rs): bringing a fleet up on a subnet of its own and always
+//! down again, running sslaudit, and reading its JSON report. Each test
+//! binary uses a part of it. Subnets, one per test (docs/testfleet.md):
+//! 41 live_fleet, 51..56 remediate_live, 70..79 the reliability and
+//! security tests.
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,9 +66,17 @@ impl Fleet {
     /// `testfleet/fleet up` with `spec` (a spec file's text, or `N`), EC
     /// keys (fast), and `extra` options; `env` for the fleet script.
     pub fn up(subnet: u8, spec: &str, extra: &[&str], env: &[(&str, &str)]) -> Fleet {
+        let mut args = vec!["--key-type", "ec"];
+        args.extend_from_slice(extra);
+        Fleet::up_with(subnet, spec, &args, env)
+    }
+
+    /// `testfleet/fleet up` with `spec` (a spec file's text, a spec file's
+    /// path or `N`) and exactly the `extra` options given.
+    pub fn up_with(subnet: u8, spec: &str, extra: &[&str], env: &[(&str, &str)]) -> Fleet {
         assert!(
-            (70..=79).contains(&subnet),
-            "these tests own subnets 70..79"
+            subnet == 41 || (51..=56).contains(&subnet) || (70..=79).contains(&subnet),
+            "subnet {subnet} is not one of the live tests' (docs/testfleet.md)"
         );
         let dir = tempfile::tempdir().expect("temp dir");
         let hosts = if spec.contains(' ') {
@@ -79,14 +89,7 @@ impl Fleet {
         let mut cmd = Command::new(root().join("testfleet/fleet"));
         cmd.args(["up", "--dir"])
             .arg(dir.path())
-            .args([
-                "--subnet",
-                &subnet.to_string(),
-                "--key-type",
-                "ec",
-                "--hosts",
-                &hosts,
-            ])
+            .args(["--subnet", &subnet.to_string(), "--hosts", &hosts])
             .args(extra);
         for (k, v) in env {
             cmd.env(k, v);
@@ -108,6 +111,11 @@ impl Fleet {
         );
         eprintln!("fleet up on 127.0.{subnet}.x took {up_took:?}");
         fleet
+    }
+
+    /// The address of host number `n` (1-based, in spec order).
+    pub fn address(&self, n: u8) -> String {
+        format!("127.0.{}.{n}", self.subnet)
     }
 
     pub fn path(&self, name: &str) -> String {
