@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # sslaudit file collector, run by scanner/src/collect/files.rs: POSIX sh,
 # read-only (it runs ls, readlink and dd, nothing that writes).
 #
@@ -40,8 +41,11 @@ ns() {
 
 # lsl FLAGS: mode, owner, group and size of $p from ls (POSIX output).
 lsl() {
+	# ls reads no stdin; the redirect keeps the request stream out of reach
+	# of whatever `ls` the PATH finds.
+	# shellcheck disable=SC2217
 	l=$(ls "$1" -- "$p" 2>/dev/null </dev/null)
-	read -r mode links owner group size rest <<EOF
+	read -r mode _ owner group size _ <<EOF
 $l
 EOF
 }
@@ -84,7 +88,7 @@ entry() {
 				elif [ $((sent + size)) -gt "$budget" ]; then
 					st=budget
 				else
-					st=file
+					st='file'
 				fi
 				;;
 			esac
@@ -159,7 +163,7 @@ datadir() {
 }
 
 homes() {
-	while IFS=: read -r u_name u_pw u_uid u_gid u_gecos u_home u_shell; do
+	while IFS=: read -r u_name _ u_uid _ _ u_home _; do
 		case $u_uid in '' | *[!0-9]*) continue ;; esac
 		want=0
 		if [ "$u_uid" -ge "$2" ] && [ "$u_uid" != 65534 ]; then want=1; fi
