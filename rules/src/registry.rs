@@ -1,6 +1,6 @@
 //! Every compiled rule, in one explicit list sorted by id.
 
-use crate::Rule;
+use crate::{Rule, RuleMeta};
 
 /// The catalogue, sorted by id (a test checks it).
 pub static RULES: &[&dyn Rule] = &[
@@ -34,6 +34,25 @@ pub fn find(id_or_name: &str) -> Option<&'static dyn Rule> {
         let m = r.meta();
         m.id.eq_ignore_ascii_case(id_or_name) || m.name == id_or_name
     })
+}
+
+/// The catalogue as a Markdown table: id, name, what it finds, nominal
+/// severity. README.md holds the compiled catalogue's table between
+/// `<!-- rules:begin -->` and `<!-- rules:end -->`, and a test
+/// (rules/tests/readme.rs) keeps the two in step; `sslaudit rules
+/// --markdown` prints it (rule packs' rules too).
+pub fn markdown_table<'a>(metas: impl IntoIterator<Item = &'a RuleMeta>) -> String {
+    let mut out = String::from("| id | name | finds | severity |\n|---|---|---|---|\n");
+    for m in metas {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            m.id,
+            m.name,
+            m.summary.replace('|', "\\|"),
+            m.severity
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

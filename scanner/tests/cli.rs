@@ -240,6 +240,31 @@ fn rules_and_explain_list_the_catalogue() {
     assert_eq!(out.status.code(), Some(0));
     let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rules.as_array().unwrap().len(), registry::RULES.len());
+    // The README's table, as rules/tests/readme.rs checks it.
+    let out = sslaudit(&["rules", "--markdown"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        registry::markdown_table(registry::RULES.iter().map(|r| r.meta()))
+    );
+    // The table: severity and name in aligned columns.
+    let out = sslaudit(&["rules"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let name_columns: std::collections::BTreeSet<usize> = text
+        .lines()
+        .take(registry::RULES.len())
+        .map(|l| {
+            l.find(
+                registry::RULES
+                    .iter()
+                    .map(|r| r.meta().name.as_ref())
+                    .find(|n| l.contains(n))
+                    .unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(name_columns.len(), 1, "names not aligned:\n{text}");
     let out = sslaudit(&["explain", "SSL004"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);

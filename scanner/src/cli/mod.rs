@@ -66,12 +66,15 @@ Expired waivers are warned about on stderr. See docs/ci.md for CI jobs."
     Scan(Box<ScanArgs>),
     /// List the rule catalogue
     #[command(
-        after_help = "Examples:\n  sslaudit rules\n  sslaudit rules --json\n  sslaudit rules --rules our-rules.toml"
+        after_help = "Examples:\n  sslaudit rules\n  sslaudit rules --json\n  sslaudit rules --markdown\n  sslaudit rules --rules our-rules.toml"
     )]
     Rules {
         /// Print JSON instead of a table
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print a Markdown table (the README's rule table)
+        #[arg(long)]
+        markdown: bool,
         /// Also list the rules of these rule packs
         #[arg(long = "rules", value_name = "FILE")]
         packs: Vec<PathBuf>,
@@ -332,7 +335,11 @@ pub fn init_logging(verbose: u8) {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(*args),
-        Command::Rules { json, packs } => rules(json, &packs),
+        Command::Rules {
+            json,
+            markdown,
+            packs,
+        } => rules(json, markdown, &packs),
         Command::Explain { rule, packs } => explain(&rule, &packs),
         Command::Merge {
             inputs,
@@ -764,12 +771,14 @@ fn merge_reports(
     })
 }
 
-fn rules(as_json: bool, packs: &[PathBuf]) -> Result<ExitCode> {
+fn rules(as_json: bool, markdown: bool, packs: &[PathBuf]) -> Result<ExitCode> {
     let rules = RuleSet::new(load_packs(packs)?);
     let metas = rules.metas();
     let mut out = String::new();
     if as_json {
         out = serde_json::to_string_pretty(&metas)? + "\n";
+    } else if markdown {
+        out = sslaudit_rules::registry::markdown_table(metas.iter().copied());
     } else {
         for m in &metas {
             out.push_str(&format!(
