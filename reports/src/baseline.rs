@@ -16,17 +16,20 @@
 //! report gets a top-level `baseline` block ([`to_json_with_baseline`]) and
 //! SARIF uses its own `baselineState` ([`apply_to_sarif`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sslaudit_rules::Subject;
-use sslaudit_rules::finding::{Finding, Location, Suppression, fingerprint};
+use sslaudit_rules::finding::{Finding, fingerprint};
 use sslaudit_rules::report::{SCHEMA_VERSION, ScanReport, ToolInfo};
 use sslaudit_rules::{RuleMeta, Severity};
 
 use crate::ReportError;
-use crate::sarif::{FINGERPRINT_KEY, MISSING_FILE_KIND, SarifOptions, to_sarif};
+use crate::sarif::{SarifOptions, to_sarif};
+use crate::sarif_json::{
+    FINGERPRINT_KEY_PTR, extend_rules, finding_of_result, merge_uri_base_ids, rename_uri_base_ids,
+    rule_ids,
+};
 
 /// Which format a baseline was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -359,10 +362,10 @@ pub fn apply_to_sarif(
         _ => Map::new(),
     };
 
-    let renames = crate::merge::merge_uri_base_ids(run, &absent_bases);
-    let rule_index = crate::merge::extend_rules(run, &absent_rules);
+    let renames = merge_uri_base_ids(run, &absent_bases);
+    let rule_index = extend_rules(run, &absent_rules);
     for r in &mut absent_results {
-        crate::merge::rename_uri_base_ids(r, &renames);
+        rename_uri_base_ids(r, &renames);
         let Some(obj) = r.as_object_mut() else {
             continue;
         };
@@ -404,9 +407,6 @@ pub fn apply_to_sarif(
     }
 }
 
-/// `FINGERPRINT_KEY` as a JSON pointer token (`/` escaped as `~1`).
-const FINGERPRINT_KEY_PTR: &str = "sslaudit~1v1";
-
 fn take_array(parent: Option<&mut Value>, a: &str, b: &str) -> Vec<Value> {
     match parent
         .and_then(|p| p.get_mut(a))
@@ -432,197 +432,9 @@ pub(crate) fn fingerprint_of(f: &Finding) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The rule ids of a run's `tool.driver.rules`, by index.
-pub(crate) fn rule_ids(run: &Map<String, Value>) -> Vec<Option<String>> {
-    run.get("tool")
-        .and_then(|t| t.pointer("/driver/rules"))
-        .and_then(Value::as_array)
-        .map(|rules| {
-            rules
-                .iter()
-                .map(|r| r.get("id").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The rule id of a result: `ruleId`, `rule.id`, or the id of the rule its
-/// `ruleIndex` (or `rule.index`) points at.
-pub(crate) fn rule_id_of(result: &Value, rules: &[Option<String>]) -> Option<String> {
-    if let Some(id) = result.get("ruleId").and_then(Value::as_str) {
-        return Some(id.to_string());
-    }
-    if let Some(id) = result.pointer("/rule/id").and_then(Value::as_str) {
-        return Some(id.to_string());
-    }
-    let index = result
-        .get("ruleIndex")
-        .or_else(|| result.pointer("/rule/index"))
-        .and_then(Value::as_u64)?;
-    rules.get(usize::try_from(index).ok()?).cloned().flatten()
-}
-
-/// Rebuilds the finding an sslaudit SARIF result was written from (see
-/// `docs/sarif.md`): rule, host, environment and severity from the result's
-/// properties, the message without its `env/host: ` prefix, the file from a
-/// physical location that has a host base id, the object from the logical
-/// location `mysql://<host>/<object>`, the waiver from `suppressions`.
-pub(crate) fn finding_of_result(
-    result: &Value,
-    rules: &[Option<String>],
-) -> Result<Finding, String> {
-    let rule_id = rule_id_of(result, rules).ok_or("has no ruleId")?;
-    let fingerprint = result
-        .pointer(&format!("/partialFingerprints/{FINGERPRINT_KEY_PTR}"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            format!("has no partialFingerprints[\"{FINGERPRINT_KEY}\"] (not written by sslaudit?)")
-        })?
-        .to_string();
-    let props = result.get("properties");
-    let prop = |k: &str| props.and_then(|p| p.get(k)).and_then(Value::as_str);
-    let host = prop("host")
-        .ok_or("has no properties.host (not written by sslaudit?)")?
-        .to_string();
-    let environment = prop("environment").unwrap_or("").to_string();
-    let severity = match prop("severity") {
-        Some(s) => s
-            .parse::<Severity>()
-            .map_err(|e| format!("properties.severity: {e}"))?,
-        None => match result.get("level").and_then(Value::as_str) {
-            Some("error") => Severity::High,
-            Some("warning") | None => Severity::Medium,
-            Some(_) => Severity::Low,
-        },
-    };
-    let text = result
-        .pointer("/message/text")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let prefix = format!("{environment}/{host}: ");
-    let message = text.strip_prefix(&prefix).unwrap_or(text).to_string();
-
-    let mut location = Location::default();
-    if let Some(loc) = result.pointer("/locations/0") {
-        let artifact = loc.pointer("/physicalLocation/artifactLocation");
-        let has_base = artifact
-            .and_then(|a| a.get("uriBaseId"))
-            .and_then(Value::as_str)
-            .is_some();
-        if has_base && let Some(uri) = artifact.and_then(|a| a.get("uri")).and_then(Value::as_str) {
-            location.file = Some(format!("/{}", percent_decode(uri)));
-            // A region spanning the whole file (lines 1 to the last, or
-            // its bytes) stands for a finding without a line.
-            let region = loc.pointer("/physicalLocation/region");
-            let whole =
-                region.is_some_and(|r| r.get("endLine").is_some() || r.get("byteOffset").is_some());
-            location.line = region
-                .filter(|_| !whole)
-                .and_then(|r| r.get("startLine"))
-                .and_then(Value::as_u64)
-                .and_then(|l| u32::try_from(l).ok());
-        }
-        let host_prefix = format!("mysql://{host}/");
-        for logical in loc
-            .get("logicalLocations")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let fq = logical.get("fullyQualifiedName").and_then(Value::as_str);
-            if logical.get("kind").and_then(Value::as_str) == Some(MISSING_FILE_KIND) {
-                // A file the host does not have (see sarif.rs).
-                location.file = logical
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-            } else if location.object.is_none() {
-                location.object = fq
-                    .and_then(|fq| fq.strip_prefix(&host_prefix))
-                    .filter(|o| !o.is_empty())
-                    .map(Subject::parse);
-            }
-        }
-    }
-
-    let evidence: BTreeMap<String, String> = props
-        .and_then(|p| p.get("evidence"))
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    let suppressed = result
-        .get("suppressions")
-        .and_then(Value::as_array)
-        .and_then(|s| {
-            s.iter().find(|s| {
-                matches!(
-                    s.get("status").and_then(Value::as_str),
-                    None | Some("accepted")
-                )
-            })
-        })
-        .map(|s| Suppression {
-            justification: s
-                .get("justification")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            expires: s
-                .pointer("/properties/expires")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        });
-
-    Ok(Finding {
-        rule_id,
-        severity,
-        host,
-        environment,
-        message,
-        location,
-        evidence,
-        fingerprint,
-        suppressed,
-        fix: None,
-        awaiting: None,
-    })
-}
-
-/// `%XX` sequences to bytes; an invalid sequence is kept as written.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = s.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(hex, 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("etc/my%20cnf/a%3Ab%25"), "etc/my cnf/a:b%");
-        assert_eq!(percent_decode("home/zo%C3%AB"), "home/zoë");
-        assert_eq!(percent_decode("bad%zz%4"), "bad%zz%4");
-    }
 
     #[test]
     fn unrecognized_documents() {

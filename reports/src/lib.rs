@@ -24,6 +24,7 @@ pub mod junit;
 pub mod markdown;
 pub mod merge;
 pub mod sarif;
+mod sarif_json;
 pub mod terminal;
 
 use sslaudit_rules::Severity;
