@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use similar::algorithms::{Capture, Replace, myers};
+use similar::{DiffOp, DiffTag, group_diff_ops};
 use sslaudit_rules::parse::redact;
 
 /// Replace `delete` lines starting at line `at` (0-based, of the file the
@@ -29,21 +31,17 @@ pub fn line_edits(old: &str, new: &str) -> Vec<LineEdit> {
     let b: Vec<&str> = new.split_inclusive('\n').collect();
     let mut out: Vec<LineEdit> = Vec::new();
     for op in diff_ops(&a, &b) {
-        let (at, del, ins) = match op {
-            Op::Same(..) => continue,
-            Op::Del(ai, _) => (ai, 1, ""),
-            Op::Ins(ai, bi) => (ai, 0, b[bi]),
-        };
+        let (tag, del, ins) = op.as_tag_tuple();
+        if tag == DiffTag::Equal {
+            continue;
+        }
+        let (at, delete, insert) = (del.start, del.len(), b[ins].concat());
         match out.last_mut() {
             Some(last) if last.at + last.delete == at => {
-                last.delete += del;
-                last.insert.push_str(ins);
+                last.delete += delete;
+                last.insert.push_str(&insert);
             }
-            _ => out.push(LineEdit {
-                at,
-                delete: del,
-                insert: ins.to_string(),
-            }),
+            _ => out.push(LineEdit { at, delete, insert }),
         }
     }
     out
@@ -93,129 +91,59 @@ pub fn redacted_diff(path: &str, old: &str, new: &str) -> String {
 }
 
 /// A unified-style line diff (`---`/`+++` headers, `@@` hunks with three
-/// lines of context). Longest common subsequence over lines; for very large
-/// files it falls back to replacing the whole file.
+/// lines of context, every range with its length: `@@ -1,1 +1,2 @@`).
 fn line_diff(path: &str, old: &str, new: &str) -> String {
+    const CONTEXT: usize = 3;
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
-    let ops = diff_ops(&a, &b);
     let mut out = format!("--- {path}\n+++ {path} (planned)\n");
-    const CONTEXT: usize = 3;
-    let changed: Vec<usize> = ops
-        .iter()
-        .enumerate()
-        .filter(|(_, op)| !matches!(op, Op::Same(..)))
-        .map(|(i, _)| i)
-        .collect();
-    let mut i = 0;
-    while i < changed.len() {
-        let start = changed[i].saturating_sub(CONTEXT);
-        let mut end = changed[i] + CONTEXT + 1;
-        while i + 1 < changed.len() && changed[i + 1] <= end + CONTEXT {
-            i += 1;
-            end = changed[i] + CONTEXT + 1;
-        }
-        let end = end.min(ops.len());
-        let (mut a_start, mut b_start) = (None, None);
-        let (mut a_len, mut b_len) = (0, 0);
-        let mut body = String::new();
-        for op in &ops[start..end] {
-            match op {
-                Op::Same(ai, bi) => {
-                    a_start.get_or_insert(*ai);
-                    b_start.get_or_insert(*bi);
-                    a_len += 1;
-                    b_len += 1;
-                    let _ = writeln!(body, " {}", a[*ai]);
-                }
-                Op::Del(ai, bi) => {
-                    a_start.get_or_insert(*ai);
-                    b_start.get_or_insert(*bi);
-                    a_len += 1;
-                    let _ = writeln!(body, "-{}", a[*ai]);
-                }
-                Op::Ins(ai, bi) => {
-                    a_start.get_or_insert(*ai);
-                    b_start.get_or_insert(*bi);
-                    b_len += 1;
-                    let _ = writeln!(body, "+{}", b[*bi]);
-                }
-            }
-        }
-        let header = |s: Option<usize>, len: usize| {
-            let s = s.unwrap_or(0);
-            if len == 0 {
-                format!("{s},0")
-            } else {
-                format!("{},{len}", s + 1)
-            }
+    for hunk in group_diff_ops(diff_ops(&a, &b), CONTEXT) {
+        let (Some(first), Some(last)) = (hunk.first(), hunk.last()) else {
+            continue;
+        };
+        let range = |start: usize, end: usize| match end - start {
+            0 => format!("{start},0"),
+            len => format!("{},{len}", start + 1),
         };
         let _ = writeln!(
             out,
             "@@ -{} +{} @@",
-            header(a_start, a_len),
-            header(b_start, b_len)
+            range(first.old_range().start, last.old_range().end),
+            range(first.new_range().start, last.new_range().end)
         );
-        out.push_str(&body);
-        i += 1;
+        for op in &hunk {
+            let (tag, del, ins) = op.as_tag_tuple();
+            if tag == DiffTag::Equal {
+                for l in &a[del] {
+                    let _ = writeln!(out, " {l}");
+                }
+                continue;
+            }
+            // Deletions before insertions, as diff(1) prints them.
+            for l in &a[del] {
+                let _ = writeln!(out, "-{l}");
+            }
+            for l in &b[ins] {
+                let _ = writeln!(out, "+{l}");
+            }
+        }
     }
     out
 }
 
-/// A line operation with the positions in the old and new file where it
-/// happens (for an insertion, the old position is where it goes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Same(usize, usize),
-    Del(usize, usize),
-    Ins(usize, usize),
-}
-
-fn diff_ops(a: &[&str], b: &[&str]) -> Vec<Op> {
-    // Trim the common prefix and suffix first: edits are usually small.
-    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let suf = a[pre..]
-        .iter()
-        .rev()
-        .zip(b[pre..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (am, bm) = (&a[pre..a.len() - suf], &b[pre..b.len() - suf]);
-    let mut ops: Vec<Op> = (0..pre).map(|i| Op::Same(i, i)).collect();
-    if am.len().saturating_mul(bm.len()) > 4_000_000 {
-        ops.extend((0..am.len()).map(|i| Op::Del(pre + i, pre)));
-        ops.extend((0..bm.len()).map(|j| Op::Ins(pre + am.len(), pre + j)));
-    } else {
-        let (n, m) = (am.len(), bm.len());
-        let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                lcs[i][j] = if am[i] == bm[j] {
-                    lcs[i + 1][j + 1] + 1
-                } else {
-                    lcs[i + 1][j].max(lcs[i][j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < n || j < m {
-            if i < n && j < m && am[i] == bm[j] {
-                ops.push(Op::Same(pre + i, pre + j));
-                i += 1;
-                j += 1;
-            } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
-                // Deletions before insertions, as diff(1) prints them.
-                ops.push(Op::Del(pre + i, pre + j));
-                i += 1;
-            } else {
-                ops.push(Op::Ins(pre + i, pre + j));
-                j += 1;
-            }
-        }
+/// The line operations that turn `a` into `b`: Myers' diff, whose cost
+/// grows with the size of the change rather than of the files (the runners
+/// change a few lines). Between two unchanged runs there is one operation:
+/// a deletion, an insertion, or a replacement of the one by the other.
+///
+/// Not `similar::capture_diff_slices`: the `Compact` step it adds can leave
+/// an insertion at the wrong old position (see
+/// `edits_round_trip_when_lines_repeat`), and these edits are applied.
+fn diff_ops(a: &[&str], b: &[&str]) -> Vec<DiffOp> {
+    let mut ops = Replace::new(Capture::new());
+    match myers::diff(&mut ops, a, 0..a.len(), b, 0..b.len()) {
+        Ok(()) => ops.into_inner().into_ops(),
     }
-    let (a_off, b_off) = (a.len() - suf, b.len() - suf);
-    ops.extend((0..suf).map(|k| Op::Same(a_off + k, b_off + k)));
-    ops
 }
 
 #[cfg(test)]
@@ -272,6 +200,18 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn edits_round_trip_when_lines_repeat() {
+        // similar's compacting capture placed the insertion here at old
+        // line 3 instead of 4: the edits must still give `new`.
+        let old = "c\nc\nx\n[mysqld]\n";
+        let new = "[mysqld]\n[mysqld]\n\nd\n";
+        assert_eq!(apply_edits(old, &line_edits(old, new)).unwrap(), new);
+        let old = "a\n\n\nb\n\n";
+        let new = "a\n#\n\n\nb\n";
+        assert_eq!(apply_edits(old, &line_edits(old, new)).unwrap(), new);
     }
 
     #[test]
