@@ -4,6 +4,8 @@
 //! written; the README's generated table takes the new rule; its fixture
 //! cases exist.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
