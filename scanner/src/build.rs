@@ -319,8 +319,12 @@ fn identities(h: &HostFacts) -> Vec<TlsIdentity> {
     }
     for yml in &h.database_ymls {
         for env in &yml.environments {
+            // Literal values, as the paths the files were collected under.
             let lit = |v: &Option<sslaudit_rules::facts::YmlValue>| {
-                v.as_ref().filter(|v| !v.erb).map(|v| v.value.clone())
+                v.as_ref().filter(|v| !v.erb).map(|v| match v.value.trim() {
+                    "" => String::new(),
+                    path => yml.resolve(path),
+                })
             };
             let (ca, cert, key) = (lit(&env.sslca), lit(&env.sslcert), lit(&env.sslkey));
             if ca.is_none() && cert.is_none() && key.is_none() {

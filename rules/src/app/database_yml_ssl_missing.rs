@@ -79,35 +79,6 @@ fn key_settings(env: &DbEnvironment) -> [(&'static str, Option<&YmlValue>); 3] {
     ]
 }
 
-/// `value` as an absolute path: relative ones are taken from the
-/// application root, the folder that holds `config/database.yml`.
-fn resolve(yml_path: &str, value: &str) -> String {
-    if value.starts_with('/') {
-        return normalize(value);
-    }
-    let dir = yml_path.rsplit_once('/').map_or("", |(d, _)| d);
-    let root = match dir.rsplit_once('/') {
-        Some((parent, "config")) => parent,
-        _ => dir,
-    };
-    normalize(&format!("{root}/{value}"))
-}
-
-/// Folds `.`, `..` and doubled slashes so the path matches `HostFacts::files` keys.
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for p in path.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
 impl DatabaseYmlSslMissing {
     fn check_env(
         &self,
@@ -148,7 +119,7 @@ impl DatabaseYmlSslMissing {
             ("sslcert", &env.sslcert),
         ] {
             let Some(v) = literal(value) else { continue };
-            let path = resolve(&yml.path, v.value.trim());
+            let path = yml.resolve(v.value.trim());
             let (state, severity, reason) = match host.file(&path).map(|m| &m.status) {
                 Some(FileStatus::Missing) => ("does not exist", Severity::High, None),
                 // The collector could not read it, but the application user
@@ -308,7 +279,10 @@ mod tests {
             f[0].evidence["path"],
             "/data/shop/current/config/certs/ca.pem"
         );
-        assert_eq!(resolve("/srv/database.yml", "ca.pem"), "/srv/ca.pem");
+        assert_eq!(
+            crate::facts::resolve_app_path("/srv/database.yml", "ca.pem"),
+            "/srv/ca.pem"
+        );
     }
 
     #[test]

@@ -116,6 +116,48 @@ pub struct DatabaseYml {
     pub environments: Vec<DbEnvironment>,
 }
 
+impl DatabaseYml {
+    /// A path setting of this file (`sslca: config/certs/ca.pem`) as the
+    /// one absolute spelling the collector asks the host for and the rules
+    /// look files up by: see [`resolve_app_path`].
+    pub fn resolve(&self, value: &str) -> String {
+        resolve_app_path(&self.path, value)
+    }
+}
+
+/// `value`, a path setting of the database.yml at `yml_path`, made
+/// absolute: a relative one is taken from the application root, the folder
+/// that holds `config/database.yml` (Rails runs from there; a file outside a
+/// `config/` folder: its own folder). `.`, `..` and doubled slashes are
+/// folded lexically, as a reader of the file would: through a symlinked
+/// `current` release folder the host's own `..` may lead elsewhere.
+pub fn resolve_app_path(yml_path: &str, value: &str) -> String {
+    if value.starts_with('/') {
+        return fold_path(value);
+    }
+    let dir = yml_path.rsplit_once('/').map_or("", |(d, _)| d);
+    let root = match dir.rsplit_once('/') {
+        Some((parent, "config")) => parent,
+        _ => dir,
+    };
+    fold_path(&format!("{root}/{value}"))
+}
+
+/// Folds `.`, `..` and doubled slashes of an absolute path, lexically.
+fn fold_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// `/etc/ssl/openssl.cnf`: the part the RANDFILE rule reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpensslCnf {

@@ -20,7 +20,7 @@ pub use attribution::{HostNames, YmlTarget, YmlUse};
 pub use cert::{Certificate, KeyAlgorithm, PrivateKeyFacts, PublicKeyInfo};
 pub use config::{
     DatabaseYml, DbEnvironment, OpensslCnf, OptionSet, OptionValue, OsUser, YmlValue,
-    normalize_option_name,
+    normalize_option_name, resolve_app_path,
 };
 pub use fleet::{AppAccount, FleetSummary, FleetView, HostDigest};
 pub use mysql::{Account, Flavor, MysqlFacts, MysqlVersion, ReplicationChannel, Require};

@@ -1558,9 +1558,9 @@ mod tests {
         }
         let mut fs = MemFs::with(&[("/etc/mysql/big.cnf", big.as_str())]);
         fs.add("/etc/my.cnf", &"!include /etc/mysql/big.cnf\n".repeat(200));
-        let started = std::time::Instant::now();
+        // The budget is in bytes parsed, not time: a timed assertion would
+        // only measure the machine (docs/BENCHMARKS.md has the speed).
         let parsed = parse_option_files(&roots(&["/etc/my.cnf"]), &fs);
-        assert!(started.elapsed() < std::time::Duration::from_secs(20));
         let parsed_bytes = parsed.entries.iter().filter(|e| e.name == "a").count() * 16;
         assert!(parsed_bytes <= OPTION_FILES_TOTAL_BYTES, "{parsed_bytes}");
         let budget: Vec<_> = parsed

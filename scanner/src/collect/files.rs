@@ -320,12 +320,6 @@ fn follow_up(st: &State, layout: &Layout, meta: &HostMeta) -> Vec<Request> {
         let Ok(yml) = dbyml::parse_database_yml(path, text) else {
             continue;
         };
-        // Rails resolves relative paths against the app root, config/'s parent.
-        let root = path
-            .rsplitn(3, '/')
-            .nth(2)
-            .filter(|r| !r.is_empty())
-            .unwrap_or("/");
         for env in &yml.environments {
             for (v, dir) in [
                 (&env.sslca, false),
@@ -336,12 +330,8 @@ fn follow_up(st: &State, layout: &Layout, meta: &HostMeta) -> Vec<Request> {
                 let Some(v) = v.as_ref().filter(|v| !v.erb && !v.value.is_empty()) else {
                     continue;
                 };
-                let p = if v.value.starts_with('/') {
-                    v.value.clone()
-                } else {
-                    format!("{}/{}", root.trim_end_matches('/'), v.value)
-                };
-                if let Some(p) = clean(&p) {
+                // The spelling the rules look the file up by.
+                if let Some(p) = clean(&yml.resolve(v.value.trim())) {
                     r.push(if dir {
                         Request::Tree(p, 1)
                     } else {

@@ -130,7 +130,7 @@ fn collects_a_host_tree_in_few_rounds() {
     write(
         &root,
         "app/config/database.yml",
-        format!("production:\n  adapter: mysql2\n  sslca: config/ca.pem\n  sslkey: {r}/appkeys/client.key\n")
+        format!("production:\n  adapter: mysql2\n  sslca: ./config/../config//ca.pem\n  sslkey: {r}/appkeys/client.key\n")
             .as_bytes(),
         0o644,
     );
@@ -247,7 +247,8 @@ fn collects_a_host_tree_in_few_rounds() {
         FileStatus::Unreadable { .. }
     ));
     assert!(f("db/mysql/keygen/deploy/shrink.pem").content.is_none());
-    // database.yml and what it names (relative to the app root).
+    // database.yml and what it names (relative to the app root, folded as
+    // the rules look it up).
     assert!(f("app/config/database.yml").content.is_some());
     assert!(f("app/config/ca.pem").content.is_some());
     assert!(f("appkeys/client.key").key.is_some());
