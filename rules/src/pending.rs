@@ -11,6 +11,8 @@
 //! settles the union of every shard's, so that the merged report is exactly
 //! the whole scan's.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::Finding;
@@ -49,9 +51,48 @@ pub struct Completion {
 
 /// For each `(environment, host, key)`, in order, how its finding reads,
 /// or `None` when it is not reported (no other environment has the key, or
-/// its environment is the first, by name, that has it).
+/// its environment is the first, by name, that has it). One key, many
+/// environments: every host of the later environments (by name) is
+/// reported, naming the first environment's db_master if it has the key,
+/// else its first host by name.
 pub fn completions(keys: &[(&str, &str, &KeySighting)]) -> Vec<Option<Completion>> {
-    crate::certs::fleet_ca_mismatch::shared_keys(keys)
+    type Envs<'a> = BTreeMap<&'a str, Vec<usize>>;
+    let mut by_key: BTreeMap<&str, Envs<'_>> = BTreeMap::new();
+    for (i, (env, _, key)) in keys.iter().enumerate() {
+        by_key
+            .entry(key.spki_sha256.as_str())
+            .or_default()
+            .entry(env)
+            .or_default()
+            .push(i);
+    }
+    let mut out = vec![None; keys.len()];
+    for envs in by_key.values() {
+        let mut iter = envs.iter();
+        let Some((first_env, first_hosts)) = iter.next() else {
+            continue;
+        };
+        let Some(&other) = first_hosts
+            .iter()
+            .min_by_key(|&&i| (!keys[i].2.master, keys[i].1))
+        else {
+            continue;
+        };
+        let (_, other_host, other_key) = keys[other];
+        for (_, hosts) in iter {
+            for &i in hosts {
+                let key = keys[i].2;
+                out[i] = Some(Completion {
+                    message: format!(
+                        "server certificate {} ({}) uses the same key as {first_env}/{other_host} ({})",
+                        key.path, key.name, other_key.path
+                    ),
+                    shared_with: format!("{first_env}/{other_host}"),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Completes the awaiting findings among `findings` over the hosts they

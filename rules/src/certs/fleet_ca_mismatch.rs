@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use crate::certs::{cert_name, chains_to, identity_description, identity_label};
 use crate::facts::{Certificate, HostDigest, IdentityKind, Role, TlsIdentity};
-use crate::pending::{Completion, KeySighting};
+use crate::pending::KeySighting;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL012: a host's CA or client certificate does not belong to its
@@ -209,7 +209,7 @@ impl FleetCaMismatch {
     }
 
     /// Every database server's key, awaiting the comparison across
-    /// environments ([`crate::pending`]): [`shared_keys`] words the
+    /// environments ([`crate::pending`]): [`crate::pending::completions`] words the
     /// findings once every host is known.
     fn shared_server_keys(&self, hosts: &[HostDigest], out: &mut Vec<Finding>) {
         for host in hosts {
@@ -238,49 +238,6 @@ impl FleetCaMismatch {
             out.push(f);
         }
     }
-}
-
-/// One key, many environments: every host of the later environments (by
-/// name) is reported, naming the first environment's db_master if it has
-/// the key, else its first host by name.
-pub(crate) fn shared_keys(keys: &[(&str, &str, &KeySighting)]) -> Vec<Option<Completion>> {
-    type Envs<'a> = BTreeMap<&'a str, Vec<usize>>;
-    let mut by_key: BTreeMap<&str, Envs<'_>> = BTreeMap::new();
-    for (i, (env, _, key)) in keys.iter().enumerate() {
-        by_key
-            .entry(key.spki_sha256.as_str())
-            .or_default()
-            .entry(env)
-            .or_default()
-            .push(i);
-    }
-    let mut out = vec![None; keys.len()];
-    for envs in by_key.values() {
-        let mut iter = envs.iter();
-        let Some((first_env, first_hosts)) = iter.next() else {
-            continue;
-        };
-        let Some(&other) = first_hosts
-            .iter()
-            .min_by_key(|&&i| (!keys[i].2.master, keys[i].1))
-        else {
-            continue;
-        };
-        let (_, other_host, other_key) = keys[other];
-        for (_, hosts) in iter {
-            for &i in hosts {
-                let key = keys[i].2;
-                out[i] = Some(Completion {
-                    message: format!(
-                        "server certificate {} ({}) uses the same key as {first_env}/{other_host} ({})",
-                        key.path, key.name, other_key.path
-                    ),
-                    shared_with: format!("{first_env}/{other_host}"),
-                });
-            }
-        }
-    }
-    out
 }
 
 /// The identity's origin when it has a file, else the file in question.
