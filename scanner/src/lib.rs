@@ -13,5 +13,6 @@ pub mod live;
 pub mod probe;
 pub mod remediate;
 pub mod remote;
+pub mod secret;
 pub mod shard;
 pub mod snapshot;

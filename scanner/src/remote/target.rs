@@ -14,7 +14,7 @@ use sslaudit_remediations::target::{
     CommandOutput, EntryKind, EntryMeta, FileState, Target, TargetError,
 };
 
-use crate::collect::mysql::Secret;
+use crate::secret::Secret;
 use crate::evidence::ProbeRecord;
 use crate::remote::{Exec, ExecOutput, shell_quote};
 
