@@ -17,7 +17,9 @@ use sslaudit_rules::report::{Scope, scope_digest};
 use sslaudit_scanner::build::build_host;
 use sslaudit_scanner::engine::{self, Part, RuleSet};
 use sslaudit_scanner::evidence::HostMeta;
-use sslaudit_scanner::inventory::{self, HostDefaults, Inventory, InventoryHost, Via};
+use sslaudit_scanner::inventory::{
+    self, HostDefaults, HostKeyPolicy, Inventory, InventoryHost, Via,
+};
 use sslaudit_scanner::live::{self, LiveOptions, Progress, Silent};
 use sslaudit_scanner::shard::{self, Shard};
 use sslaudit_scanner::snapshot;
@@ -118,10 +120,30 @@ impl SourceArgs {
         } else if inv.hosts.is_empty() {
             bail!("no host selected (check --limit)");
         }
-        if self.accept_new_host_keys {
-            sslaudit_scanner::remote::ssh::accept_new_host_keys(true);
+        let policy = self.host_key_policy();
+        if policy == HostKeyPolicy::AcceptNew {
+            eprintln!(
+                "sslaudit: WARNING: --accept-new-host-keys: hosts not yet in known_hosts are trusted \
+                 on first contact and their keys recorded; whoever answers at their address now is \
+                 believed. Check the recorded fingerprints (ssh-keygen -lf <known_hosts>) against \
+                 the hosts. Changed keys are still refused."
+            );
         }
-        Ok(inv.hosts)
+        let mut hosts = inv.hosts;
+        for h in &mut hosts {
+            h.ssh.host_key_policy = policy;
+        }
+        Ok(hosts)
+    }
+
+    /// Strict unless `--accept-new-host-keys`: the policy every SSH
+    /// connection of this scan (jump hosts included) is made with.
+    pub fn host_key_policy(&self) -> HostKeyPolicy {
+        if self.accept_new_host_keys {
+            HostKeyPolicy::AcceptNew
+        } else {
+            HostKeyPolicy::Strict
+        }
     }
 
     /// `--shard`, parsed.
@@ -349,4 +371,38 @@ pub fn load_fleet(source: &SourceArgs, quiet: bool) -> Result<Fleet> {
     drop(progress);
     tracing::info!(hosts = facts.len(), elapsed = ?started.elapsed(), "live collection done");
     Ok(Fleet { hosts: facts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        source: SourceArgs,
+    }
+
+    fn hosts(args: &[&str]) -> Vec<InventoryHost> {
+        let w = Wrap::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap();
+        w.source.live_hosts().unwrap()
+    }
+
+    /// An unknown host key is refused unless the user opted in, and the
+    /// opt-in is carried by each host's settings (no process-wide switch).
+    #[test]
+    fn host_key_policy_is_strict_unless_opted_in() {
+        let strict = hosts(&["--host", "root@10.0.0.5", "--host", "root@10.0.0.6"]);
+        assert!(
+            strict
+                .iter()
+                .all(|h| h.ssh.host_key_policy == HostKeyPolicy::Strict)
+        );
+        let accept = hosts(&["--host", "root@10.0.0.5", "--accept-new-host-keys"]);
+        assert_eq!(accept[0].ssh.host_key_policy, HostKeyPolicy::AcceptNew);
+        // The opt-in of one scan does not leak into the next.
+        let again = hosts(&["--host", "root@10.0.0.5"]);
+        assert_eq!(again[0].ssh.host_key_policy, HostKeyPolicy::Strict);
+    }
 }
