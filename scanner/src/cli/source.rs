@@ -24,6 +24,8 @@ use sslaudit_scanner::live::{self, LiveOptions, Progress, Silent};
 use sslaudit_scanner::shard::{self, Shard};
 use sslaudit_scanner::snapshot;
 
+use super::values::{RoleArg, ViaArg, spelling};
+
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// A snapshot folder (see docs/snapshot-format.md): scan offline, no network
@@ -35,18 +37,18 @@ pub struct SourceArgs {
     /// Scan this host ad hoc over SSH: USER@ADDR[:PORT] (repeatable; environment `adhoc`)
     #[arg(long = "host", value_name = "USER@ADDR[:PORT]")]
     pub hosts: Vec<String>,
-    /// Role of the --host targets: db_master, db_replica or app
-    #[arg(long, value_name = "ROLE", default_value = "db_master")]
-    pub role: String,
+    /// Role of the --host targets
+    #[arg(long, value_name = "ROLE", value_enum, default_value_t = RoleArg::DbMaster)]
+    pub role: RoleArg,
     /// --host targets: the SSH private key (default: the ssh-agent)
     #[arg(long, value_name = "FILE")]
     pub identity_file: Option<PathBuf>,
     /// --host targets: the known_hosts file host keys are verified against
     #[arg(long, value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
-    /// --host targets: how to reach MySQL: ssh (the host's client), tcp or tunnel
-    #[arg(long, value_name = "VIA")]
-    pub via: Option<String>,
+    /// --host targets: how to reach MySQL (default: ssh)
+    #[arg(long, value_name = "VIA", value_enum)]
+    pub via: Option<ViaArg>,
     /// Only hosts whose name or environment matches this glob (repeatable)
     #[arg(long, value_name = "GLOB")]
     pub limit: Vec<String>,
@@ -86,26 +88,13 @@ impl SourceArgs {
         let inv = match &self.inventory {
             Some(path) => inventory::load(path)?,
             None => {
-                let role = match self.role.as_str() {
-                    "db_master" => Role::DbMaster,
-                    "db_replica" => Role::DbReplica,
-                    "app" => Role::App,
-                    other => bail!("--role `{other}`: expected db_master, db_replica or app"),
-                };
-                let via = match self.via.as_deref() {
-                    None => None,
-                    Some("ssh") => Some(Via::Ssh),
-                    Some("tcp") => Some(Via::Tcp),
-                    Some("tunnel") => Some(Via::Tunnel),
-                    Some(other) => bail!("--via `{other}`: expected ssh, tcp or tunnel"),
-                };
                 let defaults = HostDefaults {
                     identity_file: self.identity_file.clone(),
                     known_hosts: self.known_hosts.clone(),
-                    via,
+                    via: self.via.map(Via::from),
                     ..HostDefaults::default()
                 };
-                Inventory::adhoc(&self.hosts, role, &defaults)?
+                Inventory::adhoc(&self.hosts, Role::from(self.role), &defaults)?
             }
         };
         let mut inv = if self.limit.is_empty() {
@@ -173,9 +162,11 @@ impl SourceArgs {
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             scope_digest([bytes.as_slice()])
         } else {
-            let via = self.via.as_deref().unwrap_or("");
+            // The spellings on the command line, as when these were strings.
+            let role = spelling(&self.role);
+            let via = self.via.as_ref().map(spelling).unwrap_or_default();
             scope_digest(
-                [self.role.as_bytes(), via.as_bytes()]
+                [role.as_bytes(), via.as_bytes()]
                     .into_iter()
                     .chain(self.hosts.iter().map(|h| h.as_bytes())),
             )
