@@ -15,6 +15,7 @@ use sslaudit_remediations::runners::key_files_plan;
 use sslaudit_remediations::target::{LocalTarget, Target};
 use sslaudit_rules::layout::Layout;
 
+use super::state::state_dir;
 use super::values::{KeyTypeArg, LayoutArg};
 
 #[derive(Debug, Args)]
@@ -83,24 +84,13 @@ pub struct KeygenArgs {
     pub no_rollback: bool,
 }
 
-/// `$XDG_STATE_HOME/sslaudit`, else `~/.local/state/sslaudit`.
-pub fn default_state_dir() -> Result<PathBuf> {
-    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|x| !x.is_empty()) {
-        return Ok(PathBuf::from(x).join("sslaudit"));
-    }
-    let home = std::env::var_os("HOME")
-        .context("neither XDG_STATE_HOME nor HOME is set: give --state-dir")?;
-    Ok(PathBuf::from(home).join(".local/state/sslaudit"))
-}
-
 fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
+/// `sslaudit keygen --out DIR` (`--inventory` is
+/// `keygen_inventory` in rotate.rs, dispatched to by `cli::run`).
 pub fn run(args: KeygenArgs) -> Result<ExitCode> {
-    if args.inventory.is_some() {
-        return super::rotate::keygen_inventory(args);
-    }
     let Some(out_dir) = args.out.clone() else {
         bail!("give --out DIR or --inventory FILE --environment NAME");
     };
@@ -203,10 +193,7 @@ pub fn run(args: KeygenArgs) -> Result<ExitCode> {
     let target = LocalTarget::new("local", &out_dir);
     let targets = |host: &str| (host == "local").then_some(&target as &dyn Target);
     let store: BTreeMap<String, Vec<u8>> = store;
-    let mut opts = ApplyOptions::new(match &args.state_dir {
-        Some(d) => d.clone(),
-        None => default_state_dir()?,
-    });
+    let mut opts = ApplyOptions::new(state_dir(args.state_dir.as_deref())?);
     opts.dry_run = args.dry_run;
     opts.yes = true;
     opts.generated = Some(&store);

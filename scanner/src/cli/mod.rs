@@ -16,6 +16,7 @@ mod remediate;
 mod rotate;
 mod run;
 mod source;
+mod state;
 mod values;
 
 use source::SourceArgs;
@@ -369,6 +370,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             )
         }
         Command::Inventory(InventoryCommand::Check { source }) => live::inventory_check(&source),
+        // With --inventory, keygen plans from a scan of the environment and
+        // runs like rotate does.
+        Command::Keygen(args) if args.inventory.is_some() => rotate::keygen_inventory(*args),
         Command::Keygen(args) => keygen::run(*args),
         Command::Rotate(args) => rotate::rotate(*args),
         Command::Remediate(cmd) => remediate::remediate(cmd),
