@@ -65,6 +65,10 @@ pub enum SnapshotError {
     Format { path: PathBuf, found: u32 },
     #[error("{0}: no hosts found (expected <environment>/<host>/host.toml folders)")]
     Empty(PathBuf),
+    /// Evidence that could not be turned into the file's text: nothing is
+    /// written rather than an empty or partial file.
+    #[error("{path}: cannot serialize the evidence: {message}")]
+    Serialize { path: PathBuf, message: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
@@ -465,9 +469,15 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
     fs::write(path, bytes).map_err(io_err(path))
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
-    // Serializing these plain structs cannot fail: no maps with non-string keys.
-    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+/// Writes `value` as pretty JSON to `path`. A value serde_json cannot
+/// write (a map with non-string keys, a failing `Serialize` impl) is an
+/// error naming the file, never an empty file.
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), SnapshotError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| SnapshotError::Serialize {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    write_file(path, (text + "\n").as_bytes())
 }
 
 /// What a snapshot holds of a file's content.
@@ -599,15 +609,15 @@ pub fn write_host(root: &Path, ev: &HostEvidence) -> Result<PathBuf, SnapshotErr
         }
         records.insert(path.clone(), record);
     }
-    write_file(&dir.join("files.json"), to_json(&records).as_bytes())?;
+    write_json(&dir.join("files.json"), &records)?;
     if let Some(m) = &ev.mysql {
-        write_file(&dir.join("mysql.json"), to_json(m).as_bytes())?;
+        write_json(&dir.join("mysql.json"), m)?;
     }
     if let Some(c) = &ev.connection {
-        write_file(&dir.join("connection.json"), to_json(c).as_bytes())?;
+        write_json(&dir.join("connection.json"), c)?;
     }
     if let Some(p) = &ev.probe {
-        write_file(&dir.join("probe.json"), to_json(p).as_bytes())?;
+        write_json(&dir.join("probe.json"), p)?;
     }
     Ok(dir)
 }
@@ -653,6 +663,20 @@ fn collect_paths(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), 
 mod tests {
     use super::*;
     use sslaudit_rules::facts::{KeyAlgorithm, PrivateKeyFacts};
+
+    #[test]
+    fn evidence_that_cannot_be_serialized_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mysql.json");
+        // serde_json refuses map keys that are not strings.
+        let bad: BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into_iter().collect();
+        let err = write_json(&path, &bad).unwrap_err();
+        assert!(matches!(&err, SnapshotError::Serialize { path: p, .. } if *p == path));
+        assert!(err.to_string().contains("mysql.json"), "{err}");
+        assert!(!path.exists(), "no empty file left behind");
+        write_json(&path, &BTreeMap::from([("a", 1)])).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\n  \"a\": 1\n}\n");
+    }
 
     fn entry(path: &str, content: Option<&[u8]>, mode: u32) -> FileEntry {
         FileEntry {

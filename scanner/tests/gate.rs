@@ -154,7 +154,15 @@ fn default_threshold_is_high_and_never_never_fails() {
 
     let o = scan(&["--fail-on", "severe"]);
     assert_exit(&o, 2);
-    assert!(stderr(&o).contains("--fail-on `severe`"), "{}", stderr(&o));
+    // clap words the error and lists what is accepted.
+    assert!(
+        stderr(&o).contains("invalid value 'severe' for '--fail-on <SEVERITY>'")
+            && stderr(&o).contains("[possible values: critical, high, medium, low, never]"),
+        "{}",
+        stderr(&o)
+    );
+    // Case does not matter, as before.
+    assert_exit(&scan(&["-q", "--fail-on", "NEVER"]), 0);
 }
 
 #[test]

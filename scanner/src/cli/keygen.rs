@@ -15,6 +15,9 @@ use sslaudit_remediations::runners::key_files_plan;
 use sslaudit_remediations::target::{LocalTarget, Target};
 use sslaudit_rules::layout::Layout;
 
+use super::state::state_dir;
+use super::values::{KeyTypeArg, LayoutArg};
+
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// Folder to write into: DIR/<server-name>/<layout path> per host, DIR/ca/ for a new CA
@@ -55,12 +58,12 @@ pub struct KeygenArgs {
     /// The existing CA's private key (PEM, unencrypted)
     #[arg(long, value_name = "FILE", requires = "ca_cert")]
     pub ca_key: Option<PathBuf>,
-    /// Key type: rsa (2048 bits, PKCS#1: what yaSSL-era 5.5/5.6 servers read) or ec (P-256)
-    #[arg(long, value_name = "TYPE", default_value = "rsa")]
-    pub key_type: String,
-    /// Layout whose paths the files follow: engineyard or debian
-    #[arg(long, value_name = "NAME", default_value = "engineyard")]
-    pub layout: String,
+    /// Key type of every key
+    #[arg(long, value_name = "TYPE", value_enum, default_value_t = KeyTypeArg::Rsa)]
+    pub key_type: KeyTypeArg,
+    /// Layout whose paths the files follow
+    #[arg(long, value_name = "NAME", value_enum, default_value_t = LayoutArg::Engineyard)]
+    pub layout: LayoutArg,
     /// The server's data directory inside the layout (engineyard: /db/mysql/<version>/data; default: the newest version the layout knows, /db/mysql/5.7/data)
     #[arg(long, value_name = "PATH")]
     pub datadir: Option<String>,
@@ -81,38 +84,18 @@ pub struct KeygenArgs {
     pub no_rollback: bool,
 }
 
-/// The key type named on the command line.
-pub fn key_algo(name: &str) -> Result<KeyAlgo> {
-    match name {
-        "rsa" => Ok(KeyAlgo::Rsa(2048)),
-        "ec" => Ok(KeyAlgo::EcdsaP256),
-        other => bail!("--key-type `{other}`: expected rsa or ec"),
-    }
-}
-
-/// `$XDG_STATE_HOME/sslaudit`, else `~/.local/state/sslaudit`.
-pub fn default_state_dir() -> Result<PathBuf> {
-    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|x| !x.is_empty()) {
-        return Ok(PathBuf::from(x).join("sslaudit"));
-    }
-    let home = std::env::var_os("HOME")
-        .context("neither XDG_STATE_HOME nor HOME is set: give --state-dir")?;
-    Ok(PathBuf::from(home).join(".local/state/sslaudit"))
-}
-
 fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
+/// `sslaudit keygen --out DIR` (`--inventory` is
+/// `keygen_inventory` in rotate.rs, dispatched to by `cli::run`).
 pub fn run(args: KeygenArgs) -> Result<ExitCode> {
-    if args.inventory.is_some() {
-        return super::rotate::keygen_inventory(args);
-    }
     let Some(out_dir) = args.out.clone() else {
         bail!("give --out DIR or --inventory FILE --environment NAME");
     };
-    let layout = Layout::named(&args.layout)?;
-    let algo = key_algo(&args.key_type)?;
+    let layout = Layout::named(args.layout.name())?;
+    let algo = KeyAlgo::from(args.key_type);
     let datadir = match (&args.datadir, layout.default_data_dir()) {
         (Some(d), _) => d.clone(),
         (None, Some(d)) => {
@@ -210,10 +193,7 @@ pub fn run(args: KeygenArgs) -> Result<ExitCode> {
     let target = LocalTarget::new("local", &out_dir);
     let targets = |host: &str| (host == "local").then_some(&target as &dyn Target);
     let store: BTreeMap<String, Vec<u8>> = store;
-    let mut opts = ApplyOptions::new(match &args.state_dir {
-        Some(d) => d.clone(),
-        None => default_state_dir()?,
-    });
+    let mut opts = ApplyOptions::new(state_dir(args.state_dir.as_deref())?);
     opts.dry_run = args.dry_run;
     opts.yes = true;
     opts.generated = Some(&store);

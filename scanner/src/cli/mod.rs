@@ -1,7 +1,7 @@
 //! Command-line interface: argument parsing and the subcommands.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,6 +16,8 @@ mod remediate;
 mod rotate;
 mod run;
 mod source;
+mod state;
+mod values;
 
 use source::SourceArgs;
 use sslaudit_reports::baseline::{self, Baseline, Comparison};
@@ -25,8 +27,9 @@ use sslaudit_reports::{html, json, junit, sarif, terminal};
 use sslaudit_rules::Finding;
 use sslaudit_rules::policy::{Policy, parse_date};
 use sslaudit_rules::report::scope_digest;
-use sslaudit_rules::{Rule, RuleMeta, Severity, pack};
+use sslaudit_rules::{Rule, RuleMeta, pack};
 use sslaudit_scanner::engine::{self, Gate, RuleSet};
+use values::{ColorWhen, FailOn};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -122,13 +125,13 @@ could not be read or the inputs do not belong together."
         /// Example: --category sslaudit/fleet/
         #[arg(long, value_name = "ID")]
         category: Option<String>,
-        /// Gate the merged report: lowest severity that fails (critical, high, medium, low or never)
+        /// Gate the merged report: lowest severity that fails, or never
         ///
         /// Judged as `scan --fail-on` judges a scan: waived findings never count, a host
         /// that could not be scanned always fails unless `never`. Without it, merge does
         /// not gate. Example: --fail-on high
-        #[arg(long, value_name = "SEVERITY")]
-        fail_on: Option<String>,
+        #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true)]
+        fail_on: Option<FailOn>,
     },
     /// Collect evidence from live hosts into a snapshot folder (secrets excluded)
     #[command(
@@ -170,9 +173,9 @@ Exit status: 0 the gate passed, 1 findings at or above --fail-on, 2 bad argument
         /// Skip testing which protocol versions each server accepts
         #[arg(long)]
         no_versions: bool,
-        /// Lowest severity that fails the run: critical, high, medium, low or never
-        #[arg(long, value_name = "SEVERITY", default_value = "high")]
-        fail_on: String,
+        /// Lowest severity that fails the run, or never
+        #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true, default_value_t = FailOn::High)]
+        fail_on: FailOn,
         /// Write the JSON report here
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -303,18 +306,18 @@ struct ScanArgs {
     /// --fail-on never. Example: --baseline main.json --fail-on-new
     #[arg(long, requires = "baseline")]
     fail_on_new: bool,
-    /// Lowest severity that fails the run: critical, high, medium, low or never
+    /// Lowest severity that fails the run, or never
     ///
     /// Waived findings never count; a host that could not be scanned always fails
     /// unless `never`. Example: --fail-on medium
-    #[arg(long, value_name = "SEVERITY", default_value = "high")]
-    fail_on: String,
+    #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true, default_value_t = FailOn::High)]
+    fail_on: FailOn,
     /// No terminal summary (reports and exit code only)
     #[arg(short, long)]
     quiet: bool,
-    /// Colors in the terminal summary: auto, always, never
-    #[arg(long, value_name = "WHEN", default_value = "auto")]
-    color: String,
+    /// Colors in the terminal summary
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
 }
 
 pub fn init_logging(verbose: u8) {
@@ -346,7 +349,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             output,
             category,
             fail_on,
-        } => merge_reports(&inputs, &output, category, fail_on.as_deref()),
+        } => merge_reports(&inputs, &output, category, fail_on.map(Gate::from)),
         Command::Facts { source } => facts(&source),
         Command::Collect { source, out, quiet } => live::collect(&source, &out, quiet),
         Command::Probe {
@@ -362,25 +365,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &targets,
                 timeout,
                 !no_versions,
-                parse_gate(&fail_on)?,
+                Gate::from(fail_on),
                 json.as_deref(),
             )
         }
         Command::Inventory(InventoryCommand::Check { source }) => live::inventory_check(&source),
+        // With --inventory, keygen plans from a scan of the environment and
+        // runs like rotate does.
+        Command::Keygen(args) if args.inventory.is_some() => rotate::keygen_inventory(*args),
         Command::Keygen(args) => keygen::run(*args),
         Command::Rotate(args) => rotate::rotate(*args),
         Command::Remediate(cmd) => remediate::remediate(cmd),
     }
-}
-
-fn parse_gate(s: &str) -> Result<Gate> {
-    if s.eq_ignore_ascii_case("never") {
-        return Ok(Gate(None));
-    }
-    let sev: Severity = s.parse().map_err(|_| {
-        anyhow::anyhow!("--fail-on `{s}`: expected critical, high, medium, low or never")
-    })?;
-    Ok(Gate(Some(sev)))
 }
 
 /// `--as-of`: a date (midnight UTC) or an RFC 3339 instant; returns (unix, label).
@@ -521,14 +517,9 @@ fn gate_line(v: &GateVerdict) -> String {
 }
 
 fn scan(args: ScanArgs) -> Result<ExitCode> {
-    let gate = parse_gate(&args.fail_on)?;
+    let gate = Gate::from(args.fail_on);
     let (as_of, as_of_label) = parse_as_of(args.as_of.as_deref())?;
-    let color = match args.color.as_str() {
-        "always" => true,
-        "never" => false,
-        "auto" => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        other => bail!("--color `{other}`: expected auto, always or never"),
-    };
+    let color = args.color.enabled();
     let outputs = [
         ("--json", &args.json),
         ("--sarif", &args.sarif),
@@ -729,10 +720,8 @@ fn merge_reports(
     inputs: &[PathBuf],
     output: &Path,
     category: Option<String>,
-    fail_on: Option<&str>,
+    gate: Option<Gate>,
 ) -> Result<ExitCode> {
-    // A wrong threshold should not wait for the inputs to be read.
-    let gate = fail_on.map(parse_gate).transpose()?;
     let mut texts = Vec::with_capacity(inputs.len());
     for p in inputs {
         let text =

@@ -229,10 +229,7 @@ pub fn keygen_inventory(args: KeygenArgs) -> Result<ExitCode> {
     );
     let (facts, before, texts) = scan_env(&hosts)?;
     refuse_unreadable(&before)?;
-    let algo = match super::keygen::key_algo(&args.key_type)? {
-        sslaudit_remediations::keygen::KeyAlgo::EcdsaP256 => KeyType::EcdsaP256,
-        _ => KeyType::Rsa2048,
-    };
+    let algo = KeyType::from(args.key_type);
     let ca = match find_ca(
         master,
         &facts,

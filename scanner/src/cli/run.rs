@@ -23,8 +23,6 @@ use sslaudit_scanner::live::LiveOptions;
 use sslaudit_scanner::remediate::{self as rem, MUST_NOT_APPEAR};
 use sslaudit_scanner::remote::target::HostTarget;
 
-use super::keygen::default_state_dir;
-
 /// How a run is applied (shared by `rotate` and `remediate apply`).
 #[derive(Debug, Args)]
 pub(super) struct RunArgs {
@@ -70,10 +68,7 @@ pub(super) fn run_id(kind: &str) -> String {
 }
 
 pub(super) fn state_dir(run: &RunArgs) -> Result<PathBuf> {
-    match &run.state_dir {
-        Some(d) => Ok(d.clone()),
-        None => default_state_dir(),
-    }
+    super::state::state_dir(run.state_dir.as_deref())
 }
 
 pub(super) fn env_hosts(inventory: &Path, environment: &str) -> Result<Vec<InventoryHost>> {

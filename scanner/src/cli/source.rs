@@ -17,10 +17,14 @@ use sslaudit_rules::report::{Scope, scope_digest};
 use sslaudit_scanner::build::build_host;
 use sslaudit_scanner::engine::{self, Part, RuleSet};
 use sslaudit_scanner::evidence::HostMeta;
-use sslaudit_scanner::inventory::{self, HostDefaults, Inventory, InventoryHost, Via};
+use sslaudit_scanner::inventory::{
+    self, HostDefaults, HostKeyPolicy, Inventory, InventoryHost, Via,
+};
 use sslaudit_scanner::live::{self, LiveOptions, Progress, Silent};
 use sslaudit_scanner::shard::{self, Shard};
 use sslaudit_scanner::snapshot;
+
+use super::values::{RoleArg, ViaArg, spelling};
 
 #[derive(Debug, Args)]
 pub struct SourceArgs {
@@ -33,18 +37,18 @@ pub struct SourceArgs {
     /// Scan this host ad hoc over SSH: USER@ADDR[:PORT] (repeatable; environment `adhoc`)
     #[arg(long = "host", value_name = "USER@ADDR[:PORT]")]
     pub hosts: Vec<String>,
-    /// Role of the --host targets: db_master, db_replica or app
-    #[arg(long, value_name = "ROLE", default_value = "db_master")]
-    pub role: String,
+    /// Role of the --host targets
+    #[arg(long, value_name = "ROLE", value_enum, default_value_t = RoleArg::DbMaster)]
+    pub role: RoleArg,
     /// --host targets: the SSH private key (default: the ssh-agent)
     #[arg(long, value_name = "FILE")]
     pub identity_file: Option<PathBuf>,
     /// --host targets: the known_hosts file host keys are verified against
     #[arg(long, value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
-    /// --host targets: how to reach MySQL: ssh (the host's client), tcp or tunnel
-    #[arg(long, value_name = "VIA")]
-    pub via: Option<String>,
+    /// --host targets: how to reach MySQL (default: ssh)
+    #[arg(long, value_name = "VIA", value_enum)]
+    pub via: Option<ViaArg>,
     /// Only hosts whose name or environment matches this glob (repeatable)
     #[arg(long, value_name = "GLOB")]
     pub limit: Vec<String>,
@@ -84,26 +88,13 @@ impl SourceArgs {
         let inv = match &self.inventory {
             Some(path) => inventory::load(path)?,
             None => {
-                let role = match self.role.as_str() {
-                    "db_master" => Role::DbMaster,
-                    "db_replica" => Role::DbReplica,
-                    "app" => Role::App,
-                    other => bail!("--role `{other}`: expected db_master, db_replica or app"),
-                };
-                let via = match self.via.as_deref() {
-                    None => None,
-                    Some("ssh") => Some(Via::Ssh),
-                    Some("tcp") => Some(Via::Tcp),
-                    Some("tunnel") => Some(Via::Tunnel),
-                    Some(other) => bail!("--via `{other}`: expected ssh, tcp or tunnel"),
-                };
                 let defaults = HostDefaults {
                     identity_file: self.identity_file.clone(),
                     known_hosts: self.known_hosts.clone(),
-                    via,
+                    via: self.via.map(Via::from),
                     ..HostDefaults::default()
                 };
-                Inventory::adhoc(&self.hosts, role, &defaults)?
+                Inventory::adhoc(&self.hosts, Role::from(self.role), &defaults)?
             }
         };
         let mut inv = if self.limit.is_empty() {
@@ -118,10 +109,30 @@ impl SourceArgs {
         } else if inv.hosts.is_empty() {
             bail!("no host selected (check --limit)");
         }
-        if self.accept_new_host_keys {
-            sslaudit_scanner::remote::ssh::accept_new_host_keys(true);
+        let policy = self.host_key_policy();
+        if policy == HostKeyPolicy::AcceptNew {
+            eprintln!(
+                "sslaudit: WARNING: --accept-new-host-keys: hosts not yet in known_hosts are trusted \
+                 on first contact and their keys recorded; whoever answers at their address now is \
+                 believed. Check the recorded fingerprints (ssh-keygen -lf <known_hosts>) against \
+                 the hosts. Changed keys are still refused."
+            );
         }
-        Ok(inv.hosts)
+        let mut hosts = inv.hosts;
+        for h in &mut hosts {
+            h.ssh.host_key_policy = policy;
+        }
+        Ok(hosts)
+    }
+
+    /// Strict unless `--accept-new-host-keys`: the policy every SSH
+    /// connection of this scan (jump hosts included) is made with.
+    pub fn host_key_policy(&self) -> HostKeyPolicy {
+        if self.accept_new_host_keys {
+            HostKeyPolicy::AcceptNew
+        } else {
+            HostKeyPolicy::Strict
+        }
     }
 
     /// `--shard`, parsed.
@@ -151,9 +162,11 @@ impl SourceArgs {
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             scope_digest([bytes.as_slice()])
         } else {
-            let via = self.via.as_deref().unwrap_or("");
+            // The spellings on the command line, as when these were strings.
+            let role = spelling(&self.role);
+            let via = self.via.as_ref().map(spelling).unwrap_or_default();
             scope_digest(
-                [self.role.as_bytes(), via.as_bytes()]
+                [role.as_bytes(), via.as_bytes()]
                     .into_iter()
                     .chain(self.hosts.iter().map(|h| h.as_bytes())),
             )
@@ -349,4 +362,38 @@ pub fn load_fleet(source: &SourceArgs, quiet: bool) -> Result<Fleet> {
     drop(progress);
     tracing::info!(hosts = facts.len(), elapsed = ?started.elapsed(), "live collection done");
     Ok(Fleet { hosts: facts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        source: SourceArgs,
+    }
+
+    fn hosts(args: &[&str]) -> Vec<InventoryHost> {
+        let w = Wrap::try_parse_from(std::iter::once("t").chain(args.iter().copied())).unwrap();
+        w.source.live_hosts().unwrap()
+    }
+
+    /// An unknown host key is refused unless the user opted in, and the
+    /// opt-in is carried by each host's settings (no process-wide switch).
+    #[test]
+    fn host_key_policy_is_strict_unless_opted_in() {
+        let strict = hosts(&["--host", "root@10.0.0.5", "--host", "root@10.0.0.6"]);
+        assert!(
+            strict
+                .iter()
+                .all(|h| h.ssh.host_key_policy == HostKeyPolicy::Strict)
+        );
+        let accept = hosts(&["--host", "root@10.0.0.5", "--accept-new-host-keys"]);
+        assert_eq!(accept[0].ssh.host_key_policy, HostKeyPolicy::AcceptNew);
+        // The opt-in of one scan does not leak into the next.
+        let again = hosts(&["--host", "root@10.0.0.5"]);
+        assert_eq!(again[0].ssh.host_key_policy, HostKeyPolicy::Strict);
+    }
 }

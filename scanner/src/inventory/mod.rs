@@ -111,6 +111,24 @@ pub struct SshSettings {
     /// Connect timeout, and the limit on every single SSH operation.
     pub timeout: Duration,
     pub jump: Option<JumpSettings>,
+    /// What to do with a host that has no entry in `known_hosts`. Never
+    /// read from an inventory: [`HostKeyPolicy::Strict`] unless the caller
+    /// (the CLI's `--accept-new-host-keys`) says otherwise for this scan.
+    pub host_key_policy: HostKeyPolicy,
+}
+
+/// How an SSH connection treats the host key it is offered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// The key must be in known_hosts (not `@revoked`); anything else is
+    /// refused.
+    #[default]
+    Strict,
+    /// Like `ssh -o StrictHostKeyChecking=accept-new`: a host with no
+    /// known_hosts entry at all has the key it offers recorded there and
+    /// trusted (and a warning logged); a changed or revoked key is still
+    /// refused.
+    AcceptNew,
 }
 
 /// A bastion reached first; the host is then reached through it (ProxyJump).
@@ -538,6 +556,7 @@ pub(crate) fn resolve(id: Identity, layers: &[&Layer]) -> Result<InventoryHost, 
         sudo: pick(layers, |l| &l.sudo).unwrap_or(false),
         timeout: pick(layers, |l| &l.timeout).unwrap_or(DEFAULT_TIMEOUT),
         jump,
+        host_key_policy: HostKeyPolicy::Strict,
     };
     let via = pick(layers, |l| &l.via).unwrap_or(Via::Ssh);
     let (password_env, password_file) = split_secret(pick(layers, |l| &l.password));

@@ -18,10 +18,13 @@
 //! calls: commands on one host are best run one after the other.
 //!
 //! Host keys: a key must be in known_hosts. The one exception is the
-//! explicit first-contact opt-in [`accept_new_host_keys`] (the CLI's
+//! explicit first-contact opt-in [`HostKeyPolicy::AcceptNew`] in the host's
+//! [`SshSettings`](crate::inventory::SshSettings) (the CLI's
 //! `--accept-new-host-keys`, like `ssh -o StrictHostKeyChecking=accept-new`):
 //! a host with no entry at all gets the key it offers recorded and trusted,
-//! loudly; a changed or revoked key is refused all the same.
+//! with a warning logged (`tracing`, level warn); a changed or revoked key
+//! is refused all the same. The policy is per connection, so two scans in
+//! one process may differ.
 
 mod known_hosts;
 
@@ -30,14 +33,14 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ssh2::{Channel, ErrorCode, MethodType, Session};
 
 use super::{Exec, ExecOutput, RemoteError, shell_quote};
-use crate::inventory::{InventoryHost, JumpSettings};
+pub use crate::inventory::HostKeyPolicy;
+use crate::inventory::{InventoryHost, JumpSettings, SshSettings};
 
 /// libssh2's error codes we tell apart.
 const LIBSSH2_ERROR_TIMEOUT: i32 = -9;
@@ -46,28 +49,8 @@ const LIBSSH2_ERROR_EAGAIN: i32 = -37;
 /// host could otherwise stream until memory runs out.
 pub const MAX_OUTPUT: usize = 512 * 1024 * 1024;
 
-/// First-contact trust, off unless [`accept_new_host_keys`] turns it on.
-static ACCEPT_NEW_HOST_KEYS: AtomicBool = AtomicBool::new(false);
 /// Hosts connect in parallel: one writer of known_hosts at a time.
 static KNOWN_HOSTS_WRITER: Mutex<()> = Mutex::new(());
-
-/// Trust on first contact (`--accept-new-host-keys`): from now on, a host
-/// that has no entry at all in its known_hosts file has the key it offers
-/// appended there and accepted; a changed or `@revoked` key is still
-/// refused. Turning it on prints a warning on stderr, and so does every key
-/// recorded: the keys of a first contact are only as trustworthy as the
-/// network path at that moment.
-pub fn accept_new_host_keys(on: bool) {
-    ACCEPT_NEW_HOST_KEYS.store(on, Ordering::SeqCst);
-    if on {
-        eprintln!(
-            "sslaudit: WARNING: --accept-new-host-keys: hosts not yet in known_hosts are trusted \
-             on first contact and their keys recorded; whoever answers at their address now is \
-             believed. Check the recorded fingerprints (ssh-keygen -lf <known_hosts>) against \
-             the hosts. Changed keys are still refused."
-        );
-    }
-}
 
 /// Appends `name type base64` to known_hosts for a host that has no entry,
 /// unless another connection recorded one meanwhile: then that entry
@@ -169,14 +152,11 @@ impl SshHost {
         let (session, relay) = match &host.ssh.jump {
             None => {
                 let tcp = tcp_connect(&name, &target, timeout)?;
-                (
-                    login(&name, tcp, &target, &host.ssh.known_hosts, timeout)?,
-                    None,
-                )
+                (login(&name, tcp, &target, &host.ssh, timeout)?, None)
             }
             Some(jump) => {
                 let (local, relay) = via_jump(&name, jump, host, timeout)?;
-                let session = login(&name, local, &target, &host.ssh.known_hosts, timeout)?;
+                let session = login(&name, local, &target, &host.ssh, timeout)?;
                 (session, Some(relay))
             }
         };
@@ -476,14 +456,16 @@ fn tcp_connect(host: &str, ep: &Endpoint<'_>, timeout: Duration) -> Result<TcpSt
     })))
 }
 
-/// Handshake over `stream`, host key check, authentication.
+/// Handshake over `stream`, host key check (against the host's
+/// known_hosts, under its host key policy), authentication.
 fn login<S: 'static + std::os::unix::io::AsRawFd>(
     host: &str,
     stream: S,
     ep: &Endpoint<'_>,
-    known_hosts: &Path,
+    settings: &SshSettings,
     timeout: Duration,
 ) -> Result<Session, RemoteError> {
+    let known_hosts = settings.known_hosts.as_path();
     let other = |message: String| RemoteError::Other {
         host: host.to_string(),
         message,
@@ -559,12 +541,13 @@ fn login<S: 'static + std::os::unix::io::AsRawFd>(
             .filter(|e| !e.revoked && e.key_type == key_type)
             .collect();
         let name = known_hosts::lookup_name(ep.address, ep.port);
-        if known.is_empty() && ACCEPT_NEW_HOST_KEYS.load(Ordering::SeqCst) {
+        if known.is_empty() && settings.host_key_policy == HostKeyPolicy::AcceptNew {
             record_new_host_key(known_hosts, &name, &key_type, &blob, ep.address, ep.port)
                 .map_err(key_err)?;
-            eprintln!(
-                "sslaudit: WARNING: {host}: {}trusted the new host key {shown} of {name} on first \
-                 contact (--accept-new-host-keys) and recorded it in {}",
+            tracing::warn!(
+                host,
+                "{}trusted the new host key {shown} of {name} on first contact \
+                 (--accept-new-host-keys) and recorded it in {}",
                 ep.label,
                 known_hosts.display()
             );
@@ -744,7 +727,7 @@ fn via_jump(
         identity_file: jump.identity_file.as_deref(),
     };
     let tcp = tcp_connect(host, &ep, timeout)?;
-    let bastion = login(host, tcp, &ep, &target.ssh.known_hosts, timeout)?;
+    let bastion = login(host, tcp, &ep, &target.ssh, timeout)?;
     let channel = bastion
         .channel_direct_tcpip(&target.address, target.ssh.port, None)
         .map_err(|e| {
