@@ -9,9 +9,11 @@
 //! killed process would leave things (the binary turns that error into
 //! `std::process::abort`; in-process tests call resume or rollback next).
 
+pub use crate::error::{ApplyError, CRASH_ENV};
 use crate::generate;
 use crate::journal::{Journal, PreviousFile, Record, RunLock, StepState, UndoInfo, now};
-use crate::plan::{Action, Applicability, Content, Plan, PlanError, Precondition, Step};
+use crate::plan::{Action, Applicability, Content, Plan, Precondition, Step};
+pub use crate::target::Targets;
 use crate::target::{EntryKind, Target, TargetError};
 use crate::text::{self, redacted_diff};
 use serde::{Deserialize, Serialize};
@@ -19,9 +21,6 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-
-/// The environment variable of the test-only crash switch.
-pub const CRASH_ENV: &str = "SSLAUDIT_TEST_CRASH_AFTER_STEP";
 
 /// Bytes produced at apply time for [`Content::Generated`]. The store must
 /// return the same bytes for an id across `apply` and `resume` (persist it,
@@ -62,79 +61,6 @@ impl<'a> ApplyOptions<'a> {
             crash_after_step: None,
         }
     }
-}
-
-/// What the engine could not do. Every variant names the step or file.
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error("invalid plan: {0}")]
-    Plan(#[from] PlanError),
-    #[error("step {step}: no target for host {host:?}")]
-    UnknownHost { step: usize, host: String },
-    #[error("run is locked by {holder} ({path})", path = path.display())]
-    Locked { path: PathBuf, holder: String },
-    #[error("{path}: {source}", path = path.display())]
-    State {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}: bad journal entry: {message}", path = path.display())]
-    Journal {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
-    #[error("run {run_id} was already started ({dir}): resume or roll it back", dir = dir.display())]
-    AlreadyStarted { run_id: String, dir: PathBuf },
-    #[error("run {run_id} has no journal ({dir})", dir = dir.display())]
-    NotStarted { run_id: String, dir: PathBuf },
-    #[error("run {run_id} was rolled back and cannot be resumed")]
-    RolledBack { run_id: String },
-    #[error("steps {steps:?} need confirmation")]
-    NeedsConfirmation { steps: Vec<usize> },
-    #[error("step {step} on {host}: precondition failed: {message}")]
-    Precondition {
-        step: usize,
-        host: String,
-        message: String,
-    },
-    #[error("step {step}: {source}")]
-    Target {
-        step: usize,
-        #[source]
-        source: TargetError,
-    },
-    #[error("step {step} on {host}: `{command}` exited with {got}, expected {expected}: {stderr}")]
-    CommandStatus {
-        step: usize,
-        host: String,
-        command: String,
-        expected: i32,
-        got: i32,
-        stderr: String,
-    },
-    #[error("step {step}: no generated content for id {id:?}")]
-    MissingGenerated { step: usize, id: String },
-    #[error("step {step} on {host}: {path} {message}")]
-    Conflict {
-        step: usize,
-        host: String,
-        path: String,
-        message: String,
-    },
-    #[error("rollback does not support --dry-run")]
-    DryRunRollback,
-    #[error("step {step} on {host}: verification failed: {message}")]
-    Verify {
-        step: usize,
-        host: String,
-        message: String,
-    },
-    #[error("making {id}: {message}")]
-    Generate { id: String, message: String },
-    #[error("crashed after step {step} (test switch {CRASH_ENV})")]
-    Crashed { step: usize },
 }
 
 /// What dry-run found for a step.
@@ -183,9 +109,6 @@ pub struct RollbackReport {
     /// Commands/SQL that ran and have no undo action.
     pub irreversible: Vec<usize>,
 }
-
-/// Resolves a plan's host name to its target.
-pub type Targets<'t> = dyn Fn(&str) -> Option<&'t dyn Target> + 't;
 
 /// Applies a new plan (or, with `dry_run`, previews it).
 ///

@@ -10,11 +10,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::apply::{ApplyError, Targets};
+use crate::error::ApplyError;
 use crate::fsutil;
 use crate::keygen::{self, Ca, CertSpec, KeyAlgo};
 use crate::plan::{Issuer, KeyType, Plan, Recipe, Usage};
-use crate::target::Target;
+use crate::target::{Target, Targets};
 
 /// The file name of the store in a run folder.
 pub const STORE_FILE: &str = "generated.json";

@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod commands;
+pub mod error;
 mod fsutil;
 pub mod generate;
 pub mod journal;
