@@ -14,5 +14,6 @@ pub mod journal;
 pub mod keygen;
 pub mod plan;
 pub mod runners;
+pub mod shell;
 pub mod target;
 pub mod text;

@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sslaudit_rules::facts::{HostFacts, IdentityKind, Role};
 
 use crate::plan::{Action, Applicability, Content, Issuer, KeyType, Plan, Recipe, Step, Usage};
+use crate::shell::quote;
 
 /// Where the CA that signs the new certificates is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -763,8 +764,4 @@ impl Steps {
             None,
         );
     }
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
