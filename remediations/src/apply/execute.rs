@@ -9,11 +9,7 @@ use crate::journal::{PreviousFile, UndoInfo};
 use crate::plan::{Action, Content, Plan, Step};
 use crate::target::{EntryKind, Target};
 use crate::text;
-use sha2::{Digest, Sha256};
-
-pub(super) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+use sslaudit_rules::digest::sha256_hex;
 
 pub(super) fn content_bytes(
     step: &Step,

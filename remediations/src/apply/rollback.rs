@@ -1,12 +1,13 @@
 //! Undoing a run: [`rollback`] walks the journal backwards and undoes every
 //! step that started, one [`undo_step`] per step.
 
-use super::execute::{conflict, run_action, sha256_hex};
+use super::execute::{conflict, run_action};
 use super::{ApplyOptions, RollbackReport, target_for};
 use crate::error::ApplyError;
 use crate::journal::{Journal, Record, RunLock, UndoInfo, now};
 use crate::plan::Step;
 use crate::target::{Target, Targets};
+use sslaudit_rules::digest::sha256_hex;
 
 /// Undoes every step the journal shows started (done or not), in reverse
 /// order: files restored byte-for-byte from their backups with their old

@@ -2,11 +2,11 @@
 //! whether a started step already had its effect, and whether the server
 //! presents the certificate a run installed.
 
-use super::execute::sha256_hex;
 use crate::error::ApplyError;
 use crate::journal::UndoInfo;
 use crate::plan::{Action, Precondition, Step};
 use crate::target::{EntryKind, Target, TargetError};
+use sslaudit_rules::digest::sha256_hex;
 
 /// `None` when the precondition holds, else why not.
 pub(super) fn check_precondition(
