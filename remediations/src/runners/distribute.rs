@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sslaudit_rules::facts::{HostFacts, IdentityKind, Role};
 
-use crate::plan::{Action, Applicability, Content, Issuer, KeyType, Plan, Recipe, Step, Usage};
+use crate::plan::{Action, Content, Issuer, KeyType, Plan, Recipe, Step, Usage};
 use crate::runners::rotate::{CaSource, master_first, server_recipe};
 
 /// Which CA signs.
@@ -113,16 +113,8 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn push(&mut self, host: &str, action: Action, why: String) {
-        self.steps.push(Step {
-            id: self.steps.len() + 1,
-            host: host.to_string(),
-            action,
-            why,
-            precondition: None,
-            undo: None,
-            undo_last: false,
-            applicability: Applicability::Safe,
-        });
+        self.steps
+            .push(Step::safe(self.steps.len() + 1, host, action, why));
     }
 
     fn leaf(&mut self, id: &str, usage: Usage, cn: &str, sans: Vec<String>) {

@@ -719,20 +719,16 @@ pub fn key_files_plan(
         .filter(|(_, dir)| !dir.is_empty())
         .collect();
     for (host, dir) in dirs {
-        steps.push(Step {
-            id: steps.len() + 1,
+        steps.push(Step::safe(
+            steps.len() + 1,
             host,
-            action: Action::MakeDir {
+            Action::MakeDir {
                 path: dir,
                 mode: 0o755,
                 owner: None,
             },
-            why: "the layout's key directory".into(),
-            precondition: None,
-            undo: None,
-            undo_last: false,
-            applicability: Applicability::Safe,
-        });
+            "the layout's key directory",
+        ));
     }
     for (host, path, f) in placed {
         let content = if f.private {
@@ -742,17 +738,17 @@ pub fn key_files_plan(
         } else {
             Content::Text(f.content.clone())
         };
-        steps.push(Step {
-            id: steps.len() + 1,
+        steps.push(Step::safe(
+            steps.len() + 1,
             host,
-            action: Action::WriteFile {
+            Action::WriteFile {
                 path,
                 content,
                 mode: f.mode,
                 owner: with_owners.then(|| f.owner.clone()),
                 group: with_owners.then(|| f.group.clone()),
             },
-            why: if f.private {
+            if f.private {
                 format!(
                     "private key for {} (mode {:04o} from creation)",
                     f.host, f.mode
@@ -760,11 +756,7 @@ pub fn key_files_plan(
             } else {
                 format!("certificate for {}", f.host)
             },
-            precondition: None,
-            undo: None,
-            undo_last: false,
-            applicability: Applicability::Safe,
-        });
+        ));
     }
     let plan = Plan {
         run_id: run_id.to_string(),
