@@ -82,3 +82,11 @@ pub enum ApplyError {
     #[error("crashed after step {step} (test switch {CRASH_ENV})")]
     Crashed { step: usize },
 }
+
+impl ApplyError {
+    /// Puts what a target reported in the step it happened in, for
+    /// `map_err`: `target.read_file(path).map_err(ApplyError::in_step(id))`.
+    pub(crate) fn in_step(step: usize) -> impl Fn(TargetError) -> ApplyError + Copy {
+        move |source| ApplyError::Target { step, source }
+    }
+}

@@ -48,10 +48,7 @@ pub(super) fn content_bytes(
             };
             let current = target
                 .read_file(path)
-                .map_err(|source| ApplyError::Target {
-                    step: step.id,
-                    source,
-                })?
+                .map_err(ApplyError::in_step(step.id))?
                 .ok_or_else(|| conflict(step, path, "does not exist: nothing to edit"))?;
             if sha256_hex(&current.content) != *base_sha256 {
                 return Err(conflict(
@@ -91,10 +88,7 @@ pub(super) fn prepare(
     target: &dyn Target,
     opts: &ApplyOptions<'_>,
 ) -> Result<UndoInfo, ApplyError> {
-    let terr = |source| ApplyError::Target {
-        step: step.id,
-        source,
-    };
+    let terr = ApplyError::in_step(step.id);
     Ok(match &step.action {
         Action::WriteFile { path, content, .. } => {
             let new = content_bytes(step, content, opts, target)?;
@@ -177,10 +171,7 @@ pub(super) fn execute(
     target: &dyn Target,
     opts: &ApplyOptions<'_>,
 ) -> Result<(), ApplyError> {
-    let terr = |source| ApplyError::Target {
-        step: step.id,
-        source,
-    };
+    let terr = ApplyError::in_step(step.id);
     match (&step.action, info) {
         (
             Action::WriteFile {
@@ -289,10 +280,7 @@ pub(super) fn run_action(
     action: &Action,
     target: &dyn Target,
 ) -> Result<(), ApplyError> {
-    let terr = |source| ApplyError::Target {
-        step: step.id,
-        source,
-    };
+    let terr = ApplyError::in_step(step.id);
     match action {
         Action::RunCommand {
             command,

@@ -334,10 +334,7 @@ fn run_one(
     opts: &ApplyOptions<'_>,
     journal: &Journal,
 ) -> Result<StepOutcome, ApplyError> {
-    let terr = |source| ApplyError::Target {
-        step: step.id,
-        source,
-    };
+    let terr = ApplyError::in_step(step.id);
     if let Some(info) = &state.started {
         if effect_present(step, info, target).map_err(terr)? {
             return Ok(StepOutcome::Verified);

@@ -54,10 +54,7 @@ fn preview_step(
     target: &dyn Target,
     opts: &ApplyOptions<'_>,
 ) -> Result<Preview, ApplyError> {
-    let terr = |source| ApplyError::Target {
-        step: step.id,
-        source,
-    };
+    let terr = ApplyError::in_step(step.id);
     let mut summary = String::new();
     let mut diff = None;
     match &step.action {

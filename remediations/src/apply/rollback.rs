@@ -89,10 +89,7 @@ pub fn rollback(
 
 /// Undoes one step; `Ok(false)` when it ran but cannot be undone.
 fn undo_step(step: &Step, info: &UndoInfo, target: &dyn Target) -> Result<bool, ApplyError> {
-    let terr = |source| ApplyError::Target {
-        step: step.id,
-        source,
-    };
+    let terr = ApplyError::in_step(step.id);
     match info {
         UndoInfo::WriteFile {
             path,

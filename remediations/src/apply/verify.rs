@@ -102,10 +102,7 @@ pub(super) fn verify_served(
     };
     let served = target
         .served_certificate()
-        .map_err(|source| ApplyError::Target {
-            step: step.id,
-            source,
-        })?
+        .map_err(ApplyError::in_step(step.id))?
         .ok_or_else(|| fail("the server offers no TLS".to_string()))?;
     let (want, got) = (sha256_hex(&expected_der), sha256_hex(&served));
     if want != got {
