@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sslaudit_rules::Finding;
 use sslaudit_rules::facts::{FileStatus, HostFacts, IdentityKind, Role};
+use sslaudit_rules::layout::Layout;
 
 use crate::commands;
 use crate::keygen::KeyFile;
@@ -629,6 +630,17 @@ pub(crate) struct ClientFiles {
     pub key: String,
 }
 
+impl ClientFiles {
+    /// The layout's client CA, certificate and key file names in `dir`.
+    pub(crate) fn in_dir(layout: &Layout, dir: &str) -> Self {
+        ClientFiles {
+            ca: format!("{dir}/{}", layout.client_ca),
+            cert: format!("{dir}/{}", layout.client_cert),
+            key: format!("{dir}/{}", layout.client_key),
+        }
+    }
+}
+
 pub(crate) fn client_files(host: &HostFacts, user: &str) -> Option<ClientFiles> {
     let dir = host
         .os_users
@@ -644,12 +656,7 @@ pub(crate) fn client_files(host: &HostFacts, user: &str) -> Option<ClientFiles> 
                 _ => None,
             })
         })?;
-    let l = &host.layout;
-    Some(ClientFiles {
-        ca: format!("{dir}/{}", l.client_ca),
-        cert: format!("{dir}/{}", l.client_cert),
-        key: format!("{dir}/{}", l.client_key),
-    })
+    Some(ClientFiles::in_dir(&host.layout, &dir))
 }
 
 /// The paths of `paths` that the collector did not see present.
