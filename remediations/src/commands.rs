@@ -8,6 +8,7 @@ use std::fmt;
 use sslaudit_rules::Finding;
 
 use crate::runners::runner_for;
+use crate::shell;
 
 /// A command line: `sslaudit` and its words, shown quoted where a shell
 /// needs it.
@@ -43,11 +44,7 @@ impl fmt::Display for Command {
             if i > 0 {
                 f.write_str(" ")?;
             }
-            // Only a NUL cannot be quoted; no path or name holds one.
-            match shlex::try_quote(w) {
-                Ok(q) => f.write_str(&q)?,
-                Err(_) => f.write_str(&w.replace('\0', ""))?,
-            }
+            f.write_str(&shell::quote_if_needed(w))?;
         }
         Ok(())
     }

@@ -10,11 +10,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::apply::{ApplyError, Targets};
+use crate::error::ApplyError;
 use crate::fsutil;
 use crate::keygen::{self, Ca, CertSpec, KeyAlgo};
 use crate::plan::{Issuer, KeyType, Plan, Recipe, Usage};
-use crate::target::Target;
+use crate::shell::quote;
+use crate::target::{Target, Targets};
 
 /// The file name of the store in a run folder.
 pub const STORE_FILE: &str = "generated.json";
@@ -137,11 +138,6 @@ pub fn make(plan: &Plan, targets: &Targets<'_>) -> Result<BTreeMap<String, Strin
         }
     }
     Ok(out)
-}
-
-/// A shell word in single quotes.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// The command that signs a request with the CA key on its host: a private

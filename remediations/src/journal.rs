@@ -12,7 +12,7 @@
 //! is written before the next step begins. A step is therefore never done
 //! twice, and one found `started` without `done` is re-checked.
 
-use crate::apply::ApplyError;
+use crate::error::ApplyError;
 use crate::fsutil;
 use crate::plan::Plan;
 use serde::{Deserialize, Serialize};

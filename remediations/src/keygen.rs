@@ -25,6 +25,7 @@ use openssl::x509::extension::{
     SubjectKeyIdentifier,
 };
 use openssl::x509::{X509, X509Builder, X509NameBuilder, X509ReqBuilder};
+use sslaudit_rules::digest::sha256_hex;
 use sslaudit_rules::layout::Layout;
 use sslaudit_rules::parse::x509::parse_certificates;
 
@@ -257,7 +258,7 @@ impl Ca {
     pub fn spki_sha256(&self) -> String {
         self.key
             .public_key_to_der()
-            .map(|d| hex(&openssl::sha::sha256(&d)))
+            .map(|d| sha256_hex(&d))
             .unwrap_or_default()
     }
 
@@ -343,7 +344,7 @@ impl Ca {
         Ok(Issued {
             cert_pem: String::from_utf8_lossy(&cert_pem).into_owned(),
             key_pem: key_pem(&key)?,
-            spki_sha256: hex(&openssl::sha::sha256(&spki)),
+            spki_sha256: sha256_hex(&spki),
             not_after,
         })
     }
@@ -462,7 +463,7 @@ impl LeafRequest {
         Ok(Issued {
             cert_pem: cert_pem.to_string(),
             key_pem: key_pem(&self.key)?,
-            spki_sha256: hex(&openssl::sha::sha256(&spki)),
+            spki_sha256: sha256_hex(&spki),
             not_after,
         })
     }
@@ -629,10 +630,6 @@ fn name_string(cert: &X509) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One file of a keygen run on one host.

@@ -7,11 +7,13 @@
 
 pub mod apply;
 pub mod commands;
+pub mod error;
 mod fsutil;
 pub mod generate;
 pub mod journal;
 pub mod keygen;
 pub mod plan;
 pub mod runners;
+pub mod shell;
 pub mod target;
 pub mod text;

@@ -410,6 +410,27 @@ impl Precondition {
 }
 
 impl Step {
+    /// A `Safe` step with no precondition and no undo action of its own,
+    /// the shape most steps have; a caller that needs more sets the other
+    /// fields with struct update syntax (`Step { undo, ..Step::safe(..) }`).
+    pub fn safe(
+        id: usize,
+        host: impl Into<String>,
+        action: Action,
+        why: impl Into<String>,
+    ) -> Step {
+        Step {
+            id,
+            host: host.into(),
+            action,
+            why: why.into(),
+            precondition: None,
+            undo: None,
+            undo_last: false,
+            applicability: Applicability::Safe,
+        }
+    }
+
     /// How this step is undone, for a person.
     pub fn describe_undo(&self) -> String {
         match (&self.action, &self.undo) {

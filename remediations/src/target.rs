@@ -173,6 +173,9 @@ pub trait Target {
     }
 }
 
+/// Resolves a plan's host name to its target.
+pub type Targets<'t> = dyn Fn(&str) -> Option<&'t dyn Target> + 't;
+
 /// An entry of a [`MemoryTarget`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemEntry {

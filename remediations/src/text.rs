@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use similar::algorithms::{Capture, Replace, myers};
 use similar::{DiffOp, DiffTag, group_diff_ops};
 use sslaudit_rules::parse::redact;
@@ -20,10 +19,9 @@ pub struct LineEdit {
     pub insert: String,
 }
 
-/// SHA-256 of a text, lowercase hex (the `base_sha256` of an edit).
-pub fn sha256_hex(text: &[u8]) -> String {
-    hex::encode(Sha256::digest(text))
-}
+/// SHA-256 of a text, lowercase hex (the `base_sha256` of an edit): the
+/// rules crate's one digest spelling, re-exported.
+pub use sslaudit_rules::digest::sha256_hex;
 
 /// The edits that turn `old` into `new`, line by line (line endings kept).
 pub fn line_edits(old: &str, new: &str) -> Vec<LineEdit> {

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod certs;
+pub mod digest;
 pub mod facts;
 pub mod finding;
 pub mod host;

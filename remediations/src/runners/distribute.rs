@@ -18,7 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sslaudit_rules::facts::{HostFacts, IdentityKind, Role};
 
-use crate::plan::{Action, Applicability, Content, Issuer, KeyType, Plan, Recipe, Step, Usage};
+use crate::plan::{Action, Content, Issuer, KeyType, Plan, Recipe, Step, Usage};
+use crate::runners::ClientFiles;
 use crate::runners::rotate::{CaSource, master_first, server_recipe};
 
 /// Which CA signs.
@@ -113,16 +114,8 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn push(&mut self, host: &str, action: Action, why: String) {
-        self.steps.push(Step {
-            id: self.steps.len() + 1,
-            host: host.to_string(),
-            action,
-            why,
-            precondition: None,
-            undo: None,
-            undo_last: false,
-            applicability: Applicability::Safe,
-        });
+        self.steps
+            .push(Step::safe(self.steps.len() + 1, host, action, why));
     }
 
     fn leaf(&mut self, id: &str, usage: Usage, cn: &str, sans: Vec<String>) {
@@ -351,12 +344,7 @@ pub fn distribute(
             let kg = kg.trim_end_matches('/');
             for user in &users {
                 let dir = format!("{kg}/{user}");
-                let p = |n: &str| format!("{dir}/{n}");
-                let (ca, cert, key) = (
-                    p(&layout.client_ca),
-                    p(&layout.client_cert),
-                    p(&layout.client_key),
-                );
+                let ClientFiles { ca, cert, key } = ClientFiles::in_dir(layout, &dir);
                 if present(h, &cert) && present(h, &key) {
                     continue;
                 }
@@ -379,12 +367,7 @@ pub fn distribute(
         for user in app_users.get(&app.name).into_iter().flatten() {
             let layout = &app.layout;
             let dir = layout.client_dir_for(&home_of(app, user));
-            let p = |n: &str| format!("{dir}/{n}");
-            let (ca, cert, key) = (
-                p(&layout.client_ca),
-                p(&layout.client_cert),
-                p(&layout.client_key),
-            );
+            let ClientFiles { ca, cert, key } = ClientFiles::in_dir(layout, &dir);
             if present(app, &cert) && present(app, &key) {
                 continue;
             }

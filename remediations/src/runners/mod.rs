@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sslaudit_rules::Finding;
 use sslaudit_rules::facts::{FileStatus, HostFacts, IdentityKind, Role};
+use sslaudit_rules::layout::Layout;
 
 use crate::commands;
 use crate::keygen::KeyFile;
@@ -629,6 +630,17 @@ pub(crate) struct ClientFiles {
     pub key: String,
 }
 
+impl ClientFiles {
+    /// The layout's client CA, certificate and key file names in `dir`.
+    pub(crate) fn in_dir(layout: &Layout, dir: &str) -> Self {
+        ClientFiles {
+            ca: format!("{dir}/{}", layout.client_ca),
+            cert: format!("{dir}/{}", layout.client_cert),
+            key: format!("{dir}/{}", layout.client_key),
+        }
+    }
+}
+
 pub(crate) fn client_files(host: &HostFacts, user: &str) -> Option<ClientFiles> {
     let dir = host
         .os_users
@@ -644,12 +656,7 @@ pub(crate) fn client_files(host: &HostFacts, user: &str) -> Option<ClientFiles> 
                 _ => None,
             })
         })?;
-    let l = &host.layout;
-    Some(ClientFiles {
-        ca: format!("{dir}/{}", l.client_ca),
-        cert: format!("{dir}/{}", l.client_cert),
-        key: format!("{dir}/{}", l.client_key),
-    })
+    Some(ClientFiles::in_dir(&host.layout, &dir))
 }
 
 /// The paths of `paths` that the collector did not see present.
@@ -719,20 +726,16 @@ pub fn key_files_plan(
         .filter(|(_, dir)| !dir.is_empty())
         .collect();
     for (host, dir) in dirs {
-        steps.push(Step {
-            id: steps.len() + 1,
+        steps.push(Step::safe(
+            steps.len() + 1,
             host,
-            action: Action::MakeDir {
+            Action::MakeDir {
                 path: dir,
                 mode: 0o755,
                 owner: None,
             },
-            why: "the layout's key directory".into(),
-            precondition: None,
-            undo: None,
-            undo_last: false,
-            applicability: Applicability::Safe,
-        });
+            "the layout's key directory",
+        ));
     }
     for (host, path, f) in placed {
         let content = if f.private {
@@ -742,17 +745,17 @@ pub fn key_files_plan(
         } else {
             Content::Text(f.content.clone())
         };
-        steps.push(Step {
-            id: steps.len() + 1,
+        steps.push(Step::safe(
+            steps.len() + 1,
             host,
-            action: Action::WriteFile {
+            Action::WriteFile {
                 path,
                 content,
                 mode: f.mode,
                 owner: with_owners.then(|| f.owner.clone()),
                 group: with_owners.then(|| f.group.clone()),
             },
-            why: if f.private {
+            if f.private {
                 format!(
                     "private key for {} (mode {:04o} from creation)",
                     f.host, f.mode
@@ -760,11 +763,7 @@ pub fn key_files_plan(
             } else {
                 format!("certificate for {}", f.host)
             },
-            precondition: None,
-            undo: None,
-            undo_last: false,
-            applicability: Applicability::Safe,
-        });
+        ));
     }
     let plan = Plan {
         run_id: run_id.to_string(),

@@ -21,7 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sslaudit_rules::facts::{HostFacts, IdentityKind, Role};
 
-use crate::plan::{Action, Applicability, Content, Issuer, KeyType, Plan, Recipe, Step, Usage};
+use crate::plan::{Action, Content, Issuer, KeyType, Plan, Recipe, Step, Usage};
+use crate::shell::quote;
 
 /// Where the CA that signs the new certificates is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +77,22 @@ pub(crate) fn server_recipe(
         usage: Usage::Server,
         common_name: h.name.clone(),
         sans,
+        days,
+        algo,
+        issuer,
+    };
+    (id, recipe)
+}
+
+/// The recipe of an application user's new client certificate (the user
+/// name as its common name) and its id.
+fn client_recipe(user: &str, days: u32, algo: KeyType, issuer: Issuer) -> (String, Recipe) {
+    let id = id_of(&["user", user]);
+    let recipe = Recipe::Leaf {
+        id: id.clone(),
+        usage: Usage::Client,
+        common_name: user.to_string(),
+        sans: Vec::new(),
         days,
         algo,
         issuer,
@@ -274,16 +291,8 @@ pub fn leaf_rotation(
 
     let mut backed_up: BTreeSet<(String, String)> = BTreeSet::new();
     for (user, files) in &user_files {
-        let id = id_of(&["user", user]);
-        generate.push(Recipe::Leaf {
-            id: id.clone(),
-            usage: Usage::Client,
-            common_name: user.clone(),
-            sans: Vec::new(),
-            days: input.days,
-            algo: input.algo,
-            issuer: issuer.clone(),
-        });
+        let (id, recipe) = client_recipe(user, input.days, input.algo, issuer.clone());
+        generate.push(recipe);
         for (host, cert_path, key_path) in files {
             let Some(h) = input.hosts.iter().find(|h| h.name == *host) else {
                 continue;
@@ -561,16 +570,8 @@ pub fn ca_rotation(
         }
     }
     for (user, files) in &users {
-        let id = id_of(&["user", user]);
-        generate.push(Recipe::Leaf {
-            id: id.clone(),
-            usage: Usage::Client,
-            common_name: user.clone(),
-            sans: Vec::new(),
-            days: input.days,
-            algo: input.algo,
-            issuer: new_ca.clone(),
-        });
+        let (id, recipe) = client_recipe(user, input.days, input.algo, new_ca.clone());
+        generate.push(recipe);
         for (h, cert, key) in files {
             if h.is_db() {
                 b.backup(
@@ -690,14 +691,9 @@ impl Steps {
         undo_last: bool,
     ) {
         self.steps.push(Step {
-            id: self.steps.len() + 1,
-            host: host.to_string(),
-            action,
-            why,
-            precondition: None,
             undo,
             undo_last,
-            applicability: Applicability::Safe,
+            ..Step::safe(self.steps.len() + 1, host, action, why)
         });
     }
 
@@ -763,8 +759,4 @@ impl Steps {
             None,
         );
     }
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }

@@ -3,6 +3,7 @@
 //! about SSL, and how MySQL prints certificate dates.
 
 use crate::facts::{FileStatus, HostFacts, MysqlFacts, MysqlVersion, OptionSet, OptionValue};
+use crate::parse::mycnf::unquote_value;
 
 /// The server's own ssl options, in the order messages name them.
 pub(crate) const SSL_FILE_OPTIONS: [&str; 3] = ["ssl_ca", "ssl_cert", "ssl_key"];
@@ -295,7 +296,8 @@ pub(crate) fn server_version(host: &HostFacts) -> Option<MysqlVersion> {
 
 /// An option with a usable (non-empty) value.
 pub(crate) fn set_option<'a>(opts: &'a OptionSet, name: &str) -> Option<&'a OptionValue> {
-    opts.get(name).filter(|o| !unquote(o.as_str()).is_empty())
+    opts.get(name)
+        .filter(|o| !unquote_value(o.as_str()).is_empty())
 }
 
 /// The server's ssl-ca/ssl-cert/ssl-key options that are set, by normalized name.
@@ -348,12 +350,12 @@ pub(crate) fn bad_ssl_paths<'a>(host: &HostFacts, opts: &'a OptionSet) -> Vec<Ba
 /// An option's path made absolute against the `datadir` option, else the
 /// layout's first concrete data directory (what the loader does for identities).
 fn resolve_option_path(host: &HostFacts, opts: &OptionSet, value: &OptionValue) -> String {
-    let v = unquote(value.as_str());
+    let v = unquote_value(value.as_str());
     if v.starts_with('/') {
         return v.to_string();
     }
     let datadir = set_option(opts, "datadir")
-        .map(|o| unquote(o.as_str()).to_string())
+        .map(|o| unquote_value(o.as_str()).to_string())
         .or_else(|| {
             host.layout
                 .data_dirs
@@ -401,7 +403,9 @@ pub(crate) fn ssl_switched_off<'a>(
         }
     }
     if let Some(o) = opts.get("tls_version")
-        && o.value.as_deref().is_some_and(|v| unquote(v).is_empty())
+        && o.value
+            .as_deref()
+            .is_some_and(|v| unquote_value(v).is_empty())
     {
         off.push(o);
     }
@@ -416,21 +420,10 @@ pub(crate) fn ssl_switched_off<'a>(
 fn is_false(v: Option<&str>) -> bool {
     v.is_some_and(|v| {
         matches!(
-            unquote(v).to_ascii_lowercase().as_str(),
+            unquote_value(v).to_ascii_lowercase().as_str(),
             "0" | "off" | "false" | "no"
         )
     })
-}
-
-/// Option values may keep their quotes: `ssl-ca = '/x'`.
-pub(crate) fn unquote(v: &str) -> &str {
-    let v = v.trim();
-    for q in ['\'', '"'] {
-        if let Some(inner) = v.strip_prefix(q).and_then(|s| s.strip_suffix(q)) {
-            return inner.trim();
-        }
-    }
-    v
 }
 
 /// The option file to point at when an option is missing altogether.

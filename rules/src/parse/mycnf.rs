@@ -562,6 +562,9 @@ fn remove_end_comment(s: &str) -> &str {
 /// Strips one pair of matching surrounding quotes, then processes escapes.
 /// mysqld processes escapes in every value, quoted or not; an unknown escape
 /// keeps its backslash, and so does a backslash ending the value.
+///
+/// This is mysqld's rule, applied once, by the parser, to the raw text of
+/// an option line. Code that reads parsed values uses [`unquote_value`].
 fn unquote(value: &str) -> String {
     let bytes = value.as_bytes();
     let inner = match (bytes.first(), bytes.last()) {
@@ -594,6 +597,25 @@ fn unquote(value: &str) -> String {
         }
     }
     out
+}
+
+/// An option value as rules and remediations compare it: blanks trimmed,
+/// then one pair of matching quotes and the blanks inside them removed
+/// (`ssl-ca = '/x'` and `' /x '` both read as `/x`); borrowed, no escapes.
+///
+/// Deliberately not the parser's [`unquote`] (mysqld's rule, escapes and
+/// all, applied once to the raw line): this one is applied to values that
+/// were already parsed, or built by hand in facts, and tolerates the quotes
+/// and blanks that survive there, so that an option is compared, tested
+/// for emptiness and checked after an edit the same way everywhere.
+pub fn unquote_value(v: &str) -> &str {
+    let v = v.trim();
+    for q in ['\'', '"'] {
+        if let Some(inner) = v.strip_prefix(q).and_then(|s| s.strip_suffix(q)) {
+            return inner.trim();
+        }
+    }
+    v
 }
 
 /// An absolute path with `.`, `..` and repeated or trailing slashes folded,
@@ -765,6 +787,16 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+
+    #[test]
+    fn unquote_value_trims_and_strips_one_pair_of_quotes() {
+        assert_eq!(unquote_value(" '/x' "), "/x");
+        assert_eq!(unquote_value("\" /x \""), "/x");
+        assert_eq!(unquote_value("'/x\""), "'/x\"");
+        assert_eq!(unquote_value("\"'/x'\""), "'/x'");
+        assert_eq!(unquote_value(r"a\tb"), r"a\tb");
+        assert_eq!(unquote_value(""), "");
+    }
     use crate::facts::Flavor;
 
     /// A host's files in memory. Directories are implied by the files under

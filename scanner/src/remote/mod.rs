@@ -94,10 +94,9 @@ impl Exec for LocalExec {
 }
 
 /// Quotes a string for a POSIX shell: `it's` -> `'it'\''s'`. Every value
-/// that reaches a remote command line goes through this.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
+/// that reaches a remote command line goes through this, the one quoter
+/// of the workspace ([`sslaudit_remediations::shell`]).
+pub use sslaudit_remediations::shell::quote as shell_quote;
 
 #[cfg(test)]
 mod tests {

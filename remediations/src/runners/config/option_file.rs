@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use sslaudit_rules::facts::{HostFacts, OptionSet, OptionValue};
-use sslaudit_rules::parse::mycnf::{effective, parse_option_files, server_groups};
+use sslaudit_rules::parse::mycnf::{effective, parse_option_files, server_groups, unquote_value};
 use sslaudit_rules::parse::{FileSource, SourceError};
 
 use super::explain_hint;
@@ -27,19 +27,9 @@ const TLS_NEIGHBOURS: [&str; 8] = [
     "require_secure_transport",
 ];
 
-/// An option value without the quotes an option file may keep around it.
-pub(super) fn unquote(v: &str) -> &str {
-    let v = v.trim();
-    for q in ['\'', '"'] {
-        if let Some(inner) = v.strip_prefix(q).and_then(|s| s.strip_suffix(q)) {
-            return inner.trim();
-        }
-    }
-    v
-}
-
 pub(super) fn set_option<'o>(opts: &'o OptionSet, name: &str) -> Option<&'o OptionValue> {
-    opts.get(name).filter(|o| !unquote(o.as_str()).is_empty())
+    opts.get(name)
+        .filter(|o| !unquote_value(o.as_str()).is_empty())
 }
 
 /// A path as an option value: quoted when it holds blanks or `#`; `None`
@@ -355,7 +345,7 @@ fn verify_options(
     let set = effective(&parsed.entries, &server_groups(version.as_ref()));
     for (name, value) in expect {
         let got = set.get(name).map(|o| o.as_str().to_string());
-        if got.as_deref() != Some(unquote(value)) {
+        if got.as_deref() != Some(unquote_value(value)) {
             return Err(Refusal::CannotEdit {
                 host: host.name.clone(),
                 path: path.to_string(),

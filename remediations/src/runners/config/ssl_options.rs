@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sslaudit_rules::facts::HostFacts;
+use sslaudit_rules::parse::mycnf::unquote_value;
 use sslaudit_rules::{Finding, SubjectKind};
 
 use super::explain_hint;
-use super::option_file::{fill_empty, insert_options, option_value, set_option, unquote};
+use super::option_file::{fill_empty, insert_options, option_value, set_option};
 use crate::runners::{Builder, Refusal};
 
 /// The server options SSL002 fixes: (normalized name, name written).
@@ -33,7 +34,7 @@ fn data_dir_candidates(host: &HostFacts) -> Vec<String> {
         .as_ref()
         .and_then(|o| set_option(o, "datadir"))
     {
-        push(unquote(d.as_str()).to_string());
+        push(unquote_value(d.as_str()).to_string());
     }
     if let Some(d) = host.mysql.as_ref().and_then(|m| m.variable("datadir")) {
         push(d.to_string());

@@ -30,8 +30,8 @@ mod pem;
 use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::pkey::{HasPublic, Id, PKeyRef};
-use sha2::{Digest, Sha256};
 
+use crate::digest::sha256_hex;
 use crate::facts::{KeyAlgorithm, PublicKeyInfo};
 use der::der_key_shape;
 use pem::{is_pem, pem_labels};
@@ -184,10 +184,6 @@ fn openssl_reason(e: &ErrorStack) -> String {
 /// a later error report shows only its own cause.
 fn clear_openssl_errors() {
     drop(ErrorStack::get());
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 #[cfg(test)]
