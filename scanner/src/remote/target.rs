@@ -14,9 +14,9 @@ use sslaudit_remediations::target::{
     CommandOutput, EntryKind, EntryMeta, FileState, Target, TargetError,
 };
 
-use crate::secret::Secret;
 use crate::evidence::ProbeRecord;
 use crate::remote::{Exec, ExecOutput, shell_quote};
+use crate::secret::Secret;
 
 /// How SQL reaches the server.
 pub enum SqlRoute {
