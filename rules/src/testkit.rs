@@ -10,8 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sha2::{Digest, Sha256};
-
 use crate::facts::{
     Certificate, DbEnvironment, FileMeta, FileStatus, Flavor, Fleet, HostFacts, IdentityKind,
     KeyAlgorithm, MysqlFacts, MysqlVersion, OptionSet, OptionValue, OsUser, PrivateKeyFacts,
@@ -297,7 +295,7 @@ pub const INTER_LEAF: &str = include_str!("certs/testdata/inter-leaf.crt");
 /// the year before `not_after`; the hashes are derived from the subject so
 /// distinct subjects differ.
 pub fn cert(path: &str, index: usize, subject: &str, issuer: &str, not_after: i64) -> Certificate {
-    let digest = |s: &str| hex::encode(Sha256::digest(s.as_bytes()));
+    let digest = |s: &str| crate::digest::sha256_hex(s.as_bytes());
     Certificate {
         path: path.to_string(),
         index,

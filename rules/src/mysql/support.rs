@@ -260,25 +260,29 @@ fn main_channel_enabled(m: &MysqlFacts) -> Option<bool> {
 /// A path from a server variable, made absolute the way mysqld does: relative
 /// to the data directory.
 pub(crate) fn resolve_server_path(host: &HostFacts, m: &MysqlFacts, path: &str) -> String {
+    let datadir = m.variable("datadir").map(str::to_string).or_else(|| {
+        host.server_options
+            .as_ref()
+            .and_then(|o| o.get("datadir"))
+            .and_then(|o| o.value.clone())
+    });
+    under_datadir(host, datadir, path)
+}
+
+/// `path` made absolute the way mysqld does: a relative one is taken from
+/// the data directory, `datadir` when known, else the layout's first
+/// concrete data directory (what the loader does for identities).
+fn under_datadir(host: &HostFacts, datadir: Option<String>, path: &str) -> String {
     if path.starts_with('/') {
         return path.to_string();
     }
-    let datadir = m
-        .variable("datadir")
-        .map(str::to_string)
-        .or_else(|| {
-            host.server_options
-                .as_ref()
-                .and_then(|o| o.get("datadir"))
-                .and_then(|o| o.value.clone())
-        })
-        .or_else(|| {
-            host.layout
-                .data_dirs
-                .iter()
-                .find(|d| !d.contains('*'))
-                .cloned()
-        });
+    let datadir = datadir.or_else(|| {
+        host.layout
+            .data_dirs
+            .iter()
+            .find(|d| !d.contains('*'))
+            .cloned()
+    });
     match datadir {
         Some(d) => format!("{}/{}", d.trim_end_matches('/'), path),
         None => path.to_string(),
@@ -350,23 +354,8 @@ pub(crate) fn bad_ssl_paths<'a>(host: &HostFacts, opts: &'a OptionSet) -> Vec<Ba
 /// An option's path made absolute against the `datadir` option, else the
 /// layout's first concrete data directory (what the loader does for identities).
 fn resolve_option_path(host: &HostFacts, opts: &OptionSet, value: &OptionValue) -> String {
-    let v = unquote_value(value.as_str());
-    if v.starts_with('/') {
-        return v.to_string();
-    }
-    let datadir = set_option(opts, "datadir")
-        .map(|o| unquote_value(o.as_str()).to_string())
-        .or_else(|| {
-            host.layout
-                .data_dirs
-                .iter()
-                .find(|d| !d.contains('*'))
-                .cloned()
-        });
-    match datadir {
-        Some(d) => format!("{}/{}", d.trim_end_matches('/'), v),
-        None => v.to_string(),
-    }
+    let datadir = set_option(opts, "datadir").map(|o| unquote_value(o.as_str()).to_string());
+    under_datadir(host, datadir, unquote_value(value.as_str()))
 }
 
 /// `ssl-ca configured in /etc/mysql/my.cnf:12`.

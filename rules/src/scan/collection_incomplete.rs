@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
 use crate::facts::{CollectionProblem, HostFacts, what};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
@@ -113,7 +111,8 @@ fn with_line(p: &CollectionProblem) -> String {
 }
 
 fn message_tag(p: &CollectionProblem) -> String {
-    hex::encode(&Sha256::digest(tidy(&p.message).as_bytes())[..4])
+    // The first 4 bytes of the digest.
+    crate::digest::sha256_hex(tidy(&p.message).as_bytes())[..8].to_string()
 }
 
 /// An object per problem that no other problem of the host shares (the
