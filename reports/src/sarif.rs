@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location as SarifLocation, LogicalLocation, Message,
@@ -517,7 +518,7 @@ impl HostBases {
             .iter()
             .map(|(host, id)| {
                 let location = ArtifactLocation::builder()
-                    .uri(format!("ssh://{}/", encode(host, is_authority_char)))
+                    .uri(format!("ssh://{}/", encode(host, AUTHORITY)))
                     .description(Message::builder().text(format!("host {host}")).build())
                     .build();
                 (id.clone(), location)
@@ -621,7 +622,7 @@ fn missing_file(host: &str, path: &str) -> LogicalLocation {
         .name(path)
         .fully_qualified_name(format!(
             "ssh://{}/{}",
-            encode(host, is_authority_char),
+            encode(host, AUTHORITY),
             encode_relative_path(path.trim_start_matches('/'))
         ))
         .kind(MISSING_FILE_KIND)
@@ -723,65 +724,43 @@ fn notification(level: &str, message: String, at: Option<LogicalLocation>) -> No
     n
 }
 
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
+/// RFC 3986 sub-delimiters, which URI components may hold as they are.
+const SUB_DELIMS: &[u8] = b"!$&'()*+,;=";
 
-fn is_authority_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'!' | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'['
-                | b']'
-        )
-}
+/// What an authority (`ssh://HOST/`) percent-encodes: all but unreserved
+/// characters, sub-delimiters, `:` and the brackets of an IPv6 literal.
+const AUTHORITY: &AsciiSet = &keep(NON_ALPHANUMERIC, b"-._~:[]");
 
-/// Path characters of RFC 3986 except `:`, which in a relative reference's
-/// first segment would read as a scheme.
-fn is_relative_path_char(b: u8) -> bool {
-    is_unreserved(b)
-        || matches!(
-            b,
-            b'/' | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b'@'
-        )
-}
+/// What a relative reference's path percent-encodes: all but unreserved
+/// characters, sub-delimiters, `/` and `@`; `:`, which in its first segment
+/// would read as a scheme, is encoded.
+const RELATIVE_PATH: &AsciiSet = &keep(NON_ALPHANUMERIC, b"-._~/@");
 
-fn encode(s: &str, keep: fn(u8) -> bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if keep(b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+/// An absolute path's segments may hold `:`.
+const ABSOLUTE_PATH: &AsciiSet = &RELATIVE_PATH.remove(b':');
+
+/// `set` without the sub-delimiters and `extra`.
+const fn keep(set: &AsciiSet, extra: &[u8]) -> AsciiSet {
+    let mut set = set.remove(b'!');
+    let mut i = 0;
+    while i < SUB_DELIMS.len() {
+        set = set.remove(SUB_DELIMS[i]);
+        i += 1;
     }
-    out
+    let mut i = 0;
+    while i < extra.len() {
+        set = set.remove(extra[i]);
+        i += 1;
+    }
+    set
+}
+
+fn encode(s: &str, set: &'static AsciiSet) -> String {
+    utf8_percent_encode(s, set).to_string()
 }
 
 fn encode_relative_path(path: &str) -> String {
-    encode(path, is_relative_path_char)
+    encode(path, RELATIVE_PATH)
 }
 
 /// A path on the scanning machine as a URI reference: `file:///abs/path`
@@ -790,7 +769,7 @@ fn encode_relative_path(path: &str) -> String {
 fn file_uri(path: &str) -> String {
     let path = without_dot_segments(path);
     if path.starts_with('/') {
-        format!("file://{}", encode(&path, is_absolute_path_char))
+        format!("file://{}", encode(&path, ABSOLUTE_PATH))
     } else {
         encode_relative_path(&path)
     }
@@ -821,12 +800,6 @@ fn without_dot_segments(path: &str) -> String {
     } else {
         joined
     }
-}
-
-/// Path characters of RFC 3986, `:` included (an absolute path's segments
-/// may hold it).
-fn is_absolute_path_char(b: u8) -> bool {
-    is_relative_path_char(b) || b == b':'
 }
 
 /// A URI (`scheme:...`) is kept as given; a path is a `file://` URI or a
@@ -915,6 +888,17 @@ mod tests {
         assert_eq!(file_uri("./fleet/../fleet.yaml"), "fleet.yaml");
         assert_eq!(file_uri("../shared/fleet.yaml"), "../shared/fleet.yaml");
         assert_eq!(file_uri("/srv/a b.yaml"), "file:///srv/a%20b.yaml");
+        // Sub-delimiters, `@` and `:` (absolute only) stay; the rest, bytes
+        // of UTF-8 included, is encoded in uppercase hex.
+        assert_eq!(
+            file_uri("/srv/a:b@c,d;e=f!(g)'h*+$&~"),
+            "file:///srv/a:b@c,d;e=f!(g)'h*+$&~"
+        );
+        assert_eq!(
+            file_uri("inv/a:b ü#?%.yaml"),
+            "inv/a%3Ab%20%C3%BC%23%3F%25.yaml"
+        );
+        assert_eq!(encode("[::1]:22@h/x", AUTHORITY), "[::1]:22%40h%2Fx");
     }
 
     #[test]
@@ -925,7 +909,7 @@ mod tests {
             "etc/my%20cnf/a%3Ab%25"
         );
         assert_eq!(encode_relative_path("home/zoë"), "home/zo%C3%AB");
-        assert_eq!(encode("db master", is_authority_char), "db%20master");
+        assert_eq!(encode("db master", AUTHORITY), "db%20master");
         assert_eq!(encode_inventory_uri("fleet/prod.toml"), "fleet/prod.toml");
         assert_eq!(encode_inventory_uri("file:///srv/x"), "file:///srv/x");
         assert_eq!(encode_inventory_uri("C:\\inv"), "C%3A%5Cinv");
