@@ -121,26 +121,36 @@ pub fn take(findings: &mut Vec<Finding>) -> Vec<Pending> {
 
 /// The findings the pending ones of every host of a scan give.
 pub fn complete(pending: Vec<Pending>) -> Vec<Finding> {
-    let keys: Vec<(&str, &str, &KeySighting)> = pending
-        .iter()
-        .map(|p| {
+    complete_with(
+        pending,
+        |p| {
             (
                 p.finding.environment.as_str(),
                 p.finding.host.as_str(),
                 &p.key,
             )
-        })
-        .collect();
-    let done = completions(&keys);
-    pending
-        .into_iter()
-        .zip(done)
-        .filter_map(|(p, c)| {
-            let c = c?;
+        },
+        |p, c| {
             let mut f = p.finding;
             f.message = c.message;
             f.evidence.insert("shared_with".to_string(), c.shared_with);
-            Some(f)
-        })
+            f
+        },
+    )
+}
+
+/// Completes pending items of any form (findings here, SARIF results in
+/// `merge`): `sighting` says each one's environment, host and key; the
+/// ones [`completions`] reports are finished by `finish`, the others dropped.
+pub fn complete_with<T, U>(
+    pending: Vec<T>,
+    sighting: impl for<'a> Fn(&'a T) -> (&'a str, &'a str, &'a KeySighting),
+    mut finish: impl FnMut(T, Completion) -> U,
+) -> Vec<U> {
+    let done = completions(&pending.iter().map(sighting).collect::<Vec<_>>());
+    pending
+        .into_iter()
+        .zip(done)
+        .filter_map(|(p, c)| c.map(|c| finish(p, c)))
         .collect()
 }

@@ -4,7 +4,7 @@
 //! here over all of them, as one scan finishes them.
 
 use serde_json::{Map, Value, json};
-use sslaudit_rules::pending::{KeySighting, completions};
+use sslaudit_rules::pending::{KeySighting, complete_with};
 
 use super::MergeError;
 use crate::sarif::{PENDING_KEY, result_text};
@@ -77,16 +77,10 @@ pub(super) fn pending_of(
 /// The results the pending ones of every shard give: each reported one
 /// with its message and `evidence.shared_with`, as the scan writes them.
 pub(super) fn complete_pending(pending: Vec<PendingResult>) -> Vec<Value> {
-    let keys: Vec<(&str, &str, &KeySighting)> = pending
-        .iter()
-        .map(|p| (p.environment.as_str(), p.host.as_str(), &p.key))
-        .collect();
-    let done = completions(&keys);
-    pending
-        .into_iter()
-        .zip(done)
-        .filter_map(|(p, c)| {
-            let c = c?;
+    complete_with(
+        pending,
+        |p| (p.environment.as_str(), p.host.as_str(), &p.key),
+        |p, c| {
             let mut result = p.result;
             result["message"] = json!({
                 "text": result_text(&p.environment, &p.host, &c.message)
@@ -101,7 +95,7 @@ pub(super) fn complete_pending(pending: Vec<PendingResult>) -> Vec<Value> {
                     evidence.sort_keys();
                 }
             }
-            Some(result)
-        })
-        .collect()
+            result
+        },
+    )
 }
