@@ -65,20 +65,7 @@ pub(in crate::inventory) fn load_ini(text: &str, ctx: &Ctx) -> Result<Inventory>
                         },
                     );
                 }
-                for (host, port) in expand_host(pattern).map_err(|m| ctx.err(line, m))? {
-                    p.add_host(&group, &host, line);
-                    let hv = p.host_vars.entry(host).or_default();
-                    if let Some(port) = port {
-                        hv.insert(
-                            "ansible_port".to_string(),
-                            Var {
-                                value: Value::Scalar(port.to_string()),
-                                line,
-                            },
-                        );
-                    }
-                    hv.extend(assigned.clone());
-                }
+                p.add_pattern(&group, pattern, &assigned, line, ctx)?;
             }
             Section::Vars(group) => {
                 let Some((k, v)) = t.split_once('=') else {

@@ -71,6 +71,28 @@ impl Parsed {
             g.hosts.push(host.to_string());
         }
     }
+
+    /// Adds every host a pattern (`db[01:03]:2222`) of `group` expands to,
+    /// with the pattern's port as `ansible_port` and `vars`.
+    fn add_pattern(
+        &mut self,
+        group: &str,
+        pattern: &str,
+        vars: &BTreeMap<String, Var>,
+        line: u32,
+        ctx: &Ctx,
+    ) -> Result<()> {
+        for (host, port) in expand_host(pattern).map_err(|m| ctx.err(line, m))? {
+            self.add_host(group, &host, line);
+            let hv = self.host_vars.entry(host).or_default();
+            if let Some(port) = port {
+                let value = Value::Scalar(port.to_string());
+                hv.insert("ansible_port".to_string(), Var { value, line });
+            }
+            hv.extend(vars.clone());
+        }
+        Ok(())
+    }
 }
 
 /// An INI inventory starts (after comments) with a `[section]` line or a

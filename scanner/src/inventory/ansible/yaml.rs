@@ -70,20 +70,7 @@ pub(super) fn yaml_group(
                 };
                 for h in hosts {
                     let vars = yaml_vars(&h.value, ctx, &format!("host {}", h.key))?;
-                    for (host, port) in expand_host(&h.key).map_err(|m| ctx.err(h.key_line, m))? {
-                        p.add_host(name, &host, h.key_line);
-                        let hv = p.host_vars.entry(host).or_default();
-                        if let Some(port) = port {
-                            hv.insert(
-                                "ansible_port".to_string(),
-                                Var {
-                                    value: Value::Scalar(port.to_string()),
-                                    line: h.key_line,
-                                },
-                            );
-                        }
-                        hv.extend(vars.clone());
-                    }
+                    p.add_pattern(name, &h.key, &vars, h.key_line, ctx)?;
                 }
             }
             "vars" => {
