@@ -735,18 +735,25 @@ fn redact_option_line(ptr: &str) -> Result<String, String> {
     }
     let value = &code[eq + 1..];
     let value_text = value.trim_matches(is_space);
-    let redacted_value = if crate::secrets::is_secret_name(spelled) && !value_text.is_empty() {
-        let pad = &value[..value.len() - value.trim_start_matches(is_space).len()];
-        let tail = &value[value.trim_end_matches(is_space).len()..];
-        format!("{pad}{REDACTED}{tail}")
+    let pad = &value[..value.len() - value.trim_start_matches(is_space).len()];
+    let tail = &value[value.trim_end_matches(is_space).len()..];
+    let whole = format!("{}{pad}{REDACTED}{tail}", &code[..=eq]);
+    let mut new_code = if crate::secrets::is_secret_name(spelled) && !value_text.is_empty() {
+        whole.clone()
     } else {
-        crate::secrets::strip_command_line_passwords(value).into_owned()
+        format!(
+            "{}{}",
+            &code[..=eq],
+            crate::secrets::strip_command_line_passwords(value)
+        )
     };
-    Ok(format!(
-        "{}{redacted_value}{}",
-        &code[..=eq],
-        redact_trailing_comment(comment)
-    ))
+    // What was taken out may have held a quote or a backslash, which would
+    // move where the comment starts (and make a second pass redact more):
+    // then the whole value goes.
+    if remove_end_comment(&format!("{new_code}{comment}")).len() != new_code.len() {
+        new_code = whole;
+    }
+    Ok(format!("{new_code}{}", redact_trailing_comment(comment)))
 }
 
 /// A trailing `# ...` after an option: a comment may hold an old password.

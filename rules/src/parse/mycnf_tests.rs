@@ -530,6 +530,22 @@ fn option_files_are_redacted_line_for_line() {
 }
 
 #[test]
+fn a_redaction_never_moves_where_a_comment_starts() {
+    // Found by the fuzzer: a `-p` word that swallowed an odd number of
+    // quotes let the next `#` fall inside a quote, so a second pass read
+    // the comment as value and redacted more. The whole value goes instead.
+    let line = "opts = x''' # -pab'''# c''\n";
+    let once = redact_option_file(line).unwrap();
+    assert_eq!(once, "opts = <redacted># c''\n");
+    assert_eq!(redact_option_file(&once).unwrap(), once);
+    // Balanced, the word alone goes.
+    assert_eq!(
+        redact_option_file("opts = mysql -pab # c\n").unwrap(),
+        "opts = mysql -p<redacted> # c\n"
+    );
+}
+
+#[test]
 fn secrets_are_redacted() {
     let parsed = parse_one(
         "[client]\npassword = \"p#ss\"\npassword\n[mysqld]\nwsrep_sst_auth=root:pw\n\

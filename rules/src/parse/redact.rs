@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use saphyr_parser::{Event, Parser};
+use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use super::mycnf;
 use crate::secrets::{self, MARKER};
@@ -81,9 +81,33 @@ fn withheld(reason: impl Into<String>) -> Withheld {
     }
 }
 
+/// Most passes [`redact`] makes before it gives up on a file.
+const MAX_PASSES: usize = 4;
+
 /// The content to write for a file of this kind, secrets replaced by
 /// [`MARKER`], or why it is withheld.
+///
+/// What is written is a fixed point: redacting it again changes nothing.
+/// One pass can leave text that a second pass reads as a secret (taking
+/// out a secret-looking word can change where a comment or a quoted value
+/// starts), so passes repeat until one changes nothing; a file that does
+/// not settle within [`MAX_PASSES`] is withheld.
 pub fn redact(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, Withheld> {
+    let mut out = redact_once(kind, bytes)?;
+    for _ in 1..MAX_PASSES {
+        let again = redact_once(kind, &out)?;
+        if again == out {
+            return Ok(out);
+        }
+        out = again;
+    }
+    Err(withheld(format!(
+        "redaction did not settle in {MAX_PASSES} passes"
+    )))
+}
+
+/// One pass of [`redact`].
+fn redact_once(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, Withheld> {
     if kind == Kind::Der {
         return if super::x509::looks_like_certificate(bytes) {
             Ok(bytes.to_vec())
@@ -217,9 +241,11 @@ fn walk(masked: &str) -> Result<Found, Withheld> {
             .filter(|a| *a != 0)
             .collect();
         match event {
-            // An empty value (a null) hides nothing, and the parser may
-            // give it the span of the punctuation after it.
-            Event::Scalar(value, ..) if value.is_empty() => {
+            // A null (empty, or a plain `~`/`null`) hides nothing, and the
+            // parser may give an empty one the span of the punctuation
+            // after it; blanking one would turn a null into a value (an
+            // anchored `socket: &s ~` aliased under a secret key).
+            Event::Scalar(value, style, ..) if is_null_scalar(&value, style) => {
                 after_node(&mut stack, is_key.then_some(false));
             }
             Event::Scalar(value, _style, anchor, _tag) => {
@@ -229,8 +255,13 @@ fn walk(masked: &str) -> Result<Found, Withheld> {
                 } else if !is_key {
                     found.plain.push(range.clone());
                 }
-                for a in open.iter().chain((anchor != 0).then_some(&anchor)) {
-                    anchored.entry(*a).or_default().push(range.clone());
+                // Keys are the file's structure, never blanked: a key that
+                // an alias under a secret key names is no secret the file
+                // does not already show as a key.
+                if !is_key {
+                    for a in open.iter().chain((anchor != 0).then_some(&anchor)) {
+                        anchored.entry(*a).or_default().push(range.clone());
+                    }
                 }
                 after_node(&mut stack, is_key.then(|| secrets::is_secret_name(&value)));
             }
@@ -265,6 +296,12 @@ fn walk(masked: &str) -> Result<Found, Withheld> {
         }
     }
     Ok(found)
+}
+
+/// YAML's null as a scalar event: empty, or `~`/`null` written plain.
+fn is_null_scalar(value: &str, style: ScalarStyle) -> bool {
+    value.is_empty()
+        || (style == ScalarStyle::Plain && matches!(value, "~" | "null" | "Null" | "NULL"))
 }
 
 /// After a node of the frame on top: a key makes the frame wait for its
@@ -656,6 +693,25 @@ other:
         assert!(redact(Kind::DatabaseYml, b"prod:\n  password: [unclosed\n").is_err());
         assert!(redact(Kind::DatabaseYml, b"prod: <% never closed\n").is_err());
         assert!(redact(Kind::DatabaseYml, &[0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn a_null_under_a_secret_key_stays_null() {
+        // Found by the fuzzer: a null anchored under an ordinary key and
+        // aliased under a secret one became the marker, so the ordinary
+        // key read as set once redacted.
+        let yml = "r:\n  socket: &p ~\n  db_password: *p\n  password: null\n";
+        let out = String::from_utf8(redact(Kind::DatabaseYml, yml.as_bytes()).unwrap()).unwrap();
+        assert_eq!(out, yml);
+    }
+
+    #[test]
+    fn keys_named_by_a_secret_alias_stay_keys() {
+        // Found by the fuzzer: an anchored key aliased under a secret key
+        // was blanked, which renamed an environment.
+        let yml = "rep:\n  &p ng: { adapter: mysql2 }\nreporting:\n  db_password: *p\n";
+        let out = String::from_utf8(redact(Kind::DatabaseYml, yml.as_bytes()).unwrap()).unwrap();
+        assert_eq!(out, yml);
     }
 
     #[test]
