@@ -99,13 +99,16 @@ fn failure(out: &ExecOutput) -> String {
     }
 }
 
-fn ownership(owner: Option<&str>, group: Option<&str>) -> Option<String> {
-    match (owner, group) {
-        (None, None) => None,
-        (Some(o), None) => Some(shell_quote(o)),
-        (None, Some(g)) => Some(format!(":{}", shell_quote(g))),
-        (Some(o), Some(g)) => Some(format!("{}:{}", shell_quote(o), shell_quote(g))),
-    }
+/// `chown OWNER:GROUP -- TARGET && ` (TARGET already quoted or a shell
+/// variable), or nothing when neither is given.
+fn chown_then(owner: Option<&str>, group: Option<&str>, target: &str) -> String {
+    let who = match (owner, group) {
+        (None, None) => return String::new(),
+        (Some(o), None) => shell_quote(o),
+        (None, Some(g)) => format!(":{}", shell_quote(g)),
+        (Some(o), Some(g)) => format!("{}:{}", shell_quote(o), shell_quote(g)),
+    };
+    format!("chown {who} -- {target} && ")
 }
 
 /// `stat` output `<kind>|<octal mode>|<owner>|<group>`.
@@ -212,9 +215,7 @@ impl Target for HostTarget {
         group: Option<&str>,
     ) -> Result<(), TargetError> {
         let p = shell_quote(path);
-        let chown = ownership(owner, group)
-            .map(|o| format!("chown {o} -- \"$t\" && "))
-            .unwrap_or_default();
+        let chown = chown_then(owner, group, "\"$t\"");
         let script = format!(
             "set -e; umask 077; p={p}; t=\"$(dirname -- \"$p\")/.sslaudit-tmp.$$.$(basename -- \"$p\")\"; \
              trap 'rm -f -- \"$t\"' EXIT; (set -C; : > \"$t\"); {chown}chmod {mode:o} -- \"$t\"; \
@@ -293,9 +294,7 @@ impl Target for HostTarget {
     ) -> Result<(), TargetError> {
         let p = shell_quote(path);
         // Ownership first: chown may clear set-id bits that chmod then sets.
-        let chown = ownership(owner, group)
-            .map(|o| format!("chown {o} -- {p} && "))
-            .unwrap_or_default();
+        let chown = chown_then(owner, group, &p);
         self.file_op(path, &format!("{chown}chmod {mode:o} -- {p}"), b"")
             .map(drop)
     }
