@@ -15,7 +15,7 @@ use sslaudit_rules::finding::Finding;
 use sslaudit_rules::policy::Policy;
 
 use crate::build::build_host;
-use crate::collect::mysql::{Secret, connect_tcp};
+use crate::collect::mysql::connect_tcp;
 use crate::engine::{self, RuleSet};
 use crate::inventory::{InventoryHost, Via};
 use crate::live::{self, LiveOptions, Silent, endpoint, tcp_settings};
@@ -23,6 +23,7 @@ use crate::probe::{ProbeOptions, probe_tcp, probe_with};
 use crate::remote::ssh::SshHost;
 use crate::remote::target::{HostTarget, SqlRoute};
 use crate::remote::{RemoteError, shell_quote};
+use crate::secret::Secret;
 
 /// Rules whose appearance on a touched host fails a run's verification:
 /// TLS off, certificates that do not verify or match their keys, expired

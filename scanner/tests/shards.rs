@@ -6,15 +6,14 @@
 
 #![allow(clippy::unwrap_used)] // helpers of integration tests panic like the tests do
 
+mod fleet_util;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use fleet_util::root;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn demo() -> PathBuf {
     root().join("fixtures/demo-fleet")
@@ -23,11 +22,7 @@ fn demo() -> PathBuf {
 const AS_OF: &str = "2026-11-30";
 
 fn sslaudit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sslaudit"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
+    fleet_util::sslaudit(args, &[], &root())
 }
 
 #[track_caller]
