@@ -43,6 +43,7 @@ impl RuleJson {
             summary: Cow::Owned(self.summary),
             help: Cow::Owned(self.help),
             references: Cow::Owned(references),
+            evidence: Default::default(),
         }
     }
 }

@@ -70,6 +70,36 @@ pub fn security_severity(sev: Severity) -> &'static str {
 }
 
 /// Upper-case severity label for human output (`CRITICAL`, `HIGH`, ...).
+/// `1 host`, `3 hosts`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `3 hosts (2 scanned, 0 partial, 1 unreachable)`, and `; 1 audited from
+/// the wire` when some hosts were reached without SSH: the hosts part of
+/// the terminal's and the Markdown summary's first line.
+pub(crate) fn hosts_line(report: &sslaudit_rules::report::ScanReport) -> String {
+    use sslaudit_rules::report::HostStatus;
+    let count = |s: HostStatus| report.hosts.iter().filter(|h| h.status == s).count();
+    let wire = report.hosts.iter().filter(|h| !h.access.is_ssh()).count();
+    format!(
+        "{} ({} scanned, {} partial, {} unreachable{})",
+        plural(report.hosts.len(), "host"),
+        count(HostStatus::Scanned),
+        count(HostStatus::Partial),
+        count(HostStatus::Unreachable),
+        if wire > 0 {
+            format!("; {wire} audited from the wire")
+        } else {
+            String::new()
+        }
+    )
+}
+
 pub fn severity_label(sev: Severity) -> &'static str {
     match sev {
         Severity::Critical => "CRITICAL",

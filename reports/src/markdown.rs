@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use sslaudit_rules::finding::Finding;
-use sslaudit_rules::report::{HostStatus, ScanReport};
+use sslaudit_rules::report::ScanReport;
 use sslaudit_rules::{RuleMeta, Severity};
 
 use crate::baseline::{BaselineState, Comparison};
-use crate::severity_label;
+use crate::{hosts_line, plural, severity_label};
 
 /// Rows of the findings table unless told otherwise.
 pub const DEFAULT_MAX_ROWS: usize = 50;
@@ -79,15 +79,11 @@ pub fn to_markdown(report: &ScanReport, rules: &[&RuleMeta], opts: &MarkdownOpti
         let _ = writeln!(out, "{}\n", gate_line(gate));
     }
 
-    let count = |s: HostStatus| report.hosts.iter().filter(|h| h.status == s).count();
     let _ = writeln!(
         out,
-        "As of {}: {} ({} scanned, {} partial, {} unreachable).\n",
+        "As of {}: {}.\n",
         cell(&report.as_of),
-        plural(report.hosts.len(), "host"),
-        count(HostStatus::Scanned),
-        count(HostStatus::Partial),
-        count(HostStatus::Unreachable),
+        cell(&hosts_line(report))
     );
 
     let active: Vec<&Finding> = report.active().collect();
@@ -231,14 +227,6 @@ fn gate_line(g: &GateVerdict) -> String {
             .push("a host could not be (fully) scanned (this always fails an audit)".to_string());
     }
     format!("**Gate: FAILED**: {}.", reasons.join("; "))
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -658,7 +658,7 @@ fn invocation(report: &ScanReport, opts: &SarifOptions) -> Invocation {
     hosts.sort_by(|a, b| (&a.environment, &a.name).cmp(&(&b.environment, &b.name)));
     let execution: Vec<Notification> = hosts
         .iter()
-        .filter_map(|h| host_notification(report, h))
+        .flat_map(|h| host_notifications(report, h))
         .collect();
     let configuration: Vec<Notification> = report
         .expired_waivers
@@ -683,27 +683,62 @@ fn invocation(report: &ScanReport, opts: &SarifOptions) -> Invocation {
     inv
 }
 
-/// An error for an unreachable host, a warning for a partially scanned one,
-/// quoting the SCAN001/SCAN002 finding when there is one.
-fn host_notification(report: &ScanReport, host: &HostSummary) -> Option<Notification> {
-    let (level, rule, what) = match host.status {
-        HostStatus::Scanned => return None,
-        HostStatus::Unreachable => ("error", "SCAN001", "was not scanned"),
-        HostStatus::Partial => ("warning", "SCAN002", "was scanned partially"),
+/// An error for an unreachable host, a warning for a partially scanned one
+/// (quoting the SCAN001/SCAN002 finding when there is one), and a note for
+/// a host audited from the wire alone, naming the rules that did not judge
+/// it.
+fn host_notifications(report: &ScanReport, host: &HostSummary) -> Vec<Notification> {
+    let mut out = Vec::new();
+    let status = match host.status {
+        HostStatus::Scanned => None,
+        HostStatus::Unreachable => Some(("error", "SCAN001", "was not scanned")),
+        HostStatus::Partial => Some(("warning", "SCAN002", "was scanned partially")),
     };
-    let reasons: Vec<&str> = report
-        .findings
-        .iter()
-        .filter(|f| f.rule_id == rule && f.host == host.name && f.environment == host.environment)
-        .map(|f| f.message.as_str())
-        .collect();
-    let mut message = format!("host {} ({}) {what}", host.name, host.environment);
-    if !reasons.is_empty() {
-        message.push_str(": ");
-        message.push_str(&reasons.join("; "));
+    if let Some((level, rule, what)) = status {
+        let reasons: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| {
+                f.rule_id == rule && f.host == host.name && f.environment == host.environment
+            })
+            .map(|f| f.message.as_str())
+            .collect();
+        let mut message = format!("host {} ({}) {what}", host.name, host.environment);
+        if !reasons.is_empty() {
+            message.push_str(": ");
+            message.push_str(&reasons.join("; "));
+        }
+        out.push(host_note(host, level, message));
     }
+    if !host.access.is_ssh() {
+        let ids: Vec<&str> = host
+            .not_applicable
+            .iter()
+            .map(|n| n.rule.as_str())
+            .collect();
+        out.push(host_note(
+            host,
+            "note",
+            format!(
+                "host {} ({}) was audited from the wire (no SSH: SQL and the TLS probe); \
+                 the rules that read files on the host did not judge it: {}",
+                host.name,
+                host.environment,
+                if ids.is_empty() {
+                    "none".to_string()
+                } else {
+                    ids.join(", ")
+                }
+            ),
+        ));
+    }
+    out
+}
+
+/// A notification about a host, saying which (`merge` orders shards'
+/// notifications by it).
+fn host_note(host: &HostSummary, level: &str, message: String) -> Notification {
     let mut n = notification(level, message, Some(host_object(&host.name, "")));
-    // Which host, as results say it: `merge` orders shards' notifications by it.
     n.properties = Some(
         PropertyBag::builder()
             .additional_properties(BTreeMap::from([
@@ -712,7 +747,7 @@ fn host_notification(report: &ScanReport, host: &HostSummary) -> Option<Notifica
             ]))
             .build(),
     );
-    Some(n)
+    n
 }
 
 fn notification(level: &str, message: String, at: Option<LogicalLocation>) -> Notification {

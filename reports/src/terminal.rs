@@ -15,7 +15,7 @@ use sslaudit_rules::finding::Finding;
 use sslaudit_rules::report::{HostStatus, HostSummary, ScanReport};
 use sslaudit_rules::{RuleMeta, Severity};
 
-use crate::severity_label;
+use crate::{hosts_line, plural, severity_label};
 
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
@@ -85,6 +85,25 @@ pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String 
         }
     }
 
+    let wire: Vec<&HostSummary> = report.hosts.iter().filter(|h| !h.access.is_ssh()).collect();
+    if !wire.is_empty() {
+        let title = format!(
+            "audited from the wire ({}): no SSH, so the rules that read files on the host did not judge them",
+            wire.len()
+        );
+        let _ = write!(out, "\n{}\n", p.paint(BOLD, &title));
+        for h in wire {
+            let ids: Vec<&str> = h.not_applicable.iter().map(|n| n.rule.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "  {}/{}  {}",
+                clean(&h.environment),
+                clean(&h.name),
+                p.paint(DIM, &clean(&format!("not judged: {}", ids.join(", "))))
+            );
+        }
+    }
+
     if !waived.is_empty() {
         let _ = write!(
             out,
@@ -131,14 +150,7 @@ pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String 
 
 /// `sslaudit 0.1.0, as of DATE: 3 hosts (...); 4 findings (...); 1 suppressed`.
 fn header(report: &ScanReport, active: &[&Finding], suppressed: usize, p: &Painter) -> String {
-    let count = |s: HostStatus| report.hosts.iter().filter(|h| h.status == s).count();
-    let hosts = format!(
-        "{} ({} scanned, {} partial, {} unreachable)",
-        plural(report.hosts.len(), "host"),
-        count(HostStatus::Scanned),
-        count(HostStatus::Partial),
-        count(HostStatus::Unreachable),
-    );
+    let hosts = hosts_line(report);
     let by_severity: Vec<String> = Severity::ALL
         .iter()
         .map(|&sev| {
@@ -170,14 +182,6 @@ fn header(report: &ScanReport, active: &[&Finding], suppressed: usize, p: &Paint
     line
 }
 
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
-
 /// Consecutive runs of sorted findings on the same environment and host.
 fn groups<'a>(findings: &[&'a Finding]) -> Vec<Vec<&'a Finding>> {
     let mut out: Vec<Vec<&Finding>> = Vec::new();
@@ -203,6 +207,9 @@ fn host_heading(f: &Finding, hosts: &BTreeMap<(&str, &str), &HostSummary>, p: &P
             HostStatus::Scanned => {}
             HostStatus::Partial => heading.push_str(", partial"),
             HostStatus::Unreachable => heading.push_str(", unreachable"),
+        }
+        if !h.access.is_ssh() {
+            heading.push_str(", audited from the wire");
         }
     }
     format!("{}\n", p.paint(BOLD, &heading))

@@ -63,6 +63,7 @@ fn meta(
         summary: Cow::Owned(summary.into()),
         help: Cow::Owned(help.into()),
         references: Cow::Owned(refs.iter().map(|r| leak(r.to_string())).collect()),
+        evidence: Default::default(),
     }
 }
 
@@ -198,6 +199,8 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
         status: HostStatus::Scanned,
         declared_at: None,
         files: Default::default(),
+        access: Default::default(),
+        not_applicable: Vec::new(),
     }];
     if unreachable {
         hosts.push(HostSummary {
@@ -207,6 +210,8 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
             status: HostStatus::Unreachable,
             declared_at: None,
             files: Default::default(),
+            access: Default::default(),
+            not_applicable: Vec::new(),
         });
     }
     ScanReport {

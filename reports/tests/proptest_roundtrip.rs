@@ -113,6 +113,8 @@ fn report() -> impl Strategy<Value = ScanReport> {
             },
             declared_at: None,
             files: Default::default(),
+            access: Default::default(),
+            not_applicable: Vec::new(),
         },
     );
     let waiver = (rule_id(), name(), option::of(text()), text(), text()).prop_map(

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::facts::{FileStatus, HostFacts, Require, Role};
-use crate::rule::{Context, Rule, RuleMeta};
+use crate::rule::{Context, Evidence, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
 
 #[derive(Debug, thiserror::Error)]
@@ -352,6 +352,10 @@ pub fn parse(text: &str, path: &str, taken: &BTreeSet<String>) -> Result<Vec<Pac
                 summary: Cow::Owned(r.summary),
                 help: Cow::Owned(help),
                 references: Cow::Borrowed(&[]),
+                evidence: match check {
+                    Check::Option { .. } | Check::File { .. } => Evidence::HostFiles,
+                    _ => Evidence::Any,
+                },
             },
             message: r.message,
             roles: r.roles.map(|v| v.into_iter().collect()),

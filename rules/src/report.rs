@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::facts::{FileStatus, HostFacts, Reachability};
+use crate::facts::{Access, FileStatus, HostFacts, Reachability};
 use crate::pending::Pending;
 use crate::policy::ExpiredWaiver;
+use crate::rule::{Evidence, RuleMeta};
 use crate::{Finding, Location};
 
 /// Version of the JSON report's shape; bumped on any incompatible change.
@@ -58,6 +59,41 @@ pub struct HostSummary {
     /// the fleet rules point at).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, FileExtent>,
+    /// `wire` for a host audited from its MySQL port alone (`ssh: none`);
+    /// absent for a host reached over SSH.
+    #[serde(default, skip_serializing_if = "Access::is_ssh")]
+    pub access: Access,
+    /// On a host audited from the wire: the enabled rules that judge files
+    /// and so could not judge it (what could not be seen), by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applicable: Vec<NotApplicable>,
+}
+
+/// A rule that could not judge a host, and what it would have needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotApplicable {
+    pub rule: String,
+    pub name: String,
+    /// What the rule reads that the host did not show: `files on the host`.
+    pub needs: String,
+}
+
+impl NotApplicable {
+    /// The rules of `metas` that cannot judge a host reached as `access` says.
+    pub fn of<'a>(access: Access, metas: impl IntoIterator<Item = &'a RuleMeta>) -> Vec<Self> {
+        metas
+            .into_iter()
+            .filter(|m| !m.applies_to(access))
+            .map(|m| NotApplicable {
+                rule: m.id.to_string(),
+                name: m.name.to_string(),
+                needs: match m.evidence {
+                    Evidence::HostFiles => "files on the host".to_string(),
+                    Evidence::Any => String::new(),
+                },
+            })
+            .collect()
+    }
 }
 
 impl HostSummary {
@@ -89,6 +125,8 @@ impl HostSummary {
             status,
             declared_at: host.declared_at.clone(),
             files,
+            access: host.access,
+            not_applicable: Vec::new(),
         }
     }
 }

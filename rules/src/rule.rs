@@ -25,6 +25,23 @@ pub struct RuleMeta {
     pub help: Cow<'static, str>,
     /// Seed document sections, CIS controls, manual pages.
     pub references: Cow<'static, [&'static str]>,
+    /// What the rule judges from: whether a host audited from the wire
+    /// alone (`ssh: none`) can be judged by it at all.
+    pub evidence: Evidence,
+}
+
+/// What a rule judges from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// SQL facts, the TLS probe or files: whatever the host shows.
+    #[default]
+    Any,
+    /// Files on the host (option files, keys, certificates on disk,
+    /// database.yml, openssl.cnf, /etc/passwd): not applicable on a host
+    /// audited from the wire alone, which says so once in its report
+    /// instead of a finding per missing file.
+    HostFiles,
 }
 
 impl RuleMeta {
@@ -43,7 +60,19 @@ impl RuleMeta {
             summary: Cow::Borrowed(summary),
             help: Cow::Borrowed(help),
             references: Cow::Borrowed(references),
+            evidence: Evidence::Any,
         }
+    }
+
+    /// The rule judges from files on the host only ([`Evidence::HostFiles`]).
+    pub const fn from_host_files(mut self) -> Self {
+        self.evidence = Evidence::HostFiles;
+        self
+    }
+
+    /// True when the rule can judge a host reached as `access` says.
+    pub fn applies_to(&self, access: crate::facts::Access) -> bool {
+        !(self.evidence == Evidence::HostFiles && access == crate::facts::Access::Wire)
     }
 }
 

@@ -50,6 +50,7 @@ pub fn build_host(ev: &HostEvidence) -> HostFacts {
     h.app_user = ev.meta.app_user.clone();
     h.named_users = ev.meta.named_users.clone();
     h.reachability = ev.meta.reachability.clone();
+    h.access = ev.meta.access;
     h.problems = ev.meta.problems.clone();
     h.problems.extend(ev.problems.iter().cloned());
     h.problems.extend(problems);

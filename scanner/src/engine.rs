@@ -15,7 +15,7 @@ use sslaudit_rules::finding::sort_findings;
 use sslaudit_rules::pending::{self, Pending};
 use sslaudit_rules::policy::{Policy, PolicyOutcome};
 use sslaudit_rules::report::{
-    CertificateSummary, HostSummary, SCHEMA_VERSION, ScanReport, ToolInfo,
+    CertificateSummary, HostSummary, NotApplicable, SCHEMA_VERSION, ScanReport, ToolInfo,
 };
 use sslaudit_rules::{Context, Finding, Rule, RuleMeta, Severity};
 
@@ -116,10 +116,12 @@ impl<'a> Run<'a> {
                 let host = host.borrow();
                 let mut findings = Vec::new();
                 for r in &self.enabled {
-                    r.check_host(&cx, host, &mut findings);
+                    if r.meta().applies_to(host.access) {
+                        r.check_host(&cx, host, &mut findings);
+                    }
                 }
                 (
-                    HostSummary::of(host, &findings),
+                    self.summary(host, &findings),
                     CertificateSummary::of_host(host, self.as_of, medium),
                     findings,
                 )
@@ -135,6 +137,14 @@ impl<'a> Run<'a> {
                 digest: self.interner.intern(digest),
             })
             .collect()
+    }
+
+    /// The host's line in the report, with the rules that could not judge it.
+    fn summary(&self, host: &HostFacts, findings: &[Finding]) -> HostSummary {
+        let mut summary = HostSummary::of(host, findings);
+        summary.not_applicable =
+            NotApplicable::of(host.access, self.enabled.iter().map(|r| r.meta()));
+        summary
     }
 
     /// Fleet rules over every digest, then the policy; the report.
@@ -323,10 +333,11 @@ pub fn report(
     fleet: &Fleet,
     findings: Vec<Finding>,
     outcome: PolicyOutcome,
-    policy: &Policy,
+    (rules, policy): (&RuleSet, &Policy),
     as_of: i64,
     as_of_label: &str,
 ) -> ScanReport {
+    let run = Run::new(rules, policy, as_of);
     let hosts: Vec<HostSummary> = fleet
         .hosts
         .iter()
@@ -336,7 +347,7 @@ pub fn report(
                 .filter(|f| f.host == h.name && f.environment == h.environment)
                 .cloned()
                 .collect();
-            HostSummary::of(h, &mine)
+            run.summary(h, &mine)
         })
         .collect();
     let certificates: Vec<CertificateSummary> = fleet
@@ -412,4 +423,48 @@ pub fn has_audit_gap(findings: &[Finding]) -> bool {
     findings
         .iter()
         .any(|f| f.suppressed.is_none() && f.is_audit_gap())
+}
+
+#[cfg(test)]
+mod tests {
+    use sslaudit_rules::facts::{Access, Role};
+    use sslaudit_rules::testkit::{AS_OF, host, missing, my_cnf};
+
+    use super::*;
+
+    /// A host audited from the wire is not judged by the rules that read
+    /// files: its report says which, once, instead of findings about files
+    /// it could not show. The same facts over SSH are judged.
+    #[test]
+    fn rules_that_read_files_do_not_judge_a_host_seen_from_the_wire() {
+        let mut h = host("orders-db", "managed", &[Role::DbMaster]);
+        my_cnf(&mut h, &[("ssl_ca", "/db/ca.pem")]);
+        missing(&mut h, "/db/ca.pem");
+        let rules = RuleSet::new(Vec::new());
+        let policy = Policy::default();
+        let scan = |access: Access| {
+            let mut h = h.clone();
+            h.access = access;
+            let fleet = Fleet { hosts: vec![h] };
+            let (findings, outcome) = evaluate(&fleet, &rules, &policy, AS_OF);
+            report(&fleet, findings, outcome, (&rules, &policy), AS_OF, "as of")
+        };
+        let ssh = scan(Access::Ssh);
+        assert!(ssh.findings.iter().any(|f| f.rule_id == "SSL002"));
+        assert!(ssh.hosts[0].not_applicable.is_empty());
+        let wire = scan(Access::Wire);
+        assert!(
+            wire.findings.iter().all(|f| f.rule_id != "SSL002"),
+            "{:?}",
+            wire.findings
+        );
+        let na: Vec<&str> = wire.hosts[0]
+            .not_applicable
+            .iter()
+            .map(|n| n.rule.as_str())
+            .collect();
+        assert!(na.contains(&"SSL002") && na.contains(&"SSL014"), "{na:?}");
+        assert!(!na.contains(&"SSL004") && !na.contains(&"SSL017"), "{na:?}");
+        assert_eq!(wire.hosts[0].access, Access::Wire);
+    }
 }

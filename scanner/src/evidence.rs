@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sslaudit_rules::Location;
 use sslaudit_rules::facts::{
-    Account, CollectionProblem, ConnectionFacts, FileMeta, PrivateKeyFacts, Reachability,
+    Access, Account, CollectionProblem, ConnectionFacts, FileMeta, PrivateKeyFacts, Reachability,
     ReplicationChannel, Role,
 };
 use sslaudit_rules::parse::{FileSource, SourceError};
@@ -41,6 +41,9 @@ pub struct HostMeta {
     pub database_yml: Vec<String>,
     #[serde(default = "reachable")]
     pub reachability: Reachability,
+    /// `wire`: the host was audited from its MySQL port alone (`ssh: none`).
+    #[serde(default, skip_serializing_if = "Access::is_ssh")]
+    pub access: Access,
     #[serde(default, rename = "problem", skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<CollectionProblem>,
 }

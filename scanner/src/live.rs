@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io;
 
 use rayon::prelude::*;
-use sslaudit_rules::facts::{CollectionProblem, Reachability, Role, what};
+use sslaudit_rules::facts::{Access, CollectionProblem, Reachability, Role, what};
 
 use crate::collect::files::{DEFAULT_MAX_BYTES, collect_files};
 use crate::collect::mysql::{
@@ -132,6 +132,9 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
         probe: None,
         problems: Vec::new(),
     };
+    if h.access == Access::Wire {
+        return collect_wire(h, opts, ev);
+    }
     let ssh = match SshHost::connect(h) {
         Ok(s) => s,
         Err(e) => {
@@ -216,11 +219,8 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
             }
         };
     }
-    let tls_version_known = record
-        .as_ref()
-        .is_some_and(|r| variable(r, "tls_version").is_some());
     if let Some(p) = probe.as_mut()
-        && !tls_version_known
+        && !tls_version_known(record.as_ref())
     {
         p.test_versions();
     }
@@ -228,6 +228,56 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
     ev.connection = connection;
     ev.problems.extend(problems);
     ev.probe = probe.map(Probe::finish);
+    ev
+}
+
+/// Collects a host audited from the wire (`ssh: none`): the probe's first
+/// handshake, the scanner's own login over TCP (which resets the host
+/// cache's count of the probe's connection), then the version tests when
+/// the server's `tls_version` does not answer. The host is unreachable
+/// (SCAN001) when neither got a word from the server.
+fn collect_wire(h: &InventoryHost, opts: &LiveOptions, mut ev: HostEvidence) -> HostEvidence {
+    let target = endpoint(&h.address, h.mysql.port);
+    let probe_opts = ProbeOptions {
+        timeout: h.ssh.timeout,
+        versions: false,
+        ..ProbeOptions::default()
+    };
+    let mut probe = opts.probe.then(|| Probe::tcp(&target, &probe_opts));
+    let (record, connection, problems) = match tcp_settings(h) {
+        Ok(s) => collect_via_tcp(&h.address, h.mysql.port, &s),
+        Err(p) => (None, None, vec![p]),
+    };
+    if let Some(p) = probe.as_mut()
+        && !tls_version_known(record.as_ref())
+    {
+        p.test_versions();
+    }
+    let probe = probe.map(Probe::finish);
+    let greeted = probe.as_ref().is_some_and(|p| p.greeting_version.is_some());
+    let answered = record.is_some()
+        || greeted
+        || problems
+            .iter()
+            .any(|p| p.what == what::MYSQL_LOGIN || p.is_tls_not_offered());
+    if !answered {
+        let reason = problems
+            .iter()
+            .map(|p| p.message.as_str())
+            .chain(probe.as_ref().and_then(|p| p.error.as_deref()))
+            .next()
+            .unwrap_or("no answer")
+            .to_string();
+        tracing::info!(host = %h.label(), "unreachable on the wire: {reason}");
+        ev.meta.reachability = Reachability::Unreachable {
+            reason: format!("MySQL port {target}: {reason}"),
+        };
+        return ev;
+    }
+    ev.mysql = record;
+    ev.connection = connection;
+    ev.problems.extend(problems);
+    ev.probe = probe;
     ev
 }
 
@@ -273,6 +323,12 @@ fn probe_route(address: &str, record: Option<&MysqlRecord>) -> Option<String> {
             )
         });
     loopback.then(|| "127.0.0.1".to_string())
+}
+
+/// True when the server's `tls_version` says which protocol versions it
+/// accepts, so the probe need not test them one connection at a time.
+fn tls_version_known(record: Option<&MysqlRecord>) -> bool {
+    record.is_some_and(|r| variable(r, "tls_version").is_some())
 }
 
 /// A server variable of a record, by name in any case.

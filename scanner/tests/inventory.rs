@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sslaudit_rules::facts::Role;
+use sslaudit_rules::facts::{Access, Role};
 use sslaudit_scanner::inventory::{
     self, HostDefaults, Inventory, InventoryError, InventoryFormat, InventoryHost, Via,
 };
@@ -191,6 +191,60 @@ fn parse_error(text: &str) -> (u32, String) {
     }
 }
 
+/// `ssh: none`: a database host audited from its MySQL port alone, at any
+/// level, and undone by an `ssh:` mapping at a narrower one.
+#[test]
+fn ssh_none_audits_a_database_from_the_wire() {
+    let inv = load(
+        r#"
+defaults:
+  ssh: { user: ops }
+  mysql: { via: tcp }
+environments:
+  managed:
+    ssh: none
+    hosts:
+      - { name: orders-db, address: orders.cluster-abc.eu-west-1.rds.amazonaws.com, roles: [db_master] }
+      - { name: self-run, address: 10.0.0.12, roles: [db_replica], ssh: { user: root } }
+  production:
+    hosts:
+      - { name: db, address: 10.0.0.10, roles: [db_master], ssh: none, mysql: { port: 3307 } }
+      - { name: app, address: 10.0.0.20, roles: [app] }
+"#,
+    )
+    .unwrap();
+    let wire = |n: &str| host(&inv, n).access;
+    assert_eq!(wire("orders-db"), Access::Wire);
+    assert_eq!(wire("self-run"), Access::Ssh);
+    assert_eq!(host(&inv, "self-run").ssh.user, "root");
+    assert_eq!(wire("db"), Access::Wire);
+    assert_eq!(host(&inv, "db").mysql.port, 3307);
+    assert_eq!(wire("app"), Access::Ssh);
+    assert_eq!(host(&inv, "orders-db").host_meta().access, Access::Wire);
+}
+
+#[test]
+fn ssh_none_needs_tcp_and_a_database() {
+    let (line, msg) = parse_error(
+        "environments:\n  p:\n    hosts:\n      - { name: db, roles: [db_master], ssh: none }\n",
+    );
+    assert_eq!(line, 4);
+    assert!(
+        msg.contains("via: tcp") && msg.contains("via: ssh"),
+        "{msg}"
+    );
+    let (line, msg) = parse_error(
+        "defaults:\n  mysql: { via: tcp }\nenvironments:\n  p:\n    hosts:\n      - { name: app, roles: [app], ssh: none }\n",
+    );
+    assert_eq!(line, 6);
+    assert!(msg.contains("database hosts"), "{msg}");
+    let (line, msg) = parse_error(
+        "environments:\n  p:\n    hosts:\n      - { name: db, roles: [db_master], ssh: off }\n",
+    );
+    assert_eq!(line, 4);
+    assert!(msg.contains("`none`") && msg.contains("`off`"), "{msg}");
+}
+
 #[test]
 fn inline_secrets_are_refused_with_their_line() {
     let (line, msg) = parse_error(
@@ -296,7 +350,7 @@ db1 ansible_host=10.0.1.10 ansible_user=ops sslaudit_aliases=db1.internal,10.0.1
 
 [db_replica]
 db[2:3] ansible_host=10.0.1.99
-dbx.example.com:2200
+dbx.example.com:2200 sslaudit_ssh=none
 
 [app]
 app1 sslaudit_app_user=deploy sslaudit_database_yml=/data/shop/current/config/database.yml ansible_ssh_private_key_file=~/.ssh/app_key
@@ -356,6 +410,7 @@ fn ansible_ini_inventory() {
     assert_eq!(db2.address, "10.0.1.99");
     let x = host(&inv, "dbx.example.com");
     assert_eq!((x.address.as_str(), x.ssh.port), ("dbx.example.com", 2200));
+    assert_eq!((x.access, db1.access), (Access::Wire, Access::Ssh));
     let app = host(&inv, "app1");
     assert_eq!(app.environment, "production");
     assert_eq!(app.app_user.as_deref(), Some("deploy"));

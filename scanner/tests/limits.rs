@@ -360,6 +360,7 @@ fn live_meta(overrides: &BTreeMap<String, String>) -> HostMeta {
         app_user: None,
         database_yml: vec![],
         reachability: sslaudit_rules::facts::Reachability::Reachable,
+        access: Default::default(),
         problems: vec![],
     }
 }

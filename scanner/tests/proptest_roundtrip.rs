@@ -9,8 +9,8 @@ use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
 use sslaudit_rules::facts::{
-    CollectionProblem, ConnectionFacts, FileMeta, FileStatus, KeyAlgorithm, PrivateKeyFacts,
-    Reachability, Role,
+    Access, CollectionProblem, ConnectionFacts, FileMeta, FileStatus, KeyAlgorithm,
+    PrivateKeyFacts, Reachability, Role,
 };
 use sslaudit_scanner::evidence::{FileEntry, HostEvidence, HostMeta, MysqlRecord, ProbeRecord};
 use sslaudit_scanner::snapshot::{Written, as_written, read_host, write_host};
@@ -66,6 +66,13 @@ fn meta() -> impl Strategy<Value = HostMeta> {
                 named_users,
             )| {
                 HostMeta {
+                    // Twelve strategies is a tuple's limit: the name's
+                    // length picks the access, both occur.
+                    access: if name.len() % 2 == 0 {
+                        Access::Wire
+                    } else {
+                        Access::Ssh
+                    },
                     aliases,
                     named_users,
                     name,

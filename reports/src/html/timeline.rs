@@ -11,7 +11,8 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{Date, Duration, Month};
 
-use super::{c, plural};
+use super::c;
+use crate::plural;
 
 #[derive(Serialize)]
 pub(super) struct CertGroup {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sslaudit_rules::Severity;
 use sslaudit_rules::report::ScanReport;
 
-use super::plural;
+use crate::plural;
 
 #[derive(Serialize)]
 pub(super) struct Verdict {

@@ -7,6 +7,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use sslaudit_rules::facts::Access;
 use sslaudit_rules::finding::Finding;
 use sslaudit_rules::report::{CertificateSummary, ExpiryStatus, HostStatus, ScanReport};
 use sslaudit_rules::{RuleMeta, Severity};
@@ -51,6 +52,8 @@ struct HostCounts {
     scanned: usize,
     partial: usize,
     unreachable: usize,
+    /// Of all hosts, those audited from the wire alone.
+    wire: usize,
 }
 
 #[derive(Serialize)]
@@ -76,6 +79,8 @@ struct HostRow {
     roles: String,
     status: &'static str,
     status_label: &'static str,
+    /// Set for a host audited from the wire alone (`ssh: none`).
+    wire: Option<WireView>,
     /// Active findings per severity, worst first.
     counts: Vec<usize>,
     waived: usize,
@@ -205,6 +210,14 @@ fn status_key(s: &HostStatus) -> (&'static str, &'static str) {
 struct HostInfo {
     roles: String,
     status: Option<HostStatus>,
+    wire: Option<WireView>,
+}
+
+/// A host audited from the wire alone: what could not be judged there.
+#[derive(Clone, Serialize)]
+struct WireView {
+    /// `SSL002 ssl-config-missing, SSL003 ...`.
+    not_judged: String,
 }
 
 impl Page {
@@ -237,6 +250,14 @@ impl Page {
                 HostInfo {
                     roles: c(&h.roles.join(", ")),
                     status: Some(h.status.clone()),
+                    wire: (h.access == Access::Wire).then(|| WireView {
+                        not_judged: h
+                            .not_applicable
+                            .iter()
+                            .map(|n| format!("{} {}", c(&n.rule), c(&n.name)))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }),
                 },
             );
         }
@@ -246,6 +267,7 @@ impl Page {
                 .or_insert(HostInfo {
                     roles: String::new(),
                     status: None,
+                    wire: None,
                 });
         }
         let host_anchor: BTreeMap<&(String, String), String> = hosts
@@ -444,6 +466,7 @@ impl Page {
                 roles: info.roles.clone(),
                 status,
                 status_label,
+                wire: info.wire.clone(),
                 counts,
                 waived: of_host().filter(|f| f.suppressed.is_some()).count(),
                 certificates: report
@@ -460,6 +483,11 @@ impl Page {
             scanned: count_status(HostStatus::Scanned),
             partial: count_status(HostStatus::Partial),
             unreachable: count_status(HostStatus::Unreachable),
+            wire: report
+                .hosts
+                .iter()
+                .filter(|h| h.access == Access::Wire)
+                .count(),
         };
         let severities = SEVERITIES
             .iter()

@@ -82,6 +82,7 @@ pub fn rule_pack_rule() -> RuleMeta {
         summary: Cow::Owned("an application still pins TLS 1.0".into()),
         help: Cow::Owned(String::new()),
         references: Cow::Owned(vec![]),
+        evidence: Default::default(),
     }
 }
 
@@ -93,6 +94,8 @@ pub fn host(env: &str, name: &str, role: &str, status: HostStatus) -> HostSummar
         status,
         declared_at: None,
         files: Default::default(),
+        access: Default::default(),
+        not_applicable: Vec::new(),
     }
 }
 

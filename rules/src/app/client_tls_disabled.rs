@@ -56,7 +56,8 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL Reference Manual: Command Options for Encrypted Connections",
         "CIS Oracle MySQL 8.0 Benchmark 8.1: Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES'",
     ],
-);
+)
+.from_host_files();
 
 /// A boolean as MySQL's option parser (and YAML 1.1, for database.yml) reads it.
 fn parse_bool(s: &str) -> Option<bool> {

@@ -60,7 +60,8 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL SSL Support: Verify SSL Connections",
         "MySQL Reference Manual: Connecting to the MySQL Server Using Command Options",
     ],
-);
+)
+.from_host_files();
 
 /// Local development and CI databases are commonly reached over the socket
 /// on purpose; they still deserve a mention, not an alarm.

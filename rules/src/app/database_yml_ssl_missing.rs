@@ -66,7 +66,8 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL SSL Support: Keys for Named Users",
         "MySQL Reference Manual: Command Options for Encrypted Connections",
     ],
-);
+)
+.from_host_files();
 
 /// The three client key settings, with what satisfies each.
 fn key_settings(env: &DbEnvironment) -> [(&'static str, Option<&YmlValue>); 3] {

@@ -16,7 +16,8 @@ static META: RuleMeta = RuleMeta::new(
     "a host's CA or client certificate differs from its db_master's, or environments share a server key",
     HELP,
     &["Overview", "Key Maintenance", "Keys for Named Users"],
-);
+)
+.from_host_files();
 
 const HELP: &str = r#"## What it checks
 

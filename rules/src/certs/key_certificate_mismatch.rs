@@ -16,7 +16,8 @@ static META: RuleMeta = RuleMeta::new(
         "Key Maintenance",
         "MySQL Reference Manual: Configuring MySQL to Use Encrypted Connections",
     ],
-);
+)
+.from_host_files();
 
 const HELP: &str = r#"## What it checks
 

@@ -15,7 +15,8 @@ static META: RuleMeta = RuleMeta::new(
         "Key Maintenance",
         "MySQL Reference Manual: Creating SSL and RSA Certificates and Keys using openssl",
     ],
-);
+)
+.from_host_files();
 
 const HELP: &str = r#"## What it checks
 

@@ -18,7 +18,8 @@ static META: RuleMeta = RuleMeta::new(
         "Caveats: Pre-existing MySQL 5.7",
         "MySQL Reference Manual: Creating SSL and RSA Certificates and Keys using MySQL",
     ],
-);
+)
+.from_host_files();
 
 const HELP: &str = r#"## What it checks
 

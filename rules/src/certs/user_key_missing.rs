@@ -18,7 +18,8 @@ static META: RuleMeta = RuleMeta::new(
         "Overview",
         "Enforce SSL Connections",
     ],
-);
+)
+.from_host_files();
 
 const HELP: &str = r#"## What it checks
 

@@ -77,6 +77,33 @@ pub enum Reachability {
     Unreachable { reason: String },
 }
 
+/// How the scanner reached a host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Logged in over SSH: files, the host's own client, and the wire.
+    #[default]
+    Ssh,
+    /// Only its MySQL port, from the scanner (`ssh: none` in the
+    /// inventory: a managed database, a server of another team): SQL facts
+    /// and the TLS probe, no files. Rules that judge files
+    /// ([`crate::Evidence::HostFiles`]) do not apply.
+    Wire,
+}
+
+impl Access {
+    pub fn is_ssh(&self) -> bool {
+        *self == Access::Ssh
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Ssh => "ssh",
+            Access::Wire => "wire",
+        }
+    }
+}
+
 /// A fact that could not be collected or parsed (SCAN002).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CollectionProblem {
@@ -244,6 +271,8 @@ pub struct HostFacts {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub named_users: Vec<String>,
     pub reachability: Reachability,
+    /// Over SSH, or from the wire alone.
+    pub access: Access,
     pub problems: Vec<CollectionProblem>,
     /// Every path the collector looked at, found or not.
     pub files: BTreeMap<String, FileMeta>,
@@ -284,6 +313,7 @@ impl HostFacts {
             app_user: None,
             named_users: Vec::new(),
             reachability: Reachability::Reachable,
+            access: Access::Ssh,
             problems: Vec::new(),
             files: BTreeMap::new(),
             option_files: Vec::new(),

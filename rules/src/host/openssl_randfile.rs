@@ -51,7 +51,8 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL SSL Support: Key Maintenance",
         "OpenSSL 1.1.1 manual: req(1), CONFIGURATION FILE FORMAT (RANDFILE)",
     ],
-);
+)
+.from_host_files();
 
 impl Rule for OpensslRandfile {
     fn meta(&self) -> &RuleMeta {

@@ -66,7 +66,8 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL 8.0 Reference Manual: Configuring MySQL to Use Encrypted Connections",
         "MariaDB Server Documentation: Securing Connections for Client and Server",
     ],
-);
+)
+.from_host_files();
 
 /// True when the server is MariaDB 11.4+ and has SSL on: it generates its own
 /// certificate when no ssl option is set (zero-configuration TLS).

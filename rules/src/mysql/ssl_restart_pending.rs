@@ -56,7 +56,8 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL SSL Support: Key Maintenance",
         "MySQL 8.0 Reference Manual: Server-Side Runtime Configuration and Monitoring for Encrypted Connections",
     ],
-);
+)
+.from_host_files();
 
 impl SslRestartPending {
     /// (a) SSL configured, not running.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use rayon::prelude::*;
 use sslaudit_reports::terminal;
-use sslaudit_rules::facts::{Fleet, Reachability, Role};
+use sslaudit_rules::facts::{Access, Fleet, Reachability, Role};
 use sslaudit_rules::policy::Policy;
 use sslaudit_scanner::build::build_host;
 use sslaudit_scanner::engine::{self, Gate, RuleSet};
@@ -115,6 +115,7 @@ pub fn probe(
                 named_users: Vec::new(),
                 database_yml: Vec::new(),
                 reachability,
+                access: Access::Wire,
                 problems: Vec::new(),
             };
             let ev = HostEvidence {
@@ -176,7 +177,14 @@ pub fn probe(
     let policy = Policy::default();
     let as_of = time::OffsetDateTime::now_utc().unix_timestamp();
     let (findings, outcome) = engine::evaluate(&fleet, &rules, &policy, as_of);
-    let report = engine::report(&fleet, findings, outcome, &policy, as_of, &now_rfc3339());
+    let report = engine::report(
+        &fleet,
+        findings,
+        outcome,
+        (&rules, &policy),
+        as_of,
+        &now_rfc3339(),
+    );
     if let Some(path) = json_out {
         std::fs::write(path, sslaudit_reports::json::to_json(&report))
             .with_context(|| format!("writing {}", path.display()))?;

@@ -338,7 +338,14 @@ pub fn scan(
     }
     let fleet = load_fleet(source, quiet)?;
     let (findings, pending, outcome) = engine::evaluate_part(&fleet, rules, policy, as_of, part);
-    let mut report = engine::report(&fleet, findings, outcome, policy, as_of, as_of_label);
+    let mut report = engine::report(
+        &fleet,
+        findings,
+        outcome,
+        (rules, policy),
+        as_of,
+        as_of_label,
+    );
     report.pending = pending;
     Ok(report)
 }

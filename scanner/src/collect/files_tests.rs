@@ -159,6 +159,7 @@ fn collects_a_host_tree_in_few_rounds() {
         app_user: Some("deploy".into()),
         database_yml: vec![format!("{r}/app/config/database.yml")],
         reachability: sslaudit_rules::facts::Reachability::Reachable,
+        access: Default::default(),
         problems: vec![],
     };
     let exec = RacyExec {
@@ -290,6 +291,7 @@ fn a_failing_transport_is_a_problem_not_a_panic() {
         app_user: None,
         database_yml: vec![],
         reachability: sslaudit_rules::facts::Reachability::Reachable,
+        access: Default::default(),
         problems: vec![],
     };
     let c = collect(&Down, &Layout::debian(), &meta, DEFAULT_MAX_BYTES);

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use globset::Glob;
 use sslaudit_rules::Location;
-use sslaudit_rules::facts::{Reachability, Role};
+use sslaudit_rules::facts::{Access, Reachability, Role};
 use sslaudit_rules::layout::Layout;
 
 use crate::evidence::HostMeta;
@@ -76,6 +76,11 @@ pub struct InventoryHost {
     pub roles: Vec<Role>,
     /// What the scanner connects to: only ever this (and the jump host).
     pub address: String,
+    /// `Wire` for `ssh: none`: no SSH is attempted, the host is audited
+    /// from its MySQL port alone (`mysql.via: tcp`).
+    pub access: Access,
+    /// Unused with `access: Wire`, except `timeout` (connect and read
+    /// timeouts of the MySQL connection and the probe).
     pub ssh: SshSettings,
     pub mysql: MysqlSettings,
     /// The layout with `layout_overrides` applied.
@@ -493,6 +498,8 @@ pub(crate) struct JumpLayer {
 /// The settings written at one level (defaults, environment, host).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Layer {
+    /// `ssh: none` (Wire) or an `ssh:` mapping (Ssh).
+    pub access: Set<Access>,
     pub ssh_user: Set<String>,
     pub ssh_port: Set<u16>,
     pub identity_file: Set<PathBuf>,
@@ -559,6 +566,27 @@ pub(crate) fn resolve(id: Identity, layers: &[&Layer]) -> Result<InventoryHost, 
         host_key_policy: HostKeyPolicy::Strict,
     };
     let via = pick(layers, |l| &l.via).unwrap_or(Via::Ssh);
+    let access = pick(layers, |l| &l.access).unwrap_or_default();
+    if access == Access::Wire {
+        if via != Via::Tcp {
+            return Err(format!(
+                "`ssh: none` needs `mysql: {{ via: tcp }}` (this host has via: {}): without SSH \
+                 the scanner can only reach the MySQL port itself",
+                via.as_str()
+            ));
+        }
+        if !id
+            .roles
+            .iter()
+            .any(|r| matches!(r, Role::DbMaster | Role::DbReplica))
+        {
+            return Err(
+                "`ssh: none` is for database hosts: an application host shows nothing on the \
+                 wire (its database.yml and keys are files)"
+                    .to_string(),
+            );
+        }
+    }
     let (password_env, password_file) = split_secret(pick(layers, |l| &l.password));
     let (admin_password_env, admin_password_file) =
         split_secret(pick(layers, |l| &l.admin_password));
@@ -595,6 +623,7 @@ pub(crate) fn resolve(id: Identity, layers: &[&Layer]) -> Result<InventoryHost, 
         environment: id.environment,
         roles: id.roles.into_iter().collect(),
         address: id.address,
+        access,
         ssh,
         mysql,
         layout,
@@ -768,6 +797,7 @@ impl InventoryHost {
             named_users: self.named_users.clone(),
             database_yml: self.database_yml.clone(),
             reachability: Reachability::Reachable,
+            access: self.access,
             problems: Vec::new(),
         }
     }

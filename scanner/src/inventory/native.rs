@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use sslaudit_rules::facts::Access;
 use sslaudit_rules::layout::Layout;
 
 use super::yaml::{MapEntry, Node};
@@ -248,6 +249,17 @@ fn ssh(l: &mut Layer, v: &Node, ctx: &Ctx) -> Result<()> {
     if v.is_null() {
         return Ok(());
     }
+    if let Some(s) = v.scalar() {
+        if s == "none" {
+            l.access = Some(Some(Access::Wire));
+            return Ok(());
+        }
+        return Err(ctx.err(
+            v.line(),
+            format!("ssh: expected a mapping or `none`, found `{s}`"),
+        ));
+    }
+    l.access = Some(Some(Access::Ssh));
     let m = map_of(v, "ssh", ctx)?;
     check_keys(m, &[SSH_KEYS], "ssh", ctx)?;
     for e in m {

@@ -42,6 +42,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ssh2::{Channel, ErrorCode, MethodType, Session};
+use sslaudit_rules::facts::Access;
 
 use super::{Exec, ExecOutput, RemoteError, shell_quote};
 pub use crate::inventory::HostKeyPolicy;
@@ -144,6 +145,16 @@ impl SshHost {
     /// it has one), verifies the host key and logs in.
     pub fn connect(host: &InventoryHost) -> Result<SshHost, RemoteError> {
         let name = host.name.clone();
+        if host.access == Access::Wire {
+            return Err(RemoteError::Other {
+                host: name,
+                message: format!(
+                    "the inventory says `ssh: none` ({}): nothing on this host can be read or \
+                     changed over SSH",
+                    host.origin
+                ),
+            });
+        }
         let timeout = host.ssh.timeout;
         let target = Endpoint {
             label: String::new(),

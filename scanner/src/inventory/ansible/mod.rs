@@ -288,6 +288,7 @@ const OUR_VARS: &[&str] = &[
     "sslaudit_layout",
     "sslaudit_ca_key",
     "sslaudit_known_hosts",
+    "sslaudit_ssh",
     "sslaudit_ssh_timeout",
     "sslaudit_jump",
     "sslaudit_mysql_via",
@@ -442,6 +443,15 @@ fn host_layer(vars: &BTreeMap<String, Var>, host: &str, ctx: &Ctx) -> Result<(La
     l.known_hosts = path(&["sslaudit_known_hosts"])?.map(Some);
     if let Some((t, line)) = get(&["sslaudit_ssh_timeout"])? {
         l.timeout = Some(Some(parse_duration(&t).map_err(|m| ctx.err(line, m))?));
+    }
+    if let Some((v, line)) = get(&["sslaudit_ssh"])? {
+        if v != "none" {
+            return Err(ctx.err(
+                line,
+                format!("sslaudit_ssh: the only value is `none` (no SSH at all), found `{v}`"),
+            ));
+        }
+        l.access = Some(Some(sslaudit_rules::facts::Access::Wire));
     }
     if let Some((v, line)) = get(&["sslaudit_mysql_via"])? {
         l.via = Some(Some(parse_via(&v).map_err(|m| ctx.err(line, m))?));
