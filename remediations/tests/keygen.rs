@@ -500,6 +500,7 @@ fn generated_layout_passes_the_certificate_rules() {
         as_of: now(),
         thresholds: &thresholds,
         fleet: &fleet,
+        next_ca: &[],
     };
     let rules: [&dyn Rule; 5] = [
         &CertificateExpiry,

@@ -342,6 +342,8 @@ pub fn apply_to_sarif(
         findings: comparison.absent.clone(),
         expired_waivers: Vec::new(),
         certificates: Vec::new(),
+        next_ca: Vec::new(),
+        readiness: Vec::new(),
     };
     let Ok(mut absent_log) = serde_json::to_value(to_sarif(&absent_report, rules, opts)) else {
         return;

@@ -227,6 +227,8 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
         certificates: Vec::new(),
         scope: None,
         pending: Vec::new(),
+        next_ca: Vec::new(),
+        readiness: Vec::new(),
     }
 }
 

@@ -148,6 +148,8 @@ fn report() -> impl Strategy<Value = ScanReport> {
                 certificates,
                 scope: None,
                 pending: Vec::new(),
+                next_ca: Vec::new(),
+                readiness: Vec::new(),
             },
         )
 }

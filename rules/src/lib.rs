@@ -18,6 +18,7 @@ pub mod pack;
 pub mod parse;
 pub mod pending;
 pub mod policy;
+pub mod readiness;
 pub mod registry;
 pub mod report;
 pub mod rule;

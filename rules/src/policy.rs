@@ -143,6 +143,9 @@ pub struct Policy {
     pub waivers: Vec<Waiver>,
     /// The file it came from, if any.
     pub source: Option<PathBuf>,
+    /// The next CAs of an announced rotation (`scan --next-ca`), which
+    /// the CA-rotation readiness rule (SSL021) judges trust stores against.
+    pub next_ca: Vec<crate::readiness::NextCa>,
 }
 
 #[derive(Debug, thiserror::Error)]

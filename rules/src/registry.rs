@@ -26,6 +26,7 @@ pub static RULES: &[&dyn Rule] = &[
     &crate::mysql::ConnectionNotEncrypted,
     &crate::mysql::ReplicationSslUnverified,
     &crate::app::ClientTlsDisabled,
+    &crate::certs::CaRotationNotReady,
 ];
 
 /// Looks a rule up by id (`SSL004`) or name (`certificate-expiry`).

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::facts::{Access, FileStatus, HostFacts, Reachability};
 use crate::pending::Pending;
 use crate::policy::ExpiredWaiver;
+use crate::readiness::TrustRow;
 use crate::rule::{Evidence, RuleMeta};
 use crate::{Finding, Location};
 
@@ -168,6 +169,15 @@ pub struct ScanReport {
     /// Empty in a whole scan and in a merged report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<Pending>,
+    /// The next CAs of an announced rotation the scan judged trust stores
+    /// against (`--next-ca`), by label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub next_ca: Vec<String>,
+    /// CA-rotation readiness: every client trust store against its
+    /// server's current chain and the next CAs, sorted by environment,
+    /// host, CA file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readiness: Vec<TrustRow>,
 }
 
 /// What a scan covered, so that `sslaudit merge` can tell the parts of one

@@ -85,6 +85,9 @@ pub struct Context<'a> {
     /// or with the fleet: a [`crate::facts::Fleet`] of full facts, or the
     /// engine's [`crate::facts::FleetSummary`] of digests.
     pub fleet: &'a dyn FleetView,
+    /// The CAs servers' certificates will come from after an announced
+    /// rotation (`scan --next-ca`); empty when none was given.
+    pub next_ca: &'a [crate::readiness::NextCa],
 }
 
 /// A check. Implementations are pure functions of facts: they never do I/O.

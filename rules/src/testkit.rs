@@ -40,11 +40,22 @@ pub fn run_with(
     as_of: i64,
     thresholds: &Thresholds,
 ) -> Vec<Finding> {
+    run_cx(rule, hosts, as_of, thresholds, &[])
+}
+
+fn run_cx(
+    rule: &dyn Rule,
+    hosts: Vec<HostFacts>,
+    as_of: i64,
+    thresholds: &Thresholds,
+    next_ca: &[crate::readiness::NextCa],
+) -> Vec<Finding> {
     let fleet = Fleet { hosts };
     let cx = Context {
         as_of,
         thresholds,
         fleet: &fleet,
+        next_ca,
     };
     let mut out = Vec::new();
     for h in &fleet.hosts {
@@ -57,6 +68,16 @@ pub fn run_with(
         assert_message_style(&f.message);
     }
     out
+}
+
+/// [`run_with`] at [`AS_OF`] with default thresholds and the next CAs of
+/// an announced rotation (`scan --next-ca`).
+pub fn run_with_next_ca(
+    rule: &dyn Rule,
+    hosts: Vec<HostFacts>,
+    next_ca: &[crate::readiness::NextCa],
+) -> Vec<Finding> {
+    run_cx(rule, hosts, AS_OF, &Thresholds::default(), next_ca)
 }
 
 /// One host alone, at [`AS_OF`], default thresholds.

@@ -14,6 +14,7 @@ use sslaudit_rules::facts::{Certificate, Fleet, FleetSummary, HostDigest, HostFa
 use sslaudit_rules::finding::sort_findings;
 use sslaudit_rules::pending::{self, Pending};
 use sslaudit_rules::policy::{Policy, PolicyOutcome};
+use sslaudit_rules::readiness::{self, NextCa, TrustRow};
 use sslaudit_rules::report::{
     CertificateSummary, HostSummary, NotApplicable, SCHEMA_VERSION, ScanReport, ToolInfo,
 };
@@ -108,6 +109,7 @@ impl<'a> Run<'a> {
             as_of: self.as_of,
             thresholds: &self.policy.thresholds,
             fleet: &view,
+            next_ca: &self.policy.next_ca,
         };
         let medium = self.policy.thresholds.expiry_medium_days;
         let checked: Vec<(HostSummary, Vec<CertificateSummary>, Vec<Finding>)> = hosts
@@ -159,10 +161,26 @@ impl<'a> Run<'a> {
             findings.extend(c.findings);
             digests.push(c.digest);
         }
+        let readiness = readiness::rows(&digests, &self.policy.next_ca);
         let (findings, pending, outcome) = self.fleet_pass(digests, findings, part);
         let mut report = assemble(hosts, certificates, findings, outcome, as_of_label);
         report.pending = pending;
+        self.readiness(&mut report, readiness);
         report
+    }
+
+    /// The readiness table of a report, and the next CAs it was judged against.
+    fn readiness(&self, report: &mut ScanReport, mut rows: Vec<TrustRow>) {
+        rows.sort_by(|a, b| {
+            (&a.environment, &a.host, &a.ca_file, &a.client).cmp(&(
+                &b.environment,
+                &b.host,
+                &b.ca_file,
+                &b.client,
+            ))
+        });
+        report.readiness = rows;
+        report.next_ca = self.policy.next_ca.iter().map(NextCa::label).collect();
     }
 
     /// Fleet rules over every digest, the policy over every finding, then
@@ -179,6 +197,7 @@ impl<'a> Run<'a> {
             as_of: self.as_of,
             thresholds: &self.policy.thresholds,
             fleet: &summary,
+            next_ca: &self.policy.next_ca,
         };
         for r in &self.enabled {
             r.check_fleet(&cx, &mut findings);
@@ -355,7 +374,10 @@ pub fn report(
         .iter()
         .flat_map(|h| CertificateSummary::of_host(h, as_of, policy.thresholds.expiry_medium_days))
         .collect();
-    assemble(hosts, certificates, findings, outcome, as_of_label)
+    let digests: Vec<HostDigest> = fleet.hosts.iter().map(HostDigest::of).collect();
+    let mut report = assemble(hosts, certificates, findings, outcome, as_of_label);
+    run.readiness(&mut report, readiness::rows(&digests, &policy.next_ca));
+    report
 }
 
 fn assemble(
@@ -388,6 +410,8 @@ fn assemble(
         // What the scan covered is the caller's to say.
         scope: None,
         pending: Vec::new(),
+        next_ca: Vec::new(),
+        readiness: Vec::new(),
     }
 }
 

@@ -100,6 +100,22 @@ pub fn merge_reports(inputs: &[(&str, ScanReport)]) -> Result<ScanReport, MergeE
     });
     certificates.dedup();
 
+    // Trust stores are judged within their environment, which a shard
+    // holds whole: the shards' rows side by side are the whole scan's.
+    let mut readiness: Vec<_> = inputs
+        .iter()
+        .flat_map(|(_, r)| r.readiness.iter().cloned())
+        .collect();
+    readiness.sort_by(|a, b| {
+        (&a.environment, &a.host, &a.ca_file, &a.client).cmp(&(
+            &b.environment,
+            &b.host,
+            &b.ca_file,
+            &b.client,
+        ))
+    });
+    readiness.dedup();
+
     let mut merged = ScanReport {
         scope,
         schema_version: first.schema_version,
@@ -113,6 +129,8 @@ pub fn merge_reports(inputs: &[(&str, ScanReport)]) -> Result<ScanReport, MergeE
             .iter()
             .flat_map(|(_, r)| r.pending.iter().cloned())
             .collect(),
+        next_ca: first.next_ca.clone(),
+        readiness,
     };
     // Every shard is here (a missing one was refused): the comparisons
     // across environments complete as one scan completes them.

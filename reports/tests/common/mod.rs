@@ -210,6 +210,8 @@ pub fn sample_report() -> ScanReport {
         certificates: Vec::new(),
         scope: None,
         pending: Vec::new(),
+        next_ca: Vec::new(),
+        readiness: Vec::new(),
     }
 }
 

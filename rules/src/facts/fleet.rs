@@ -31,6 +31,8 @@ pub struct HostDigest {
     /// The certificate files the identities name (`ca` and `cert`), by
     /// path. Shared: hosts holding the same file share one copy.
     pub certificates: BTreeMap<String, Arc<Vec<Certificate>>>,
+    /// The chain a database host presented to the probe, leaf first.
+    pub presented: Vec<Certificate>,
 }
 
 impl HostDigest {
@@ -61,6 +63,10 @@ impl HostDigest {
             yml_uses: YmlUse::of(host),
             identities: host.identities.clone(),
             certificates,
+            presented: match &host.probe {
+                Some(p) if host.is_db() => p.chain.clone(),
+                _ => Vec::new(),
+            },
         }
     }
 

@@ -26,6 +26,7 @@ use sslaudit_reports::merge::{self, MergeOptions};
 use sslaudit_reports::{html, json, junit, sarif, terminal};
 use sslaudit_rules::Finding;
 use sslaudit_rules::policy::{Policy, parse_date};
+use sslaudit_rules::readiness::NextCa;
 use sslaudit_rules::report::scope_digest;
 use sslaudit_rules::{Rule, RuleMeta, pack};
 use sslaudit_scanner::engine::{self, Gate, RuleSet};
@@ -260,6 +261,16 @@ struct ScanArgs {
     /// Judge expiry and waivers as of this date (YYYY-MM-DD) or instant (RFC 3339); default: now
     #[arg(long, value_name = "DATE")]
     as_of: Option<String>,
+    /// The CA servers' certificates will come from after an announced rotation (PEM; repeatable)
+    ///
+    /// Every client trust store the scan finds (database.yml sslca, ~/.mysql/root.crt,
+    /// [client] ssl-ca) is checked against it: one that will not trust its server after the
+    /// rotation is SSL021, and the reports' readiness table says per application host whether
+    /// it trusts the current chain and the next CA. `ENV=FILE` is for the servers of one
+    /// environment; a store must trust every next CA of its environment. Examples:
+    /// --next-ca rds-ca-rsa2048-g1.pem, --next-ca production=new-ca/root.crt
+    #[arg(long = "next-ca", value_name = "[ENV=]FILE")]
+    next_ca: Vec<String>,
     /// Write the JSON report here (`-` for stdout)
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -403,6 +414,26 @@ fn parse_as_of(s: Option<&str>) -> Result<(i64, String)> {
     }
 }
 
+/// A `--next-ca [ENV=]FILE`: PEM (or DER) certificates, at least one, for
+/// the servers of environment ENV or of every environment.
+fn load_next_ca(arg: &str) -> Result<NextCa> {
+    let (environment, path) = match arg.split_once('=') {
+        Some((env, path)) if !env.is_empty() && !env.contains('/') => (Some(env.to_string()), path),
+        _ => (None, arg),
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("reading --next-ca {path}"))?;
+    let certificates = sslaudit_rules::parse::x509::parse_certificates(path, &bytes)
+        .map_err(|e| anyhow::anyhow!("--next-ca {path}: {e}"))?;
+    if certificates.is_empty() {
+        bail!("--next-ca {path}: no certificate in the file");
+    }
+    Ok(NextCa {
+        path: path.to_string(),
+        environment,
+        certificates,
+    })
+}
+
 /// Loads the rule packs named on the command line, in order.
 fn load_packs(paths: &[PathBuf]) -> Result<Vec<Box<dyn Rule>>> {
     let mut taken = RuleSet::new(Vec::new()).ids();
@@ -542,10 +573,15 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let loaded = args.baseline.as_deref().map(load_baseline).transpose()?;
     let packs = load_packs(&args.packs)?;
     let rules = RuleSet::new(packs);
-    let policy = match &args.policy {
+    let mut policy = match &args.policy {
         Some(p) => Policy::load(p, &rules.ids())?,
         None => Policy::default(),
     };
+    policy.next_ca = args
+        .next_ca
+        .iter()
+        .map(|a| load_next_ca(a))
+        .collect::<Result<_>>()?;
     let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     // An empty policy file is the default policy, like no file at all.
     let policy_bytes = args
@@ -555,10 +591,26 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         .transpose()?
         .unwrap_or_default();
     let pack_bytes = args.packs.iter().map(read).collect::<Result<Vec<_>>>()?;
+    // The next CAs by scope and content (not by path: shards may run on
+    // machines that keep the file elsewhere).
+    let next_ca_bytes: Vec<Vec<u8>> = policy
+        .next_ca
+        .iter()
+        .map(|n| {
+            let mut b = n.environment.clone().unwrap_or_default().into_bytes();
+            b.push(0);
+            b.extend(n.certificates.iter().flat_map(|c| c.der.iter().copied()));
+            b
+        })
+        .collect();
+    // What the findings were judged against: shards merged together must
+    // agree on all of it.
     let policy_digest = scope_digest(
         [b"policy".as_slice(), &policy_bytes, b"rules"]
             .into_iter()
-            .chain(pack_bytes.iter().map(Vec::as_slice)),
+            .chain(pack_bytes.iter().map(Vec::as_slice))
+            .chain((!next_ca_bytes.is_empty()).then_some(b"next-ca".as_slice()))
+            .chain(next_ca_bytes.iter().map(Vec::as_slice)),
     );
     let started = time::OffsetDateTime::now_utc();
     let mut report = source::scan(

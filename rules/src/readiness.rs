@@ -1,0 +1,246 @@
+//! CA-rotation readiness: for every client trust store a scan found, does
+//! it trust the chain its server presents today, and will it trust the
+//! server once the server's certificate comes from the next CA
+//! (`scan --next-ca FILE`)? "Who breaks when the CA changes": what the
+//! 2024 RDS CA rotation (rds-ca-2019 to rds-ca-rsa2048-g1), Azure's move
+//! from Baltimore to DigiCert Global Root G2 and Cloud SQL's server CA
+//! rotations asked of every application team.
+//!
+//! The trust stores are the client identities of the fleet's hosts: a
+//! database.yml environment's `sslca`, a user's `~/.mysql/root.crt`, the
+//! `[client]` `ssl-ca`. Each concerns a server of its own environment: the
+//! database host its database.yml `host:` names, else the environment's
+//! db_master. The server's current chain is what the probe saw it present
+//! (leaf first, with any intermediates), else its `ssl-cert` file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::certs::{cert_name, chains_to, identity_description};
+use crate::facts::{Certificate, HostDigest, IdentityKind, Role, TlsIdentity, YmlTarget};
+
+/// A CA a server's certificate will come from after an announced rotation:
+/// the certificates of one `--next-ca` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextCa {
+    /// The file on the scanning machine, as given.
+    pub path: String,
+    /// The environment whose servers move to it (`--next-ca ENV=FILE`);
+    /// `None`: every environment's.
+    pub environment: Option<String>,
+    pub certificates: Vec<Certificate>,
+}
+
+impl NextCa {
+    /// `CN=Amazon RDS eu-west-1 Root CA RSA2048 G1 (next-ca.pem)`, with
+    /// `, for production` when it is for one environment.
+    pub fn label(&self) -> String {
+        let names: Vec<String> = self.anchors().map(cert_name).collect();
+        let scope = match &self.environment {
+            Some(e) => format!(", for {e}"),
+            None => String::new(),
+        };
+        format!("{} ({}{scope})", names.join(", "), self.path)
+    }
+
+    /// True when servers of `environment` move to this CA.
+    pub fn applies_to(&self, environment: &str) -> bool {
+        self.environment.as_deref().is_none_or(|e| e == environment)
+    }
+
+    /// The certificates a client must trust: the file's self-signed roots,
+    /// or all of it when it holds none (an intermediate to trust as is).
+    fn anchors(&self) -> impl Iterator<Item = &Certificate> {
+        let roots = self.certificates.iter().any(Certificate::is_self_signed);
+        self.certificates
+            .iter()
+            .filter(move |c| !roots || c.is_self_signed())
+    }
+
+    /// True when `store` trusts this CA: it holds one of its anchors (the
+    /// same certificate, or the same subject and key re-issued), or one of
+    /// them chains to a certificate of `store` (a cross-signed next CA).
+    pub fn trusted_by(&self, store: &[Certificate]) -> bool {
+        self.anchors().any(|a| {
+            store
+                .iter()
+                .any(|s| s.subject == a.subject && s.spki_sha256 == a.spki_sha256)
+                || chains_to(std::slice::from_ref(a), store)
+        })
+    }
+}
+
+/// One client trust store (a CA file of a host) and the server it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustRow {
+    pub environment: String,
+    /// The host holding the trust store.
+    pub host: String,
+    /// Who uses it: `database.yml production (/data/shop/...:2)`, and any
+    /// other client of the host with the same file for the same server.
+    pub client: String,
+    /// The CA file (`sslca`, `ssl-ca`, `root.crt`).
+    pub ca_file: String,
+    /// The database host the client connects to.
+    pub server: String,
+    /// Trusts the chain the server presents today; `None` when the server's
+    /// chain is unknown (not probed, no `ssl-cert` read) or the store could
+    /// not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusts_current: Option<bool>,
+    /// Trusts every `--next-ca` of its environment; `None` without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusts_next: Option<bool>,
+    /// The next CAs it does not trust, by label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_next: Vec<String>,
+}
+
+/// The chain a database host presents: the probe's, else its `ssl-cert`
+/// file (leaf first); empty when neither is known.
+pub fn current_chain(server: &HostDigest) -> &[Certificate] {
+    if !server.presented.is_empty() {
+        return &server.presented;
+    }
+    server
+        .server_identity()
+        .and_then(|i| i.cert.as_deref())
+        .and_then(|p| server.certificates_of(p))
+        .unwrap_or(&[])
+}
+
+/// The identities of a host that are client trust stores.
+fn trust_stores(host: &HostDigest) -> impl Iterator<Item = &TlsIdentity> {
+    host.identities.iter().filter(|i| {
+        i.ca.is_some()
+            && matches!(
+                i.kind,
+                IdentityKind::App { .. }
+                    | IdentityKind::UserHome { .. }
+                    | IdentityKind::ClientOptions
+            )
+    })
+}
+
+/// The database host of `environment` a trust store concerns.
+fn server_of<'a>(
+    host: &HostDigest,
+    identity: &TlsIdentity,
+    environment: &[&'a HostDigest],
+) -> Option<&'a HostDigest> {
+    let master = || {
+        environment
+            .iter()
+            .copied()
+            .find(|d| d.has_role(Role::DbMaster))
+    };
+    let IdentityKind::App {
+        path,
+        environment: env,
+    } = &identity.kind
+    else {
+        return master();
+    };
+    let target = host
+        .yml_uses
+        .iter()
+        .find(|u| &u.path == path && &u.environment == env)
+        .map(|u| &u.target);
+    match target {
+        Some(YmlTarget::Named(name)) => environment
+            .iter()
+            .copied()
+            .find(|d| d.is_db() && d.names.matches(name))
+            .or_else(master),
+        Some(YmlTarget::Local) if host.is_db() => {
+            environment.iter().copied().find(|d| d.name == host.name)
+        }
+        _ => master(),
+    }
+}
+
+/// A trust store judged against its server, with what it was judged from.
+pub struct Judged<'a> {
+    pub row: TrustRow,
+    pub host: &'a HostDigest,
+    /// The identities using the store, the application's first.
+    pub identities: Vec<&'a TlsIdentity>,
+    pub server: &'a HostDigest,
+}
+
+/// Every trust store of `hosts` against its server, in inventory order.
+pub fn rows(hosts: &[HostDigest], next: &[NextCa]) -> Vec<TrustRow> {
+    judge(hosts, next).into_iter().map(|j| j.row).collect()
+}
+
+/// [`rows`], each with its host, identities and server.
+pub fn judge<'a>(hosts: &'a [HostDigest], next: &[NextCa]) -> Vec<Judged<'a>> {
+    let mut environments: std::collections::HashMap<&str, Vec<&HostDigest>> =
+        std::collections::HashMap::new();
+    for d in hosts {
+        environments
+            .entry(d.environment.as_str())
+            .or_default()
+            .push(d);
+    }
+    let mut out = Vec::new();
+    for host in hosts {
+        let environment = &environments[host.environment.as_str()];
+        let next: Vec<&NextCa> = next
+            .iter()
+            .filter(|n| n.applies_to(&host.environment))
+            .collect();
+        // One row per CA file and server: the clients sharing it break together.
+        let mut stores: Vec<(&str, &HostDigest, Vec<&TlsIdentity>)> = Vec::new();
+        for identity in trust_stores(host) {
+            let (Some(server), Some(ca)) = (
+                server_of(host, identity, environment),
+                identity.ca.as_deref(),
+            ) else {
+                continue;
+            };
+            match stores
+                .iter_mut()
+                .find(|(c, s, _)| *c == ca && std::ptr::eq(*s, server))
+            {
+                Some((_, _, ids)) => ids.push(identity),
+                None => stores.push((ca, server, vec![identity])),
+            }
+        }
+        for (ca_file, server, mut identities) in stores {
+            identities.sort_by_key(|i| !matches!(i.kind, IdentityKind::App { .. }));
+            let store = host.certificates_of(ca_file);
+            let chain = current_chain(server);
+            let trusts_current = match store {
+                Some(store) if !chain.is_empty() => Some(chains_to(chain, store)),
+                _ => None,
+            };
+            let missing_next: Vec<String> = match store {
+                Some(store) => next
+                    .iter()
+                    .filter(|n| !n.trusted_by(store))
+                    .map(|n| n.label())
+                    .collect(),
+                None => Vec::new(),
+            };
+            let trusts_next =
+                (!next.is_empty() && store.is_some()).then_some(missing_next.is_empty());
+            let client: Vec<String> = identities.iter().map(|i| identity_description(i)).collect();
+            out.push(Judged {
+                row: TrustRow {
+                    environment: host.environment.clone(),
+                    host: host.name.clone(),
+                    client: client.join("; "),
+                    ca_file: ca_file.to_string(),
+                    server: server.name.clone(),
+                    trusts_current,
+                    trusts_next,
+                    missing_next,
+                },
+                host,
+                identities,
+                server,
+            });
+        }
+    }
+    out
+}
