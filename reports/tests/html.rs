@@ -378,6 +378,7 @@ fn timeline_survives_unreadable_dates() {
         days_left,
         status,
         sha256: "00".into(),
+        issuing_ca: None,
     };
     report.as_of = "not a date".into();
     report.certificates = vec![
@@ -385,7 +386,12 @@ fn timeline_survives_unreadable_dates() {
         cert("garbage", "2040-01-01", 4962, ExpiryStatus::Ok),
         cert("2026-05-01", "2026-06-10", 9, ExpiryStatus::Soon),
     ];
+    report.certificates[2].issuing_ca =
+        Some("rds-ca-rsa2048-g1 (Amazon RDS, valid until 2061-05-25)".into());
     let html = render_with(&report, &[], &gate(None));
+    // The issuing CA of a presented leaf is named beside its issuer.
+    assert_eq!(count(&html, "<small>issued by "), 1);
+    assert!(html.contains("issued by rds-ca-rsa2048-g1 (Amazon RDS, valid until 2061-05-25)"));
     // as_of is recovered from a certificate; the unreadable row says so.
     assert_eq!(count(&html, "class=\"tl-bar\""), 2);
     assert!(html.contains("validity dates could not be read"));
@@ -439,6 +445,7 @@ fn hostile_report() -> (ScanReport, Vec<RuleMeta>) {
     let c = &mut report.certificates[0];
     c.subject = format!("CN={evil}");
     c.issuer = evil.clone();
+    c.issuing_ca = Some(evil.clone());
     c.path = format!("/home/deploy/.mysql/{evil}.crt");
     c.host = format!("app-1{evil}");
     report.expired_waivers = vec![ExpiredWaiver {

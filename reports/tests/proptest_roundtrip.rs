@@ -79,9 +79,10 @@ fn certificate() -> impl Strategy<Value = CertificateSummary> {
     (
         (name(), name(), text(), 0usize..5, text(), text()),
         (text(), text(), any::<i64>(), 0..3u8, "[0-9a-f]{64}"),
+        proptest::option::of(text()),
     )
         .prop_map(
-            |((host, environment, path, index, subject, issuer), (nb, na, days, st, sha))| {
+            |((host, environment, path, index, subject, issuer), (nb, na, days, st, sha), ca)| {
                 CertificateSummary {
                     host,
                     environment,
@@ -95,6 +96,7 @@ fn certificate() -> impl Strategy<Value = CertificateSummary> {
                     status: [ExpiryStatus::Expired, ExpiryStatus::Soon, ExpiryStatus::Ok]
                         [usize::from(st)],
                     sha256: sha,
+                    issuing_ca: ca,
                 }
             },
         )

@@ -278,6 +278,12 @@ pub struct CertificateSummary {
     pub days_left: i64,
     pub status: ExpiryStatus,
     pub sha256: String,
+    /// For the leaf of a chain a server presented: the CA that issued it,
+    /// `rds-ca-rsa2048-g1 (Amazon RDS, valid until 2061-05-25)` for a known
+    /// managed-database CA, else the issuer's CN with the CA certificate's
+    /// own expiry when the chain or the host holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuing_ca: Option<String>,
 }
 
 impl CertificateSummary {
@@ -285,6 +291,12 @@ impl CertificateSummary {
     /// presented chain (skipping presented ones also found in a file).
     pub fn of_host(host: &HostFacts, as_of: i64, soon_days: i64) -> Vec<Self> {
         let mut seen = std::collections::BTreeSet::new();
+        let on_host: Vec<&crate::facts::Certificate> =
+            host.certificates.values().flatten().collect();
+        let issuing = host.probe.as_ref().and_then(|p| {
+            let ca = crate::certs::managed_ca::issuing_ca(&p.chain, &on_host)?;
+            Some((p.chain.first()?.sha256.as_str(), ca.describe()))
+        });
         let files = host.certificates.values().flatten();
         let presented = host.probe.iter().flat_map(|p| p.chain.iter());
         let mut out = Vec::new();
@@ -311,6 +323,10 @@ impl CertificateSummary {
                     ExpiryStatus::Ok
                 },
                 sha256: c.sha256.clone(),
+                issuing_ca: issuing
+                    .as_ref()
+                    .filter(|(leaf, _)| *leaf == c.sha256)
+                    .map(|(_, ca)| ca.clone()),
             });
         }
         out

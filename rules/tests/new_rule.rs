@@ -66,7 +66,7 @@ fn the_scaffold_makes_a_registered_rule_whose_tests_ask_for_its_logic() {
         manifest.replace(members, "members = [\"rules\"]"),
     )
     .unwrap();
-    for d in ["src", "tests"] {
+    for d in ["src", "tests", "data"] {
         copy_dir(&repo().join("rules").join(d), &root.join("rules").join(d));
     }
     std::fs::copy(

@@ -25,6 +25,8 @@ pub(super) struct CertGroup {
 struct CertRow {
     subject: String,
     issuer: String,
+    /// The CA that issued a presented leaf, named (`rds-ca-rsa2048-g1 ...`).
+    issuing_ca: Option<String>,
     path: String,
     not_before: String,
     not_after: String,
@@ -62,6 +64,7 @@ pub(super) fn cert_groups(certs: &[&CertificateSummary]) -> Vec<CertGroup> {
         let row = CertRow {
             subject: c(&cs.subject),
             issuer: c(&cs.issuer),
+            issuing_ca: cs.issuing_ca.as_deref().map(c),
             path: if cs.index > 0 {
                 format!("{} #{}", c(&cs.path), cs.index)
             } else {

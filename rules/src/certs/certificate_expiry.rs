@@ -1,6 +1,7 @@
-use crate::certs::{cert_name, certificates_in_scope};
-use crate::facts::HostFacts;
-use crate::{Context, Finding, Rule, RuleMeta, Severity};
+use crate::certs::managed_ca::{self, ManagedCa};
+use crate::certs::{InScope, cert_name, certificates_in_scope};
+use crate::facts::{Certificate, HostFacts};
+use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL004: a certificate is expired or expires within the policy windows.
 pub struct CertificateExpiry;
@@ -28,7 +29,17 @@ the server presented to the TLS probe (keys parked in `/db/old_keys/` by Key
 Maintenance are left out). A certificate is reported when it has
 expired (critical), or when it expires within `expiry_high_days` (high) or
 `expiry_medium_days` (medium) of the scan date. A presented certificate that
-is also a file on the host is reported once, for the file.
+is also a file on the host is reported once, for the file. Every certificate
+of the presented chain is judged, intermediates and a root included.
+
+A managed database (Amazon RDS and Aurora, Azure Database for MySQL, Google
+Cloud SQL) is issued by its provider's CA, and that CA expires on a date the
+provider publishes. When the chain leads to a CA of the table of well-known
+managed-database CAs (`docs/managed-cas.md`) whose certificate neither the
+server nor the host has, its published expiry is judged the same way: the
+server's chain fails with its CA whether or not the CA is sent. A provider CA
+that is reported names its generation and the one the provider says to move
+to.
 
 ## Why it matters
 
@@ -57,6 +68,12 @@ run `/engineyard/bin/db_server_ssl_keys.sh`, restart MySQL
 new keys are distributed. For users added by hand, regenerate with
 `sudo -i /engineyard/bin/db_user_ssl_keys.sh [expire_in_days]` and copy with
 `/engineyard/bin/remote_key_copy.sh <username>`.
+
+A managed database's CA is rotated by the provider on request: on Amazon RDS,
+`aws rds modify-db-instance --db-instance-identifier <id>
+--ca-certificate-identifier rds-ca-rsa2048-g1` (after the clients trust the
+new CA: the provider's certificate bundle); on Azure and Cloud SQL, follow the
+provider's CA rotation page named in the finding's `documentation` evidence.
 "#;
 
 impl Rule for CertificateExpiry {
@@ -65,24 +82,22 @@ impl Rule for CertificateExpiry {
     }
 
     fn check_host(&self, cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
-        let t = cx.thresholds;
-        for c in certificates_in_scope(host) {
+        let scope = certificates_in_scope(host);
+        for c in &scope {
             let cert = c.cert;
-            let left = cert.not_after - cx.as_of;
-            let (severity, when) = if cert.is_expired(cx.as_of) {
-                (
-                    Severity::Critical,
-                    format!("expired on {}", cert.not_after_date()),
-                )
-            } else if left <= t.expiry_high_days.saturating_mul(86_400) {
-                (Severity::High, expires_in(cert.days_left(cx.as_of), cert))
-            } else if left <= t.expiry_medium_days.saturating_mul(86_400) {
-                (Severity::Medium, expires_in(cert.days_left(cx.as_of), cert))
-            } else {
+            let Some((severity, when)) = grade(cx, cert.not_after) else {
                 continue;
             };
+            // A provider CA is named with the generation to move to.
+            let generation = if cert.is_ca || c.cert.index > 0 {
+                managed_ca::lookup(&cert.subject)
+                    .map(|ca| format!(": {}", generation_advice(ca)))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
             let message = format!(
-                "certificate {} {when} ({})",
+                "certificate {} {when} ({}){generation}",
                 cert_name(cert),
                 c.whereabouts()
             );
@@ -95,11 +110,100 @@ impl Rule for CertificateExpiry {
             f.severity = severity;
             out.push(f);
         }
+        self.check_published_ca_expiry(cx, host, &scope, out);
     }
 }
 
-fn expires_in(days: i64, cert: &crate::facts::Certificate) -> String {
-    let date = cert.not_after_date();
+impl CertificateExpiry {
+    /// The CA generation that issued the presented chain, by its published
+    /// expiry, when the table knows it: the loop above judges only the
+    /// certificates the server sent and the host holds, and a provider's
+    /// root is seldom among them. Left out when a certificate of the same
+    /// generation in scope (the root itself, sent or on disk, or a regional
+    /// CA) expires no later: that one is reported already, with the same
+    /// advice.
+    fn check_published_ca_expiry(
+        &self,
+        cx: &Context<'_>,
+        host: &HostFacts,
+        scope: &[InScope<'_>],
+        out: &mut Vec<Finding>,
+    ) {
+        let Some(probe) = &host.probe else {
+            return;
+        };
+        let on_host: Vec<&Certificate> = host.certificates.values().flatten().collect();
+        let Some(issuing) = managed_ca::issuing_ca(&probe.chain, &on_host) else {
+            return;
+        };
+        let Some(ca) = issuing.known else {
+            return;
+        };
+        let Some(expires) = ca.expires else {
+            return;
+        };
+        if scope
+            .iter()
+            .any(|c| c.cert.not_after <= expires && ca.matches(&c.cert.subject))
+        {
+            return;
+        }
+        let Some((severity, when)) = grade(cx, expires) else {
+            return;
+        };
+        let message = format!(
+            "issuing CA {} ({}) of the chain presented by the server at {} {when} (published expiry): {}",
+            ca.name,
+            ca.provider,
+            probe.address,
+            move_to(ca),
+        );
+        let location = Location::object(format!("cert:probe:{}#ca:{}", probe.address, ca.name));
+        let mut f = self
+            .finding(host, message, location)
+            .evidence("source", "probe")
+            .evidence("ca", ca.name.clone())
+            .evidence("provider", ca.provider.clone())
+            .evidence("issuer", issuing.issuer.clone())
+            .evidence("not_after", rfc3339(expires))
+            .evidence("documentation", ca.source.clone());
+        if let Some(next) = &ca.successor {
+            f = f.evidence("successor", next.clone());
+        }
+        f.severity = severity;
+        out.push(f);
+    }
+}
+
+/// Critical once expired, then high and medium within the policy windows.
+fn grade(cx: &Context<'_>, not_after: i64) -> Option<(Severity, String)> {
+    let t = cx.thresholds;
+    let left = not_after - cx.as_of;
+    let date = crate::facts::format_date(not_after);
+    if not_after < cx.as_of {
+        Some((Severity::Critical, format!("expired on {date}")))
+    } else if left <= t.expiry_high_days.saturating_mul(86_400) {
+        Some((Severity::High, expires_in(left.div_euclid(86_400), &date)))
+    } else if left <= t.expiry_medium_days.saturating_mul(86_400) {
+        Some((Severity::Medium, expires_in(left.div_euclid(86_400), &date)))
+    } else {
+        None
+    }
+}
+
+/// `rds-ca-2019 (Amazon RDS), move to rds-ca-rsa2048-g1`.
+fn generation_advice(ca: &ManagedCa) -> String {
+    format!("{} ({}), {}", ca.name, ca.provider, move_to(ca))
+}
+
+fn move_to(ca: &ManagedCa) -> String {
+    match &ca.successor {
+        Some(next) => format!("move to {next}"),
+        None => "move to the provider's current CA".to_string(),
+    }
+}
+
+fn expires_in(days: i64, date: &str) -> String {
     match days {
         0 => format!("expires in less than a day, on {date}"),
         1 => format!("expires in 1 day, on {date}"),
@@ -255,6 +359,151 @@ mod tests {
                 .ends_with("(presented by the server at 10.0.0.10:3306)"),
             "{}",
             out[0].message
+        );
+    }
+
+    const ADDR: &str = "db.example.rds.amazonaws.com:3306";
+    const RDS_2019: &str = "CN=Amazon RDS us-east-1 2019 CA,OU=Amazon RDS,O=Amazon Web Services\\, Inc.,L=Seattle,ST=Washington,C=US";
+    const RDS_2019_ROOT: &str = "CN=Amazon RDS Root 2019 CA,OU=Amazon RDS,O=Amazon Web Services\\, Inc.,ST=Washington,L=Seattle,C=US";
+    const RDS_G1: &str = "CN=Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1,OU=Amazon RDS,O=Amazon Web Services\\, Inc.,L=Seattle,ST=WA,C=US";
+    const AZURE_ICA: &str = "CN=Microsoft Azure TLS Issuing CA 01,O=Microsoft Corporation,C=US";
+    const BALTIMORE: &str = "CN=Baltimore CyberTrust Root,OU=CyberTrust,O=Baltimore,C=IE";
+
+    fn managed(chain: &[(&str, &str, i64)]) -> HostFacts {
+        let mut h = host("orders-db", "production", &[]);
+        let chain = chain
+            .iter()
+            .enumerate()
+            .map(|(i, (subject, issuer, not_after))| {
+                let mut c = cert(&format!("probe:{ADDR}"), i, subject, issuer, *not_after);
+                c.is_ca = i > 0;
+                c
+            })
+            .collect();
+        h.probe = Some(probe_with_chain(ADDR, chain));
+        h
+    }
+
+    #[test]
+    fn an_expired_provider_ca_is_reported_though_not_presented() {
+        let h = managed(&[("CN=orders", RDS_2019, ts("2026-01-01"))]);
+        let out = run_at(&CertificateExpiry, vec![h], ts("2024-09-01"));
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].severity, Severity::Critical);
+        assert_eq!(
+            out[0].message,
+            "issuing CA rds-ca-2019 (Amazon RDS) of the chain presented by the server at db.example.rds.amazonaws.com:3306 expired on 2024-08-22 (published expiry): move to rds-ca-rsa2048-g1"
+        );
+        assert_eq!(
+            out[0].location.object.as_deref(),
+            Some("cert:probe:db.example.rds.amazonaws.com:3306#ca:rds-ca-2019")
+        );
+        assert_eq!(out[0].location.file, None);
+        assert_eq!(out[0].evidence["successor"], "rds-ca-rsa2048-g1");
+        assert_eq!(out[0].evidence["issuer"], RDS_2019);
+        assert!(out[0].evidence["documentation"].starts_with("https://docs.aws.amazon.com/"));
+
+        // Before the windows open, nothing; within them, graded as any certificate.
+        let h = managed(&[("CN=orders", RDS_2019, ts("2026-01-01"))]);
+        assert!(run_at(&CertificateExpiry, vec![h.clone()], ts("2024-06-01")).is_empty());
+        let out = run_at(&CertificateExpiry, vec![h.clone()], ts("2024-08-01"));
+        assert_eq!(out[0].severity, Severity::Medium);
+        assert!(
+            out[0].message.contains("expires in 21 days, on 2024-08-22"),
+            "{}",
+            out[0].message
+        );
+        let out = run_at(&CertificateExpiry, vec![h], ts("2024-08-22"));
+        assert_eq!(
+            out[0].severity,
+            Severity::High,
+            "the whole published day counts"
+        );
+        assert!(
+            out[0].message.contains("expires in less than a day"),
+            "{}",
+            out[0].message
+        );
+    }
+
+    #[test]
+    fn a_current_provider_ca_is_not_reported() {
+        let h = managed(&[("CN=orders", RDS_G1, ts("2027-01-01"))]);
+        assert!(run_at(&CertificateExpiry, vec![h], ts("2026-06-01")).is_empty());
+    }
+
+    #[test]
+    fn a_presented_ca_of_the_generation_is_judged_itself_and_named() {
+        // The regional CA is sent and expires with the generation: it is
+        // reported once, as the certificate, with the generation's advice.
+        let h = managed(&[
+            ("CN=orders", RDS_2019, ts("2024-08-22")),
+            (RDS_2019, RDS_2019_ROOT, ts("2024-08-22")),
+        ]);
+        let out = run_at(&CertificateExpiry, vec![h], ts("2024-09-01"));
+        assert_eq!(out.len(), 2, "{out:#?}");
+        assert_eq!(
+            out[1].message,
+            "certificate CN=Amazon RDS us-east-1 2019 CA expired on 2024-08-22 (chain certificate 2 presented by the server at db.example.rds.amazonaws.com:3306): rds-ca-2019 (Amazon RDS), move to rds-ca-rsa2048-g1"
+        );
+        assert!(
+            !out[0].message.contains("rds-ca-2019"),
+            "the leaf is no CA: {}",
+            out[0].message
+        );
+
+        // A presented CA that outlives the generation's root leaves the
+        // root's published date to report.
+        let h = managed(&[
+            ("CN=orders", RDS_2019, ts("2024-08-22")),
+            (RDS_2019, RDS_2019_ROOT, ts("2024-10-01")),
+        ]);
+        let out = run_at(&CertificateExpiry, vec![h], ts("2024-09-01"));
+        let objects: Vec<_> = out
+            .iter()
+            .filter_map(|f| f.location.object.as_deref())
+            .collect();
+        assert_eq!(
+            objects,
+            [
+                "cert:probe:db.example.rds.amazonaws.com:3306#0",
+                "cert:probe:db.example.rds.amazonaws.com:3306#1",
+                "cert:probe:db.example.rds.amazonaws.com:3306#ca:rds-ca-2019",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_root_reached_through_the_presented_intermediate_is_judged() {
+        let h = managed(&[
+            (
+                "CN=orders.mysql.database.azure.com",
+                AZURE_ICA,
+                ts("2025-12-01"),
+            ),
+            (AZURE_ICA, BALTIMORE, ts("2025-12-01")),
+        ]);
+        let out = run_at(&CertificateExpiry, vec![h.clone()], ts("2025-06-01"));
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(
+            out[0].message,
+            "issuing CA Baltimore CyberTrust Root (Azure Database for MySQL single server) of the chain presented by the server at db.example.rds.amazonaws.com:3306 expired on 2025-05-12 (published expiry): move to DigiCert Global Root G2"
+        );
+        // The host holds the root: its own certificate is judged instead.
+        let mut with_root = h;
+        let root = cert(
+            "/etc/ssl/baltimore.crt",
+            0,
+            BALTIMORE,
+            BALTIMORE,
+            ts("2025-05-12"),
+        );
+        with_root.certificates.insert(root.path.clone(), vec![root]);
+        let out = run_at(&CertificateExpiry, vec![with_root], ts("2025-06-01"));
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(
+            out[0].location.file.as_deref(),
+            Some("/etc/ssl/baltimore.crt")
         );
     }
 
