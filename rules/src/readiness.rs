@@ -108,16 +108,20 @@ pub fn current_chain(server: &HostDigest) -> &[Certificate] {
         .unwrap_or(&[])
 }
 
-/// The identities of a host that are client trust stores.
+/// The identities of a host that are client trust stores: a user's
+/// `~/.mysql`, `[client]` options, and database.yml environments that
+/// connect (not templates such as `default:`, which only feed merges).
 fn trust_stores(host: &HostDigest) -> impl Iterator<Item = &TlsIdentity> {
     host.identities.iter().filter(|i| {
         i.ca.is_some()
-            && matches!(
-                i.kind,
-                IdentityKind::App { .. }
-                    | IdentityKind::UserHome { .. }
-                    | IdentityKind::ClientOptions
-            )
+            && match &i.kind {
+                IdentityKind::App { path, environment } => host
+                    .yml_uses
+                    .iter()
+                    .any(|u| &u.path == path && &u.environment == environment),
+                IdentityKind::UserHome { .. } | IdentityKind::ClientOptions => true,
+                IdentityKind::Server | IdentityKind::Keygen { .. } => false,
+            }
     })
 }
 

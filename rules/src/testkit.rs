@@ -298,6 +298,9 @@ pub fn probe_with_chain(address: &str, chain: Vec<Certificate>) -> ProbeFacts {
         chain,
         accepted: BTreeMap::new(),
         error: None,
+        plaintext: None,
+        requests_client_cert: None,
+        client_ca_names: Vec::new(),
     }
 }
 

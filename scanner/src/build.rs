@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sslaudit_rules::Location;
 use sslaudit_rules::facts::{
-    CollectionProblem, FileStatus, HostFacts, IdentityKind, MysqlFacts, OptionSet, ProbeFacts,
-    Reachability, TlsIdentity, what,
+    CollectionProblem, FileStatus, HostFacts, IdentityKind, MysqlFacts, OptionSet, PlaintextAnswer,
+    ProbeFacts, Reachability, TlsIdentity, what,
 };
 use sslaudit_rules::layout::Layout;
 use sslaudit_rules::parse::{dbyml, mycnf, openssl_cnf, passwd, version, x509};
@@ -224,6 +224,9 @@ fn probe_facts(rec: &ProbeRecord, problems: &mut Vec<CollectionProblem>) -> Prob
         chain,
         accepted: rec.accepted.clone(),
         error: rec.error.clone(),
+        plaintext: rec.plaintext.clone().map(PlaintextAnswer::normalized),
+        requests_client_cert: rec.requests_client_cert,
+        client_ca_names: rec.client_ca_names.clone(),
     }
 }
 

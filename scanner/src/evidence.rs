@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sslaudit_rules::Location;
 use sslaudit_rules::facts::{
-    Access, Account, CollectionProblem, ConnectionFacts, FileMeta, PrivateKeyFacts, Reachability,
-    ReplicationChannel, Role,
+    Access, Account, CollectionProblem, ConnectionFacts, FileMeta, PlaintextAnswer,
+    PrivateKeyFacts, Reachability, ReplicationChannel, Role,
 };
 use sslaudit_rules::parse::{FileSource, SourceError};
 
@@ -124,6 +124,17 @@ pub struct ProbeRecord {
     pub accepted: BTreeMap<String, bool>,
     #[serde(default)]
     pub error: Option<String>,
+    /// The answer to the plaintext login attempt (no SSLRequest, a user that
+    /// does not exist, no credential); absent in snapshots from before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plaintext: Option<PlaintextAnswer>,
+    /// Whether the first handshake's server sent a TLS CertificateRequest;
+    /// absent when no TLS was negotiated (or in older snapshots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_client_cert: Option<bool>,
+    /// The CA names listed in that CertificateRequest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_ca_names: Vec<String>,
 }
 
 /// A file of the host: what the collector saw, and its bytes when copied.

@@ -23,16 +23,18 @@
 //! its own login between them (docs/scanner-queries.md, "What the probe
 //! costs a server").
 
+mod certreq;
 mod handshake;
 mod net;
 mod packet;
+mod plaintext;
 
 use handshake::*;
 use net::*;
 
 pub use packet::{
-    CLIENT_SSL, Greeting, GreetingError, MAX_GREETING, ServerError, parse_err_packet,
-    parse_greeting, parse_header, preview, ssl_request,
+    CLIENT_SSL, Greeting, GreetingError, MAX_GREETING, PROBE_USER, ServerError, handshake_response,
+    parse_err_packet, parse_greeting, parse_header, preview, ssl_request,
 };
 
 use std::io::{self, Read, Write};
@@ -47,6 +49,7 @@ use openssl::ssl::{
 };
 
 use crate::evidence::ProbeRecord;
+use sslaudit_rules::facts::PlaintextAnswer;
 
 /// The MySQL port used when an address names none.
 pub const DEFAULT_PORT: u16 = 3306;
@@ -91,6 +94,10 @@ pub struct ProbeOptions {
     pub versions: bool,
     /// SNI to send; none by default (MySQL servers do not use it).
     pub server_name: Option<String>,
+    /// Also make the plaintext login attempt (one connection without TLS
+    /// for a user that does not exist, no credential; see
+    /// [`Probe::test_plaintext`]).
+    pub plaintext: bool,
 }
 
 impl Default for ProbeOptions {
@@ -99,6 +106,7 @@ impl Default for ProbeOptions {
             timeout: Duration::from_secs(10),
             versions: true,
             server_name: None,
+            plaintext: true,
         }
     }
 }
@@ -111,6 +119,9 @@ pub fn probe_tcp(address: &str, opts: &ProbeOptions) -> ProbeRecord {
     let mut probe = Probe::tcp(address, opts);
     if opts.versions {
         probe.test_versions();
+    }
+    if opts.plaintext {
+        probe.test_plaintext();
     }
     probe.finish()
 }
@@ -132,6 +143,9 @@ where
     if opts.versions {
         probe.test_versions();
     }
+    if opts.plaintext {
+        probe.test_plaintext();
+    }
     probe.finish()
 }
 
@@ -152,6 +166,7 @@ pub struct Probe<'a> {
     /// The first handshake's outcome, when TLS was negotiated.
     first: Option<(Option<usize>, Offer)>,
     versions_tested: bool,
+    plaintext_tested: bool,
 }
 
 impl<'a> Probe<'a> {
@@ -203,6 +218,7 @@ impl<'a> Probe<'a> {
             rec: failed(label, message),
             first: None,
             versions_tested: true,
+            plaintext_tested: true,
         }
     }
 
@@ -214,6 +230,7 @@ impl<'a> Probe<'a> {
             rec,
             first,
             versions_tested: false,
+            plaintext_tested: false,
         }
     }
 
@@ -240,6 +257,26 @@ impl<'a> Probe<'a> {
         tracing::debug!(probe = %self.label, "version tests done");
     }
 
+    /// The plaintext login attempt (one connection): without SSLRequest, a
+    /// HandshakeResponse41 for [`PROBE_USER`], a user that does not exist,
+    /// with empty auth data, no database and no connection attributes; an
+    /// AuthSwitchRequest or auth-more-data gets an empty answer. No
+    /// credential is ever sent. Made only when the first handshake got a
+    /// MySQL greeting (TLS or not). A refused login is an authentication
+    /// error to the server: it never counts against `max_connect_errors`,
+    /// but the server may log it as `Access denied` (docs/scanner-queries.md,
+    /// "What the probe sends").
+    pub fn test_plaintext(&mut self) {
+        if std::mem::replace(&mut self.plaintext_tested, true) {
+            return;
+        }
+        if self.rec.greeting_version.is_none() {
+            return;
+        }
+        self.rec.plaintext = Some(self.attempts.plaintext());
+        tracing::debug!(probe = %self.label, "plaintext login attempt done");
+    }
+
     pub fn finish(self) -> ProbeRecord {
         self.rec
     }
@@ -251,6 +288,10 @@ struct NoAttempts;
 impl Attempts for NoAttempts {
     fn one(&mut self, _offer: Offer) -> Result<Outcome, Failure> {
         Err(Failure::new("no address to connect to".into()))
+    }
+
+    fn plaintext(&mut self) -> PlaintextAnswer {
+        PlaintextAnswer::none("no address to connect to".into())
     }
 }
 
@@ -281,6 +322,8 @@ struct Session {
     protocol: String,
     cipher: Option<String>,
     chain_pem: Vec<String>,
+    /// The server sent a CertificateRequest, listing these CA names.
+    client_cert_request: Option<Vec<String>>,
 }
 
 /// Why one connection failed, with the greeting when it got that far.
@@ -306,6 +349,9 @@ impl Failure {
 /// Runs handshakes; `many` may run them concurrently.
 trait Attempts {
     fn one(&mut self, offer: Offer) -> Result<Outcome, Failure>;
+
+    /// One plaintext login attempt (see [`Probe::test_plaintext`]).
+    fn plaintext(&mut self) -> PlaintextAnswer;
 
     fn many(&mut self, offers: &[Offer]) -> Vec<Result<Outcome, Failure>> {
         offers.iter().map(|&o| self.one(o)).collect()
@@ -335,6 +381,16 @@ impl TcpAttempts {
 impl Attempts for TcpAttempts {
     fn one(&mut self, offer: Offer) -> Result<Outcome, Failure> {
         self.attempt(offer)
+    }
+
+    fn plaintext(&mut self) -> PlaintextAnswer {
+        let deadline = Instant::now() + self.opts.timeout;
+        let stream = match connect_tcp(&self.addrs, deadline, self.opts.timeout) {
+            Ok(s) => s,
+            Err(f) => return PlaintextAnswer::none(f.message),
+        };
+        let _ = stream.set_nodelay(true);
+        plaintext::attempt(DeadlineTcp { stream, deadline }, &self.opts, deadline)
     }
 
     /// One thread per version test: over a real network each costs several
@@ -380,6 +436,14 @@ where
         })?;
         handshake(stream, offer, &self.opts, deadline)
     }
+
+    fn plaintext(&mut self) -> PlaintextAnswer {
+        let deadline = Instant::now() + self.opts.timeout;
+        match (self.connect)() {
+            Ok(stream) => plaintext::attempt(stream, &self.opts, deadline),
+            Err(e) => PlaintextAnswer::none(format!("cannot open the connection: {e}")),
+        }
+    }
 }
 
 /// The record of the first handshake, and when it negotiated TLS, the
@@ -424,6 +488,8 @@ fn first_handshake(
     rec.protocol = Some(session.protocol);
     rec.cipher = session.cipher;
     rec.chain_pem = session.chain_pem;
+    rec.requests_client_cert = Some(session.client_cert_request.is_some());
+    rec.client_ca_names = session.client_cert_request.unwrap_or_default();
     (rec, Some((negotiated, offered)))
 }
 

@@ -98,6 +98,8 @@ pub fn connect(h: &InventoryHost) -> Result<HostTarget, RemoteError> {
     let opts = ProbeOptions {
         timeout: h.ssh.timeout,
         versions: false,
+        // Remediation only needs the presented chain.
+        plaintext: false,
         ..ProbeOptions::default()
     };
     let ep = endpoint(&h.address, h.mysql.port);

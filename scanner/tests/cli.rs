@@ -49,6 +49,11 @@ fn demo_fleet_triggers_every_rule_and_fails_the_gate() {
         demo().to_str().unwrap(),
         "--as-of",
         &as_of,
+        "--next-ca",
+        &format!(
+            "production={}",
+            root().join("fixtures/demo-fleet-next-ca.pem").display()
+        ),
         "--json",
         json.to_str().unwrap(),
         "--sarif",

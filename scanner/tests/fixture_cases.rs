@@ -5,7 +5,8 @@
 //! a finding anywhere it was not expected fails the suite, not only a case
 //! of its own. On top of the snapshot, a `fail-*` case must hold a finding
 //! of its rule and a `pass-*` case none. Each case is a snapshot judged as
-//! of its `collected_at`, so cases never rot as time passes.
+//! of its `collected_at`, so cases never rot as time passes. A case may
+//! hold a `next-ca.pem` beside its snapshot: the scan's `--next-ca`.
 //!
 //! After a deliberate change: `INSTA_UPDATE=always cargo test -p
 //! sslaudit-scanner --test fixture_cases`, then review `git diff fixtures/`.
@@ -15,7 +16,9 @@ use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+use sslaudit_rules::parse::x509::parse_certificates;
 use sslaudit_rules::policy::Policy;
+use sslaudit_rules::readiness::NextCa;
 use sslaudit_rules::{Finding, registry};
 use sslaudit_scanner::engine::{self, RuleSet};
 use sslaudit_scanner::snapshot;
@@ -41,8 +44,22 @@ fn run_case(dir: &Path) -> Vec<Finding> {
         .collected_at_unix()
         .unwrap_or_else(|| panic!("{}: snapshot.toml needs collected_at", dir.display()));
     let rules = RuleSet::new(Vec::new());
-    engine::evaluate(&fleet, &rules, &Policy::default(), as_of).0
+    let mut policy = Policy::default();
+    let next = dir.join(NEXT_CA);
+    if next.is_file() {
+        let pem = std::fs::read(&next).unwrap_or_else(|e| panic!("{}: {e}", next.display()));
+        policy.next_ca = vec![NextCa {
+            path: NEXT_CA.to_string(),
+            environment: None,
+            certificates: parse_certificates(NEXT_CA, &pem)
+                .unwrap_or_else(|e| panic!("{}: {e}", next.display())),
+        }];
+    }
+    engine::evaluate(&fleet, &rules, &policy, as_of).0
 }
+
+/// A case's optional `--next-ca` (the CA its servers move to next).
+const NEXT_CA: &str = "next-ca.pem";
 
 /// Every finding, one block each, in the report's order.
 fn render(findings: &[Finding]) -> String {
@@ -162,7 +179,7 @@ fn every_case_has_its_snapshot_and_nothing_else_at_the_top() {
                 let Ok(entry) = entry else { continue };
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if entry.path().is_file()
-                    && !["snapshot.toml", "findings.snap"].contains(&name.as_str())
+                    && !["snapshot.toml", "findings.snap", NEXT_CA].contains(&name.as_str())
                 {
                     wrong.push(format!("{}: unexpected file {name}", case.display()));
                 }

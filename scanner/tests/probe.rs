@@ -32,6 +32,9 @@ fn opts(versions: bool) -> ProbeOptions {
         timeout: SECOND,
         versions,
         server_name: None,
+        // The plaintext login attempt has its tests in probe_plaintext.rs;
+        // these count and script the TLS connections alone.
+        plaintext: false,
     }
 }
 
@@ -976,6 +979,7 @@ fn live_mariadb_healthy_weak_without_tls_and_refusing() {
         timeout: Duration::from_secs(5),
         versions: true,
         server_name: None,
+        plaintext: false,
     };
     let addr = format!("127.0.0.1:{}", good.port);
     let (r, took) = timed(&addr, &o);

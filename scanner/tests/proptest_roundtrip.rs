@@ -221,9 +221,23 @@ fn probe() -> impl Strategy<Value = ProbeRecord> {
         vec(text(), 0..2),
         btree_map(word(), any::<bool>(), 0..3),
         option::of(text()),
+        (
+            option::of(plaintext_answer()),
+            option::of(any::<bool>()),
+            vec(text(), 0..2),
+        ),
     )
         .prop_map(
-            |(address, greeting_version, advertises_ssl, protocol, chain_pem, accepted, error)| {
+            |(
+                address,
+                greeting_version,
+                advertises_ssl,
+                protocol,
+                chain_pem,
+                accepted,
+                error,
+                (plaintext, requests_client_cert, client_ca_names),
+            )| {
                 ProbeRecord {
                     address,
                     greeting_version,
@@ -233,9 +247,27 @@ fn probe() -> impl Strategy<Value = ProbeRecord> {
                     chain_pem,
                     accepted,
                     error,
+                    plaintext,
+                    requests_client_cert,
+                    client_ca_names,
                 }
             },
         )
+}
+
+fn plaintext_answer() -> impl Strategy<Value = sslaudit_rules::facts::PlaintextAnswer> {
+    use sslaudit_rules::facts::{PlaintextAnswer, PlaintextOutcome};
+    prop_oneof![
+        (any::<u16>(), option::of("[0-9A-Z]{5}"), text())
+            .prop_map(|(code, state, message)| PlaintextAnswer::error(code, state, message)),
+        text().prop_map(PlaintextAnswer::none),
+        Just(PlaintextAnswer {
+            outcome: PlaintextOutcome::LoggedIn,
+            code: None,
+            sql_state: None,
+            message: String::new(),
+        }),
+    ]
 }
 
 fn evidence() -> impl Strategy<Value = HostEvidence> {

@@ -44,6 +44,78 @@ pub(super) struct Page {
     cert_groups: Vec<CertGroup>,
     filter_envs: Vec<String>,
     filter_rules: Vec<FilterRule>,
+    readiness: Option<ReadinessView>,
+}
+
+/// "Who breaks when the CA changes": every client trust store against its
+/// server's current chain and the next CAs.
+#[derive(Serialize)]
+struct ReadinessView {
+    /// The next CAs judged against; empty without `--next-ca`.
+    next_ca: Vec<String>,
+    rows: Vec<ReadinessRow>,
+    /// Stores that will not trust their server after the rotation.
+    breaking: usize,
+    /// Stores that do not trust their server's chain today.
+    broken_now: usize,
+}
+
+#[derive(Serialize)]
+struct ReadinessRow {
+    environment: String,
+    host: String,
+    client: String,
+    ca_file: String,
+    server: String,
+    /// `yes`, `no` or `unknown`.
+    current: &'static str,
+    next: &'static str,
+    missing: String,
+}
+
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+impl ReadinessView {
+    fn of(report: &ScanReport) -> Option<Self> {
+        if report.readiness.is_empty() {
+            return None;
+        }
+        let rows: Vec<ReadinessRow> = report
+            .readiness
+            .iter()
+            .map(|r| ReadinessRow {
+                environment: c(&r.environment),
+                host: c(&r.host),
+                client: c(&r.client),
+                ca_file: c(&r.ca_file),
+                server: c(&r.server),
+                current: yes_no(r.trusts_current),
+                // No next CA for its environment (or none given): not judged.
+                next: match r.trusts_next {
+                    None => "-",
+                    v => yes_no(v),
+                },
+                missing: r
+                    .missing_next
+                    .iter()
+                    .map(|m| c(m))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+            .collect();
+        Some(ReadinessView {
+            next_ca: report.next_ca.iter().map(|n| c(n)).collect(),
+            breaking: rows.iter().filter(|r| r.next == "no").count(),
+            broken_now: rows.iter().filter(|r| r.current == "no").count(),
+            rows,
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -218,6 +290,7 @@ struct HostInfo {
 struct WireView {
     /// `SSL002 ssl-config-missing, SSL003 ...`.
     not_judged: String,
+    count: usize,
 }
 
 impl Page {
@@ -257,6 +330,7 @@ impl Page {
                             .map(|n| format!("{} {}", c(&n.rule), c(&n.name)))
                             .collect::<Vec<_>>()
                             .join(", "),
+                        count: h.not_applicable.len(),
                     }),
                 },
             );
@@ -562,6 +636,7 @@ impl Page {
             cert_groups: cert_groups(&certs),
             filter_envs: envs.iter().map(|e| c(e)).collect(),
             filter_rules,
+            readiness: ReadinessView::of(report),
         }
     }
 }

@@ -79,7 +79,7 @@ impl Rule for CaRotationNotReady {
     fn check_fleet(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let digests = cx.fleet.digests();
         for j in readiness::judge(&digests, cx.next_ca) {
-            self.judge(&j.row, j.host, j.identities[0], j.server, out);
+            self.judge(&j.row, j.host, &j.identities, j.server, out);
         }
     }
 }
@@ -89,10 +89,18 @@ impl CaRotationNotReady {
         &self,
         row: &TrustRow,
         host: &HostDigest,
-        identity: &TlsIdentity,
+        identities: &[&TlsIdentity],
         server: &HostDigest,
         out: &mut Vec<Finding>,
     ) {
+        // The store's first user (the application's, when one uses it)
+        // places the finding; every user is named in the message.
+        let identity = identities[0];
+        let trust = if identities.len() > 1 {
+            "trust"
+        } else {
+            "trusts"
+        };
         let label = identity_label(&identity.kind);
         let location = |what: &str| {
             identity
@@ -107,7 +115,7 @@ impl CaRotationNotReady {
         };
         if row.trusts_next == Some(false) {
             let message = format!(
-                "{} trust {}, which does not hold the next CA {}: once {}'s certificate comes \
+                "{} {trust} {}, which does not hold the next CA {}: once {}'s certificate comes \
                  from it, the client cannot verify the server ({current})",
                 row.client,
                 row.ca_file,
@@ -125,7 +133,7 @@ impl CaRotationNotReady {
             && let Some(leaf) = current_chain(server).first()
         {
             let message = format!(
-                "{} trust {}, which does not verify the chain {} presents ({}, issued by {}): \
+                "{} {trust} {}, which does not verify the chain {} presents ({}, issued by {}): \
                  the client cannot verify the server today",
                 row.client,
                 row.ca_file,

@@ -24,7 +24,10 @@ pub use config::{
 };
 pub use fleet::{AppAccount, FleetSummary, FleetView, HostDigest};
 pub use mysql::{Account, Flavor, MysqlFacts, MysqlVersion, ReplicationChannel, Require};
-pub use net::{ConnectionFacts, ProbeFacts};
+pub use net::{
+    ConnectionFacts, ER_ACCESS_DENIED_ERROR, ER_SECURE_TRANSPORT_REQUIRED, PlaintextAnswer,
+    PlaintextOutcome, ProbeFacts,
+};
 
 use crate::layout::Layout;
 

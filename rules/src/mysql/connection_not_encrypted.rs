@@ -1,7 +1,7 @@
 //! SSL018 connection-not-encrypted: a TCP connection to the server ends up
 //! without TLS.
 
-use crate::facts::HostFacts;
+use crate::facts::{HostFacts, PlaintextOutcome};
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL018: the scanner's own TCP session has no cipher, or the TLS probe
@@ -19,7 +19,13 @@ What actually happens on the wire, for every host the scanner connected to:
   when verifying;
 - the credential-less TLS probe of the server's port: the greeting must advertise SSL
   (the `CLIENT_SSL` capability) and the TLS handshake must succeed. A probe that never got
-  a greeting (port closed, host down) says nothing about TLS and is not reported.
+  a greeting (port closed, host down) says nothing about TLS and is not reported;
+- the probe's plaintext login attempt (no TLS, the user `sslaudit-probe-nonexistent` that
+  does not exist, no password): a server that lets it in (an anonymous account without a
+  password) proves from the wire that plaintext sessions exist, even where nobody can log
+  in to the host. Its answer is quoted as evidence (`plaintext_answer`) beside a greeting
+  without SSL. An `Access denied` (1045) alone proves nothing: MySQL, and MariaDB before
+  MDEV-30178, answer it to a plaintext login whether or not they require secure transport.
 
 ## Why it matters
 
@@ -80,6 +86,10 @@ impl Rule for ConnectionNotEncrypted {
         if p.greeting_version.is_none() && p.error.is_some() {
             return;
         }
+        let logged_in = p
+            .plaintext
+            .as_ref()
+            .is_some_and(|a| a.outcome == PlaintextOutcome::LoggedIn);
         let message = if !p.advertises_ssl {
             format!(
                 "server at {} does not advertise SSL in its greeting",
@@ -87,6 +97,12 @@ impl Rule for ConnectionNotEncrypted {
             )
         } else if let Some(err) = &p.error {
             format!("TLS handshake with {} failed: {err}", p.address)
+        } else if logged_in {
+            format!(
+                "proven from the wire: the server at {} let the probe's plaintext login in: \
+                 it accepts sessions without TLS",
+                p.address
+            )
         } else {
             return;
         };
@@ -100,6 +116,9 @@ impl Rule for ConnectionNotEncrypted {
             .evidence("advertises_ssl", p.advertises_ssl.to_string());
         if let Some(v) = &p.greeting_version {
             f = f.evidence("greeting_version", v.clone());
+        }
+        if let Some(a) = &p.plaintext {
+            f = f.evidence("plaintext_answer", a.describe());
         }
         out.push(f);
     }
@@ -195,5 +214,55 @@ mod tests {
         let f = run(&ConnectionNotEncrypted, &h);
         assert_eq!(f.len(), 2);
         assert_ne!(f[0].fingerprint, f[1].fingerprint);
+    }
+
+    #[test]
+    fn the_plaintext_answer_on_the_wire() {
+        use crate::facts::PlaintextAnswer;
+        let denied = PlaintextAnswer::error(
+            1045,
+            Some("28000".into()),
+            "Access denied for user 'sslaudit-probe-nonexistent'@'10.0.0.9' (using password: NO)"
+                .into(),
+        );
+        let mut h = db_host("db-master");
+        let mut p = probe("10.0.0.10:3306");
+        p.greeting_version = Some("10.11.9-MariaDB".into());
+        // TLS works and the plaintext login is refused: nothing proven.
+        p.plaintext = Some(denied.clone());
+        h.probe = Some(p.clone());
+        assert!(run(&ConnectionNotEncrypted, &h).is_empty());
+        // Let in without TLS: plaintext sessions exist.
+        p.plaintext = Some(PlaintextAnswer {
+            outcome: PlaintextOutcome::LoggedIn,
+            code: None,
+            sql_state: None,
+            message: String::new(),
+        });
+        h.probe = Some(p.clone());
+        let f = run(&ConnectionNotEncrypted, &h);
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "proven from the wire: the server at 10.0.0.10:3306 let the probe's plaintext login \
+             in: it accepts sessions without TLS"
+        );
+        assert_eq!(f[0].location, Location::object("probe:10.0.0.10:3306"));
+        // No TLS at all: the same finding as before, with the answer quoted.
+        p.advertises_ssl = false;
+        p.plaintext = Some(denied);
+        h.probe = Some(p.clone());
+        let f = run(&ConnectionNotEncrypted, &h);
+        let mut before = p;
+        before.plaintext = None;
+        h.probe = Some(before);
+        let old = run(&ConnectionNotEncrypted, &h);
+        assert_eq!(f[0].fingerprint, old[0].fingerprint);
+        assert_eq!(f[0].message, old[0].message);
+        assert_eq!(
+            f[0].evidence["plaintext_answer"],
+            "error 1045 (28000): Access denied for user 'sslaudit-probe-nonexistent'@'10.0.0.9' \
+             (using password: NO)"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! SSL017 secure-transport-not-required: the server lets clients connect over
 //! TCP without TLS.
 
-use crate::facts::HostFacts;
+use crate::facts::{HostFacts, PlaintextOutcome};
 use crate::mysql::support::server_version;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
@@ -17,8 +17,21 @@ enforce transport security server-wide: use `REQUIRE X509` per account, SSL005).
 
 Where the variable was not collected but the server's version has it, the scanner's own
 session is evidence (`source: session`): a server that accepted the scanner's login over an
-unencrypted TCP connection does not require secure transport. The TLS probe cannot show
-this: it never logs in, and a server checks `require_secure_transport` only at login.
+unencrypted TCP connection does not require secure transport.
+
+The probe's plaintext login attempt is wire evidence (`source: probe`): without TLS, it logs
+in as `sslaudit-probe-nonexistent`, a user that does not exist, with no password, and reads
+the server's answer.
+
+- Error 3159 (`Connections using insecure transport are prohibited while
+  --require_secure_transport=ON`) proves the setting ON. The live server's answer wins over
+  SQL facts or a session that say otherwise (they were true at another moment): no finding.
+- The server logging the probe in (an anonymous account without a password) proves it OFF
+  even without SQL facts: a plaintext session exists.
+- Error 1045 (`Access denied`) proves nothing here and is not reported: MySQL checks
+  `require_secure_transport` only after a successful authentication, and MariaDB before
+  MDEV-30178 (10.11 measured) answers 1045 to a plaintext login whether the setting is ON
+  or OFF.
 
 ## Why it matters
 
@@ -65,6 +78,22 @@ impl Rule for SecureTransportNotRequired {
     fn check_host(&self, _cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
         if !host.is_db() {
             return;
+        }
+        let wire = host
+            .probe
+            .as_ref()
+            .and_then(|p| Some((p, p.plaintext.as_ref()?)));
+        match wire.map(|(_, a)| a.outcome) {
+            // The live server refused a plaintext session: ON, whatever the
+            // SQL facts or a session said at another moment.
+            Some(PlaintextOutcome::SecureTransportRequired) => return,
+            Some(PlaintextOutcome::LoggedIn) => {
+                if let Some((p, a)) = wire {
+                    self.plaintext_login_accepted(host, &p.address, &a.describe(), out);
+                }
+                return;
+            }
+            _ => {}
         }
         // Present means supported (MySQL 5.7.8+, MariaDB 10.5.2+).
         let Some(value) = host
@@ -114,6 +143,38 @@ impl Rule for SecureTransportNotRequired {
 }
 
 impl SecureTransportNotRequired {
+    /// The probe's plaintext login attempt was let in: a plaintext session
+    /// exists, so the setting is not in force (on a server that has it).
+    fn plaintext_login_accepted(
+        &self,
+        host: &HostFacts,
+        address: &str,
+        answer: &str,
+        out: &mut Vec<Finding>,
+    ) {
+        if let Some(v) = server_version(host)
+            && !has_variable(&v)
+        {
+            return;
+        }
+        let mut f = self
+            .finding(
+                host,
+                format!(
+                    "proven from the wire: the server at {address} let the probe's plaintext \
+                     login in ({answer}): require_secure_transport is not in force"
+                ),
+                Location::object("variable:require_secure_transport"),
+            )
+            .evidence("source", "probe")
+            .evidence("address", address.to_string())
+            .evidence("plaintext_answer", answer.to_string());
+        if let Some(v) = server_version(host) {
+            f = f.evidence("version", v.raw);
+        }
+        out.push(f);
+    }
+
     /// Without the variable: a server whose version has it and which took
     /// the scanner's login over plain TCP does not require secure transport.
     fn plaintext_session_accepted(&self, host: &HostFacts, out: &mut Vec<Finding>) {
@@ -124,12 +185,7 @@ impl SecureTransportNotRequired {
         let Some(v) = server_version(host) else {
             return;
         };
-        let has_variable = if v.is_mariadb() {
-            v.at_least(10, 5, 2)
-        } else {
-            v.at_least(5, 7, 8)
-        };
-        if !has_variable {
+        if !has_variable(&v) {
             return;
         }
         out.push(
@@ -146,6 +202,15 @@ impl SecureTransportNotRequired {
             .evidence("endpoint", c.endpoint.clone())
             .evidence("version", v.raw),
         );
+    }
+}
+
+/// MySQL 5.7.8+, MariaDB 10.5.2+.
+fn has_variable(v: &crate::facts::MysqlVersion) -> bool {
+    if v.is_mariadb() {
+        v.at_least(10, 5, 2)
+    } else {
+        v.at_least(5, 7, 8)
     }
 }
 
@@ -222,6 +287,91 @@ mod tests {
         );
         assert!(run(&SecureTransportNotRequired, &h).is_empty());
         h.mysql = None;
+        assert!(run(&SecureTransportNotRequired, &h).is_empty());
+    }
+
+    fn plaintext(outcome_code: Option<u16>, logged_in: bool) -> crate::facts::PlaintextAnswer {
+        use crate::facts::PlaintextAnswer;
+        match (outcome_code, logged_in) {
+            (_, true) => PlaintextAnswer {
+                outcome: PlaintextOutcome::LoggedIn,
+                code: None,
+                sql_state: None,
+                message: String::new(),
+            },
+            (Some(3159), _) => PlaintextAnswer::error(
+                3159,
+                Some("08004".into()),
+                "Connections using insecure transport are prohibited while --require_secure_transport=ON.".into(),
+            ),
+            (Some(c), _) => PlaintextAnswer::error(
+                c,
+                Some("28000".into()),
+                "Access denied for user 'sslaudit-probe-nonexistent'@'10.0.0.9' (using password: NO)".into(),
+            ),
+            (None, _) => PlaintextAnswer::none("timed out".into()),
+        }
+    }
+
+    fn probed(h: &mut crate::facts::HostFacts, answer: crate::facts::PlaintextAnswer) {
+        let mut p = probe("10.0.0.10:3306");
+        p.greeting_version = Some("8.0.36".into());
+        p.plaintext = Some(answer);
+        h.probe = Some(p);
+    }
+
+    #[test]
+    fn the_wire_refusal_wins_over_stale_sql_facts() {
+        let mut h = db_host("db-master");
+        set_mysql(&mut h, mysql(&[("require_secure_transport", "OFF")]));
+        assert_eq!(run(&SecureTransportNotRequired, &h).len(), 1);
+        probed(&mut h, plaintext(Some(3159), false));
+        assert!(run(&SecureTransportNotRequired, &h).is_empty());
+    }
+
+    #[test]
+    fn access_denied_proves_nothing_either_way() {
+        // Only probe evidence: no finding.
+        let mut h = db_host("db-master");
+        probed(&mut h, plaintext(Some(1045), false));
+        assert!(run(&SecureTransportNotRequired, &h).is_empty());
+        // Beside SQL facts, they decide as before (ON passes, OFF fails).
+        set_mysql(&mut h, mysql(&[("require_secure_transport", "ON")]));
+        assert!(run(&SecureTransportNotRequired, &h).is_empty());
+        set_mysql(&mut h, mysql(&[("require_secure_transport", "OFF")]));
+        let f = run(&SecureTransportNotRequired, &h);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["source"], "sql");
+        // Nor does an unanswered attempt or another error.
+        let mut h = db_host("db-master");
+        probed(&mut h, plaintext(None, false));
+        assert!(run(&SecureTransportNotRequired, &h).is_empty());
+        probed(&mut h, plaintext(Some(1130), false));
+        assert!(run(&SecureTransportNotRequired, &h).is_empty());
+    }
+
+    #[test]
+    fn a_plaintext_login_let_in_proves_it_off_from_the_wire() {
+        let mut h = db_host("db-master");
+        probed(&mut h, plaintext(None, true));
+        let f = run(&SecureTransportNotRequired, &h);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].message,
+            "proven from the wire: the server at 10.0.0.10:3306 let the probe's plaintext login \
+             in (OK: logged in without a password): require_secure_transport is not in force"
+        );
+        assert_eq!(f[0].evidence["source"], "probe");
+        assert_eq!(f[0].evidence["address"], "10.0.0.10:3306");
+        // The same fingerprint as the SQL finding: one question, one finding.
+        let mut sql = db_host("db-master");
+        set_mysql(&mut sql, mysql(&[("require_secure_transport", "OFF")]));
+        assert_eq!(
+            f[0].fingerprint,
+            run(&SecureTransportNotRequired, &sql)[0].fingerprint
+        );
+        // A version without the variable has nothing to enforce.
+        h.probe.as_mut().unwrap().greeting_version = Some("5.6.51".into());
         assert!(run(&SecureTransportNotRequired, &h).is_empty());
     }
 }

@@ -78,6 +78,43 @@ pub fn collect(source: &SourceArgs, out: &Path, quiet: bool) -> Result<ExitCode>
 }
 
 /// `sslaudit probe`: the TLS of MySQL ports, no credentials needed.
+/// The indented lines under a probed server's line: the plaintext login
+/// attempt's answer and whether the server asks for a client certificate.
+fn probe_details(p: &sslaudit_rules::facts::ProbeFacts) -> String {
+    use sslaudit_rules::facts::PlaintextOutcome;
+    let pad = " ".repeat(26);
+    let mut out = String::new();
+    if let Some(a) = &p.plaintext {
+        let meaning = match a.outcome {
+            PlaintextOutcome::SecureTransportRequired => {
+                "refused before authentication: require_secure_transport is ON"
+            }
+            PlaintextOutcome::AccessDenied => {
+                "read up to authentication; says nothing about require_secure_transport"
+            }
+            PlaintextOutcome::LoggedIn => "let in: plaintext sessions are accepted",
+            PlaintextOutcome::Other | PlaintextOutcome::NoAnswer => "proves nothing",
+        };
+        out.push_str(&format!(
+            "{pad}plaintext login as {}: {} — {meaning}\n",
+            sslaudit_scanner::probe::PROBE_USER,
+            a.describe()
+        ));
+    }
+    match p.requests_client_cert {
+        Some(true) if p.client_ca_names.is_empty() => out.push_str(&format!(
+            "{pad}asks for a client certificate (no CA names listed)\n"
+        )),
+        Some(true) => out.push_str(&format!(
+            "{pad}asks for a client certificate from: {}\n",
+            p.client_ca_names.join("; ")
+        )),
+        Some(false) => out.push_str(&format!("{pad}does not ask for a client certificate\n")),
+        None => {}
+    }
+    out
+}
+
 pub fn probe(
     targets: &[String],
     timeout: Duration,
@@ -171,6 +208,7 @@ pub fn probe(
             ),
         };
         table.push_str(&line);
+        table.push_str(&probe_details(p));
     }
     let fleet = Fleet { hosts };
     let rules = RuleSet::new(Vec::new());

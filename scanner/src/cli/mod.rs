@@ -159,7 +159,9 @@ sslaudit collect --host root@127.0.10.1 --identity-file id_ed25519 --known-hosts
         long_about = "Probe the TLS of MySQL ports without credentials: speak the MySQL protocol \
 up to the SSLRequest, complete a TLS handshake, record the greeting's version, the negotiated \
 protocol and cipher, the presented chain, and which protocol versions the server accepts \
-(TLS 1.0/1.1 included), then judge them with the rules (SSL004, SSL008, SSL009, SSL015, SSL016, \
+(TLS 1.0/1.1 included), whether the server asks for a client certificate, and how it answers \
+a plaintext login attempt for the user sslaudit-probe-nonexistent with no credential \
+(docs/scanner-queries.md, \"What the probe sends\"), then judge them with the rules (SSL004, SSL008, SSL009, SSL015, SSL016, \
 SSL018...). Like sslscan --starttls-mysql, with findings.",
         after_help = "Examples:\n  sslaudit probe 127.0.0.1:3306\n  sslaudit probe 127.0.10.1 127.0.10.2:3307 --timeout 3s --json probe.json\n\n\
 Exit status: 0 the gate passed, 1 findings at or above --fail-on, 2 bad arguments."

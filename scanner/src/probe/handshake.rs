@@ -69,9 +69,12 @@ pub(super) fn handshake<S: Read + Write>(
         }
     };
     conn.seen = Some(Vec::new());
+    certreq::begin();
     match ssl.connect(conn) {
         Ok(mut tls) => {
-            let session = session(tls.ssl());
+            let mut session = session(tls.ssl());
+            let (requested, names) = certreq::take();
+            session.client_cert_request = requested.then_some(names);
             // close_notify, and no login: the server counts the aborted
             // connection against this address. It does so before it hangs
             // up, so waiting for its hang-up orders that count before
@@ -260,6 +263,7 @@ pub(super) fn session(ssl: &SslRef) -> Session {
         protocol: ssl.version_str().to_string(),
         cipher: ssl.current_cipher().map(|c| c.name().to_string()),
         chain_pem,
+        client_cert_request: None,
     }
 }
 
@@ -289,6 +293,8 @@ pub(super) fn build_context(offer: Offer) -> Result<SslContext, ErrorStack> {
     // complete to be observed.
     b.set_security_level(0);
     b.set_options(LEGACY_SERVER_CONNECT);
+    // Records whether the server asks for a client certificate (none is sent).
+    certreq::install(&mut b);
     let (min, max, ciphers) = match offer {
         Offer::Full => (SslVersion::TLS1, None, FULL_CIPHERS),
         Offer::Legacy => (SslVersion::TLS1, Some(SslVersion::TLS1_2), COMPAT_CIPHERS),

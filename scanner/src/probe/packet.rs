@@ -215,6 +215,68 @@ pub fn ssl_request(seq: u8, greeting: &Greeting) -> [u8; 36] {
     p
 }
 
+/// The user name of the plaintext login attempt: one that no server has
+/// (MySQL and MariaDB user names are at most 32 and 80 characters, and this
+/// one is fixed and documented so that an administrator who sees it in a
+/// log knows what it was; docs/scanner-queries.md, "What the probe sends").
+pub const PROBE_USER: &str = "sslaudit-probe-nonexistent";
+
+/// The client's auth plugin named in the plaintext login attempt when the
+/// greeting names none.
+const DEFAULT_AUTH_PLUGIN: &str = "mysql_native_password";
+
+/// The HandshakeResponse41 of the plaintext login attempt (header
+/// included): no `CLIENT_SSL` (so no TLS), [`PROBE_USER`], auth data of
+/// length zero, no database (`CLIENT_CONNECT_WITH_DB` clear), no connection
+/// attributes (`CLIENT_CONNECT_ATTRS` clear), and the greeting's auth plugin
+/// name so that the server answers in its own terms. `seq` is the
+/// greeting's sequence id plus one.
+pub fn handshake_response(seq: u8, greeting: &Greeting) -> Vec<u8> {
+    let capabilities = CLIENT_LONG_PASSWORD
+        | CLIENT_LONG_FLAG
+        | CLIENT_PROTOCOL_41
+        | CLIENT_TRANSACTIONS
+        | CLIENT_SECURE_CONNECTION
+        | CLIENT_MULTI_RESULTS
+        | CLIENT_PLUGIN_AUTH;
+    let charset = greeting
+        .charset
+        .filter(|&c| c != 0)
+        .unwrap_or(DEFAULT_CHARSET);
+    let plugin = greeting
+        .auth_plugin
+        .as_deref()
+        .filter(|p| !p.is_empty() && p.len() < 64 && p.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or(DEFAULT_AUTH_PLUGIN);
+    let mut payload = Vec::with_capacity(64);
+    payload.extend_from_slice(&capabilities.to_le_bytes());
+    payload.extend_from_slice(&MAX_PACKET.to_le_bytes());
+    payload.push(charset);
+    payload.extend_from_slice(&[0u8; 23]);
+    payload.extend_from_slice(PROBE_USER.as_bytes());
+    payload.push(0);
+    // CLIENT_SECURE_CONNECTION: a one-byte length, then the auth data: none.
+    payload.push(0);
+    payload.extend_from_slice(plugin.as_bytes());
+    payload.push(0);
+    let mut p = Vec::with_capacity(payload.len() + 4);
+    p.extend_from_slice(&(payload.len() as u32).to_le_bytes()[..3]);
+    p.push(seq);
+    p.extend_from_slice(&payload);
+    p
+}
+
+/// An empty packet: the client's answer to an AuthSwitchRequest or to
+/// auth-more-data when it has no credential to give.
+pub fn empty_packet(seq: u8) -> [u8; 4] {
+    [0, 0, 0, seq]
+}
+
+/// `COM_QUIT`, sent when a plaintext login attempt was let in.
+pub fn com_quit() -> [u8; 5] {
+    [1, 0, 0, 0, 0x01]
+}
+
 /// How the start of an unexpected answer looks, for messages: its text when
 /// it reads as text (`"SSH-2.0-OpenSSH_9.2p1"`, `"HTTP/1.1 400"`), else hex.
 pub fn preview(bytes: &[u8]) -> String {
@@ -461,6 +523,31 @@ mod tests {
         assert_eq!(u32::from_le_bytes([p[8], p[9], p[10], p[11]]), 1 << 24);
         assert_eq!(p[12], 255);
         assert!(p[13..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn handshake_response_layout() {
+        let g = parse_greeting(&mysql80_greeting(0xffff)).unwrap();
+        let p = handshake_response(1, &g);
+        let (len, seq) = parse_header([p[0], p[1], p[2], p[3]]);
+        assert_eq!((len, seq), (p.len() - 4, 1));
+        let caps = u32::from_le_bytes([p[4], p[5], p[6], p[7]]);
+        assert_eq!(caps & CLIENT_SSL, 0, "no SSLRequest, no TLS");
+        assert_eq!(caps & 0x0000_0008, 0, "no CLIENT_CONNECT_WITH_DB");
+        assert_eq!(caps & 0x0010_0000, 0, "no CLIENT_CONNECT_ATTRS");
+        assert_eq!(caps & 0x0020_0000, 0, "no lenenc auth data");
+        assert_eq!(p[12], 255);
+        assert!(p[13..36].iter().all(|&b| b == 0));
+        let rest = &p[36..];
+        let user_end = rest.iter().position(|&b| b == 0).unwrap();
+        assert_eq!(&rest[..user_end], PROBE_USER.as_bytes());
+        assert_eq!(rest[user_end + 1], 0, "auth data of length zero");
+        assert_eq!(&rest[user_end + 2..], b"caching_sha2_password\0");
+        // A greeting without a plugin name: mysql_native_password.
+        let g = parse_greeting(&mysql56_greeting()[..56]).unwrap();
+        assert_eq!(g.auth_plugin, None);
+        let p = handshake_response(1, &g);
+        assert!(p.ends_with(b"\0\0mysql_native_password\0"));
     }
 
     #[test]

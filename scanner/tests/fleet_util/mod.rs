@@ -1,11 +1,11 @@
 //! The one live-fleet guard and its helpers, shared by every test that runs
 //! on the test fleet (live_fleet.rs, remediate_live.rs, faults_live.rs,
 //! load_live.rs, secrets_live.rs, injection_live.rs, probe_hygiene_live.rs,
-//! shards_live.rs): bringing a fleet up on a subnet of its own and always
-//! down again, running sslaudit, and reading its JSON report. Each test
-//! binary uses a part of it. Subnets, one per test (docs/testfleet.md):
+//! shards_live.rs, probe_plaintext_live.rs): bringing a fleet up on a
+//! subnet of its own and always down again, running sslaudit, and reading
+//! its JSON report. Each test binary uses a part of it. Subnets, one per test (docs/testfleet.md):
 //! 41 live_fleet, 51..56 remediate_live, 70..79 the reliability and
-//! security tests.
+//! security tests (78 probe_plaintext_live).
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,6 +75,7 @@ impl Fleet {
     /// path or `N`) and exactly the `extra` options given.
     pub fn up_with(subnet: u8, spec: &str, extra: &[&str], env: &[(&str, &str)]) -> Fleet {
         assert!(
+            // 78: probe_plaintext_live.
             subnet == 41 || (51..=56).contains(&subnet) || (70..=79).contains(&subnet),
             "subnet {subnet} is not one of the live tests' (docs/testfleet.md)"
         );
