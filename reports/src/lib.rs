@@ -100,6 +100,31 @@ pub(crate) fn hosts_line(report: &sslaudit_rules::report::ScanReport) -> String 
     )
 }
 
+/// `CA rotation: 4 trust stores; 1 will not trust its server after the
+/// rotation to ..., 1 does not trust it today`: the readiness table in one
+/// line, for the terminal and the Markdown summary; `None` when there is
+/// nothing to say (no store, or no next CA and every store trusts today).
+pub(crate) fn readiness_line(report: &sslaudit_rules::report::ScanReport) -> Option<String> {
+    let rows = &report.readiness;
+    let breaking = rows.iter().filter(|r| r.trusts_next == Some(false)).count();
+    let broken_now = rows
+        .iter()
+        .filter(|r| r.trusts_current == Some(false))
+        .count();
+    if rows.is_empty() || (report.next_ca.is_empty() && broken_now == 0) {
+        return None;
+    }
+    let mut line = format!("CA rotation: {}", plural(rows.len(), "trust store"));
+    if !report.next_ca.is_empty() {
+        line.push_str(&format!(
+            "; {breaking} will not trust its server after the rotation to {}",
+            report.next_ca.join(", ")
+        ));
+    }
+    line.push_str(&format!("; {broken_now} does not trust its server today"));
+    Some(line)
+}
+
 pub fn severity_label(sev: Severity) -> &'static str {
     match sev {
         Severity::Critical => "CRITICAL",

@@ -16,7 +16,7 @@ use sslaudit_rules::report::ScanReport;
 use sslaudit_rules::{RuleMeta, Severity};
 
 use crate::baseline::{BaselineState, Comparison};
-use crate::{hosts_line, plural, severity_label};
+use crate::{hosts_line, plural, readiness_line, severity_label};
 
 /// Rows of the findings table unless told otherwise.
 pub const DEFAULT_MAX_ROWS: usize = 50;
@@ -85,6 +85,9 @@ pub fn to_markdown(report: &ScanReport, rules: &[&RuleMeta], opts: &MarkdownOpti
         cell(&report.as_of),
         cell(&hosts_line(report))
     );
+    if let Some(line) = readiness_line(report) {
+        let _ = writeln!(out, "{}.\n", cell(&line));
+    }
 
     let active: Vec<&Finding> = report.active().collect();
     let waived = report.findings.len() - active.len();

@@ -15,7 +15,7 @@ use sslaudit_rules::finding::Finding;
 use sslaudit_rules::report::{HostStatus, HostSummary, ScanReport};
 use sslaudit_rules::{RuleMeta, Severity};
 
-use crate::{hosts_line, plural, severity_label};
+use crate::{hosts_line, plural, readiness_line, severity_label};
 
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
@@ -82,6 +82,32 @@ pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String 
         out.push_str(&host_heading(group[0], &hosts, &p));
         for f in group {
             out.push_str(&finding_line(f, &names, &p));
+        }
+    }
+
+    if let Some(line) = readiness_line(report) {
+        let _ = write!(out, "\n{}\n", p.paint(BOLD, &clean(&line)));
+        for r in report
+            .readiness
+            .iter()
+            .filter(|r| r.trusts_next == Some(false) || r.trusts_current == Some(false))
+        {
+            let mut what = Vec::new();
+            if r.trusts_current == Some(false) {
+                what.push("does not trust the server today");
+            }
+            if r.trusts_next == Some(false) {
+                what.push("breaks at the rotation");
+            }
+            let _ = writeln!(
+                out,
+                "  {}/{} {} -> {}: {}",
+                clean(&r.environment),
+                clean(&r.host),
+                clean(&r.ca_file),
+                clean(&r.server),
+                what.join(", ")
+            );
         }
     }
 

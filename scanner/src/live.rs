@@ -233,9 +233,10 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
 
 /// Collects a host audited from the wire (`ssh: none`): the probe's first
 /// handshake, the scanner's own login over TCP (which resets the host
-/// cache's count of the probe's connection), then the version tests when
-/// the server's `tls_version` does not answer. The host is unreachable
-/// (SCAN001) when neither got a word from the server.
+/// cache's count of the probe's connection), the version tests when the
+/// server's `tls_version` does not answer, and the plaintext login attempt.
+/// The host is unreachable (SCAN001) when neither the probe nor the login
+/// got a word from the server.
 fn collect_wire(h: &InventoryHost, opts: &LiveOptions, mut ev: HostEvidence) -> HostEvidence {
     let target = endpoint(&h.address, h.mysql.port);
     let probe_opts = ProbeOptions {
@@ -248,10 +249,14 @@ fn collect_wire(h: &InventoryHost, opts: &LiveOptions, mut ev: HostEvidence) -> 
         Ok(s) => collect_via_tcp(&h.address, h.mysql.port, &s),
         Err(p) => (None, None, vec![p]),
     };
-    if let Some(p) = probe.as_mut()
-        && !tls_version_known(record.as_ref())
-    {
-        p.test_versions();
+    if let Some(p) = probe.as_mut() {
+        if !tls_version_known(record.as_ref()) {
+            p.test_versions();
+        }
+        // Without SSH this is the only view of how the server treats a
+        // plaintext login (docs/scanner-queries.md, "The plaintext login
+        // attempt"): never a credential, an unknown user.
+        p.test_plaintext();
     }
     let probe = probe.map(Probe::finish);
     let greeted = probe.as_ref().is_some_and(|p| p.greeting_version.is_some());

@@ -238,6 +238,9 @@ pub fn probe(
     })
 }
 
+/// What `inventory check` says of the SSH of a host audited from the wire.
+const NO_SSH: &str = "not used (ssh: none)";
+
 /// `sslaudit inventory check`: validates an inventory and tries each host's
 /// SSH and MySQL login, printing a table.
 pub fn inventory_check(source: &SourceArgs) -> Result<ExitCode> {
@@ -255,9 +258,10 @@ pub fn inventory_check(source: &SourceArgs) -> Result<ExitCode> {
             .map(|h| {
                 let started = Instant::now();
                 let ev = collect_host(h, &opts);
-                let ssh = match &ev.meta.reachability {
-                    Reachability::Reachable => "ok".to_string(),
-                    Reachability::Unreachable { reason } => reason.clone(),
+                let ssh = match (&ev.meta.reachability, h.access) {
+                    (Reachability::Reachable, Access::Wire) => NO_SSH.to_string(),
+                    (Reachability::Reachable, Access::Ssh) => "ok".to_string(),
+                    (Reachability::Unreachable { reason }, _) => reason.clone(),
                 };
                 let is_db = h
                     .roles
@@ -286,19 +290,19 @@ pub fn inventory_check(source: &SourceArgs) -> Result<ExitCode> {
         "{:<32} {:<40} {:<40} {:>8}\n",
         "HOST", "SSH", "MYSQL", "TIME"
     );
-    let mut all_ok = true;
+    let ready = |ssh: &str, mysql: &str| {
+        (ssh == "ok" || ssh == NO_SSH) && (mysql.starts_with("ok") || mysql.starts_with('('))
+    };
     for (label, ssh, mysql, took) in &rows {
-        all_ok &= ssh == "ok" && (mysql.starts_with("ok") || mysql.starts_with('('));
         out.push_str(&format!(
             "{label:<32} {ssh:<40} {mysql:<40} {:>6}ms\n",
             took.as_millis()
         ));
     }
+    let ready_count = rows.iter().filter(|(_, s, m, _)| ready(s, m)).count();
+    let all_ok = ready_count == rows.len();
     out.push_str(&format!(
-        "\n{} of {} hosts ready to scan\n",
-        rows.iter()
-            .filter(|(_, s, m, _)| s == "ok" && (m.starts_with("ok") || m.starts_with('(')))
-            .count(),
+        "\n{ready_count} of {} hosts ready to scan\n",
         rows.len()
     ));
     std::io::stdout().write_all(out.as_bytes())?;

@@ -21,8 +21,8 @@ use sslaudit_scanner::remediate as rem;
 
 use super::keygen::KeygenArgs;
 use super::run::{
-    RunArgs, VerifySpec, env_hosts, execute, master_of, now, refuse_unreadable, rfc3339, run_id,
-    scan_env, settings_of, write_plan,
+    RunArgs, VerifySpec, env_hosts, execute, master_of, now, refuse_unreadable, refuse_wire_hosts,
+    rfc3339, run_id, scan_env, settings_of, write_plan,
 };
 
 #[derive(Debug, Args)]
@@ -58,6 +58,7 @@ pub struct RotateArgs {
 
 pub fn rotate(args: RotateArgs) -> Result<ExitCode> {
     let hosts = env_hosts(&args.inventory, &args.environment)?;
+    refuse_wire_hosts(&hosts, "rotate")?;
     let master = master_of(&hosts)?;
     eprintln!(
         "scanning environment {} ({} hosts)...",
@@ -222,6 +223,7 @@ pub fn keygen_inventory(args: KeygenArgs) -> Result<ExitCode> {
         bail!("--inventory needs --environment");
     };
     let hosts = env_hosts(inventory, environment)?;
+    refuse_wire_hosts(&hosts, "keygen")?;
     let master = master_of(&hosts)?;
     eprintln!(
         "scanning environment {environment} ({} hosts)...",

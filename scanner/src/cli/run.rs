@@ -16,7 +16,7 @@ use sslaudit_remediations::journal::Journal;
 use sslaudit_remediations::plan::Plan;
 use sslaudit_remediations::runners::HostSettings;
 use sslaudit_remediations::target::Target;
-use sslaudit_rules::facts::{HostFacts, Role};
+use sslaudit_rules::facts::{Access, HostFacts, Role};
 use sslaudit_rules::finding::Finding;
 use sslaudit_scanner::inventory::{self, InventoryHost};
 use sslaudit_scanner::live::LiveOptions;
@@ -85,6 +85,27 @@ pub(super) fn env_hosts(inventory: &Path, environment: &str) -> Result<Vec<Inven
         );
     }
     Ok(hosts)
+}
+
+/// Keys are generated on the db_master and copied to every host over SSH
+/// (the seed's Key Maintenance): an environment with hosts the inventory
+/// marks `ssh: none` cannot go through it, and says which before anything
+/// is scanned or planned.
+pub(super) fn refuse_wire_hosts(hosts: &[InventoryHost], command: &str) -> Result<()> {
+    let wire: Vec<String> = hosts
+        .iter()
+        .filter(|h| h.access == Access::Wire)
+        .map(|h| format!("{} ({})", h.name, h.origin))
+        .collect();
+    if !wire.is_empty() {
+        bail!(
+            "`sslaudit {command}` generates and copies keys over SSH, and the inventory says \
+             `ssh: none` for {}: their certificates are the provider's or their owner's to \
+             change; `sslaudit scan --next-ca` tells which clients are ready for the new CA",
+            wire.join(", ")
+        );
+    }
+    Ok(())
 }
 
 pub(super) fn settings_of(hosts: &[InventoryHost]) -> BTreeMap<String, HostSettings> {
