@@ -28,7 +28,7 @@ use sslaudit_rules::Finding;
 use sslaudit_rules::policy::{Policy, parse_date};
 use sslaudit_rules::readiness::NextCa;
 use sslaudit_rules::report::scope_digest;
-use sslaudit_rules::{Rule, RuleMeta, pack};
+use sslaudit_rules::{Evidence, Rule, RuleMeta, pack};
 use sslaudit_scanner::engine::{self, Gate, RuleSet};
 use values::{ColorWhen, FailOn};
 
@@ -862,6 +862,12 @@ fn explain(rule: &str, packs: &[PathBuf]) -> Result<ExitCode> {
         m.summary,
         m.help.trim_end()
     );
+    if m.evidence == Evidence::HostFiles {
+        out.push_str(
+            "\nJudges files on the host: not applicable to hosts audited from the wire \
+             (`ssh: none`), whose reports list it as such.\n",
+        );
+    }
     if !m.references.is_empty() {
         out.push_str("\nReferences:\n");
         for reference in m.references.iter() {
