@@ -17,10 +17,13 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sslaudit_reports::html::{HtmlOptions, render};
 use sslaudit_reports::json::from_json;
+use sslaudit_rules::facts::Access;
 use sslaudit_rules::finding::Suppression;
 use sslaudit_rules::policy::ExpiredWaiver;
+use sslaudit_rules::readiness::TrustRow;
 use sslaudit_rules::report::{
-    CertificateSummary, ExpiryStatus, HostStatus, HostSummary, SCHEMA_VERSION, ScanReport, ToolInfo,
+    CertificateSummary, ExpiryStatus, HostStatus, HostSummary, NotApplicable, SCHEMA_VERSION,
+    ScanReport, ToolInfo,
 };
 use sslaudit_rules::{Finding, Location, RuleMeta, Severity};
 
@@ -456,6 +459,14 @@ fn hostile_report() -> (ScanReport, Vec<RuleMeta>) {
         origin: evil.clone(),
     }];
     report.tool.version = evil.clone();
+    report.hosts[0].access = Access::Wire;
+    report.hosts[0].not_applicable = vec![NotApplicable {
+        rule: evil.clone(),
+        name: evil.clone(),
+        needs: evil.clone(),
+    }];
+    report.next_ca = vec![evil.clone()];
+    report.readiness = vec![trust_row(&evil, Some(false), Some(false))];
     let mut rules = demo_rules();
     let help = format!(
         "## What {evil}\n\nText {evil} with `{evil}` code.\n\n- item {evil}\n\n```sh{evil}\n{evil}\n```\n"
@@ -469,6 +480,57 @@ fn hostile_report() -> (ScanReport, Vec<RuleMeta>) {
         &[&evil],
     ));
     (report, rules)
+}
+
+/// A readiness row whose every string is `s`.
+fn trust_row(s: &str, current: Option<bool>, next: Option<bool>) -> TrustRow {
+    TrustRow {
+        environment: s.into(),
+        host: s.into(),
+        client: s.into(),
+        ca_file: s.into(),
+        server: s.into(),
+        trusts_current: current,
+        trusts_next: next,
+        missing_next: if next == Some(false) {
+            vec![s.into()]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+#[test]
+fn wire_hosts_and_the_readiness_table_render() {
+    let mut report = demo_report();
+    let html = render_with(&report, &demo_rules(), &gate(Some(Severity::High)));
+    assert!(!html.contains("id=\"readiness\""), "no stores, no table");
+    assert_eq!(count(&html, "class=\"pill pill-wire\""), 0);
+
+    report.hosts[0].access = Access::Wire;
+    report.hosts[0].not_applicable = vec![NotApplicable {
+        rule: "SSL002".into(),
+        name: "ssl-config-missing".into(),
+        needs: "files on the host".into(),
+    }];
+    report.next_ca = vec!["CN=next CA (next.pem)".into()];
+    report.readiness = vec![
+        trust_row("old-only", Some(true), Some(false)),
+        trust_row("next-only", Some(false), Some(true)),
+        trust_row("both", Some(true), Some(true)),
+        trust_row("unjudged", None, None),
+    ];
+    let html = render_with(&report, &demo_rules(), &gate(Some(Severity::High)));
+    assert_eq!(count(&html, "class=\"pill pill-wire\""), 1);
+    assert!(html.contains("1 rule not applicable without SSH"));
+    assert!(html.contains("SSL002 ssl-config-missing"));
+    assert!(html.contains("audited from the wire</li>"), "summary card");
+    assert!(html.contains("href=\"#readiness\""), "table of contents");
+    assert_eq!(count(&html, "data-current=\"yes\" data-next=\"no\""), 1);
+    assert_eq!(count(&html, "data-current=\"no\" data-next=\"yes\""), 1);
+    assert_eq!(count(&html, "data-current=\"yes\" data-next=\"yes\""), 1);
+    assert_eq!(count(&html, "data-current=\"unknown\" data-next=\"-\""), 1);
+    assert!(html.contains("<b>1</b> will not trust its server after the rotation"));
 }
 
 #[test]
