@@ -95,6 +95,18 @@ pub struct TrustRow {
     pub missing_next: Vec<String>,
 }
 
+/// Rows in report order: environment, host, CA file, clients.
+pub fn sort(rows: &mut [TrustRow]) {
+    rows.sort_by(|a, b| {
+        (&a.environment, &a.host, &a.ca_file, &a.client).cmp(&(
+            &b.environment,
+            &b.host,
+            &b.ca_file,
+            &b.client,
+        ))
+    });
+}
+
 /// The chain a database host presents: the probe's, else its `ssl-cert`
 /// file (leaf first); empty when neither is known.
 pub fn current_chain(server: &HostDigest) -> &[Certificate] {

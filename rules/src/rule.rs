@@ -106,6 +106,25 @@ pub trait Rule: Send + Sync {
 
     fn check_fleet(&self, _cx: &Context<'_>, _out: &mut Vec<Finding>) {}
 
+    /// A finding of this rule at its default severity, on a host a fleet
+    /// rule knows by its digest.
+    fn finding_on(
+        &self,
+        host: &crate::facts::HostDigest,
+        message: String,
+        location: crate::Location,
+    ) -> Finding {
+        let m = self.meta();
+        Finding::new(
+            m.id.clone(),
+            m.severity,
+            &host.name,
+            &host.environment,
+            message,
+            location,
+        )
+    }
+
     /// A finding of this rule at its default severity.
     fn finding(&self, host: &HostFacts, message: String, location: crate::Location) -> Finding {
         let m = self.meta();

@@ -171,14 +171,7 @@ impl<'a> Run<'a> {
 
     /// The readiness table of a report, and the next CAs it was judged against.
     fn readiness(&self, report: &mut ScanReport, mut rows: Vec<TrustRow>) {
-        rows.sort_by(|a, b| {
-            (&a.environment, &a.host, &a.ca_file, &a.client).cmp(&(
-                &b.environment,
-                &b.host,
-                &b.ca_file,
-                &b.client,
-            ))
-        });
+        readiness::sort(&mut rows);
         report.readiness = rows;
         report.next_ca = self.policy.next_ca.iter().map(NextCa::label).collect();
     }

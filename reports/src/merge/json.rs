@@ -106,14 +106,7 @@ pub fn merge_reports(inputs: &[(&str, ScanReport)]) -> Result<ScanReport, MergeE
         .iter()
         .flat_map(|(_, r)| r.readiness.iter().cloned())
         .collect();
-    readiness.sort_by(|a, b| {
-        (&a.environment, &a.host, &a.ca_file, &a.client).cmp(&(
-            &b.environment,
-            &b.host,
-            &b.ca_file,
-            &b.client,
-        ))
-    });
+    sslaudit_rules::readiness::sort(&mut readiness);
     readiness.dedup();
 
     let mut merged = ScanReport {

@@ -5,7 +5,7 @@
 use crate::certs::{cert_name, identity_label};
 use crate::facts::{HostDigest, TlsIdentity};
 use crate::readiness::{self, TrustRow, current_chain};
-use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
+use crate::{Context, Finding, Rule, RuleMeta, Severity};
 
 /// SSL021: trust stores that break when the server's CA changes.
 pub struct CaRotationNotReady;
@@ -148,17 +148,6 @@ impl CaRotationNotReady {
             );
         }
     }
-
-    fn finding_on(&self, host: &HostDigest, message: String, location: Location) -> Finding {
-        Finding::new(
-            META.id.clone(),
-            META.severity,
-            &host.name,
-            &host.environment,
-            message,
-            location,
-        )
-    }
 }
 
 #[cfg(test)]
@@ -185,7 +174,7 @@ mod tests {
             IdentityKind::UserHome {
                 user: "deploy".into(),
             },
-            Location::file("/home/deploy/.mysql", None),
+            crate::Location::file("/home/deploy/.mysql", None),
             Some(ca),
             None,
             None,

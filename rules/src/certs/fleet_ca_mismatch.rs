@@ -138,18 +138,6 @@ fn master_ca(master: &HostDigest) -> Option<MasterCa<'_>> {
 }
 
 impl FleetCaMismatch {
-    /// A finding on a host known by its digest.
-    fn finding_on(&self, host: &HostDigest, message: String, location: Location) -> Finding {
-        Finding::new(
-            META.id.clone(),
-            META.severity,
-            &host.name,
-            &host.environment,
-            message,
-            location,
-        )
-    }
-
     fn compare(
         &self,
         host: &HostDigest,

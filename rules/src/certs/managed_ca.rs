@@ -153,32 +153,7 @@ pub fn lookup(name: &str) -> Option<&'static ManagedCa> {
 /// The first value of attribute `key` (most specific first), unescaped.
 fn attribute(name: &str, key: &str) -> Option<String> {
     let prefix = format!("{key}=");
-    split_rfc4514(name)
-        .into_iter()
-        .find_map(|atv| atv.strip_prefix(&prefix).map(unescape))
-}
-
-/// The `type=value` parts of an RFC 4514 name, split at unescaped `,`/`+`.
-fn split_rfc4514(name: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut escaped = false;
-    for (i, c) in name.char_indices() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' => escaped = true,
-            ',' | '+' => {
-                parts.push(name[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(name[start..].trim());
-    parts
+    crate::facts::rfc4514_attributes(name).find_map(|atv| atv.strip_prefix(&prefix).map(unescape))
 }
 
 fn unescape(value: &str) -> String {

@@ -84,7 +84,7 @@ impl Certificate {
 
 /// The `type=value` parts of an RFC 4514 name, split at the `,` and `+` that
 /// are not backslash-escaped (a value may contain `\,`).
-fn rfc4514_attributes(name: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn rfc4514_attributes(name: &str) -> impl Iterator<Item = &str> {
     let mut parts = Vec::new();
     let mut start = 0;
     let mut escaped = false;

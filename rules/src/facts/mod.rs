@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use attribution::{HostNames, YmlTarget, YmlUse};
+pub(crate) use cert::rfc4514_attributes;
 pub use cert::{Certificate, KeyAlgorithm, PrivateKeyFacts, PublicKeyInfo};
 pub use config::{
     DatabaseYml, DbEnvironment, OpensslCnf, OptionSet, OptionValue, OsUser, YmlValue,
