@@ -188,22 +188,30 @@ pub fn parse_err_packet(payload: &[u8]) -> Option<ServerError> {
     })
 }
 
+/// What both of the probe's answers to a greeting claim: the SSLRequest
+/// adds `CLIENT_SSL`, the plaintext login attempt nothing.
+const CLIENT_CAPABILITIES: u32 = CLIENT_LONG_PASSWORD
+    | CLIENT_LONG_FLAG
+    | CLIENT_PROTOCOL_41
+    | CLIENT_TRANSACTIONS
+    | CLIENT_SECURE_CONNECTION
+    | CLIENT_MULTI_RESULTS
+    | CLIENT_PLUGIN_AUTH;
+
+/// The greeting's character set, else the default one.
+fn charset_of(greeting: &Greeting) -> u8 {
+    greeting
+        .charset
+        .filter(|&c| c != 0)
+        .unwrap_or(DEFAULT_CHARSET)
+}
+
 /// The SSLRequest packet (header included): the 32-byte prefix of a
 /// HandshakeResponse41 with `CLIENT_SSL` set, after which the client starts
 /// the TLS handshake. `seq` is the greeting's sequence id plus one.
 pub fn ssl_request(seq: u8, greeting: &Greeting) -> [u8; 36] {
-    let capabilities = CLIENT_LONG_PASSWORD
-        | CLIENT_LONG_FLAG
-        | CLIENT_PROTOCOL_41
-        | CLIENT_SSL
-        | CLIENT_TRANSACTIONS
-        | CLIENT_SECURE_CONNECTION
-        | CLIENT_MULTI_RESULTS
-        | CLIENT_PLUGIN_AUTH;
-    let charset = greeting
-        .charset
-        .filter(|&c| c != 0)
-        .unwrap_or(DEFAULT_CHARSET);
+    let capabilities = CLIENT_CAPABILITIES | CLIENT_SSL;
+    let charset = charset_of(greeting);
     let mut p = [0u8; 36];
     p[0] = 32;
     p[3] = seq;
@@ -232,17 +240,8 @@ const DEFAULT_AUTH_PLUGIN: &str = "mysql_native_password";
 /// name so that the server answers in its own terms. `seq` is the
 /// greeting's sequence id plus one.
 pub fn handshake_response(seq: u8, greeting: &Greeting) -> Vec<u8> {
-    let capabilities = CLIENT_LONG_PASSWORD
-        | CLIENT_LONG_FLAG
-        | CLIENT_PROTOCOL_41
-        | CLIENT_TRANSACTIONS
-        | CLIENT_SECURE_CONNECTION
-        | CLIENT_MULTI_RESULTS
-        | CLIENT_PLUGIN_AUTH;
-    let charset = greeting
-        .charset
-        .filter(|&c| c != 0)
-        .unwrap_or(DEFAULT_CHARSET);
+    let capabilities = CLIENT_CAPABILITIES;
+    let charset = charset_of(greeting);
     let plugin = greeting
         .auth_plugin
         .as_deref()
