@@ -23,7 +23,7 @@ use sslaudit_rules::policy::ExpiredWaiver;
 use sslaudit_rules::readiness::TrustRow;
 use sslaudit_rules::report::{
     CertificateSummary, ExpiryStatus, HostStatus, HostSummary, NotApplicable, SCHEMA_VERSION,
-    ScanReport, ToolInfo,
+    ScanReport, ToolInfo, WireSummary,
 };
 use sslaudit_rules::{Finding, Location, RuleMeta, Severity};
 
@@ -204,6 +204,7 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
         files: Default::default(),
         access: Default::default(),
         not_applicable: Vec::new(),
+        wire: None,
     }];
     if unreachable {
         hosts.push(HostSummary {
@@ -215,6 +216,7 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
             files: Default::default(),
             access: Default::default(),
             not_applicable: Vec::new(),
+            wire: None,
         });
     }
     ScanReport {
@@ -513,6 +515,14 @@ fn wire_hosts_and_the_readiness_table_render() {
         name: "ssl-config-missing".into(),
         needs: "files on the host".into(),
     }];
+    report.hosts[0].wire = Some(WireSummary {
+        address: "db.example.net:3306".into(),
+        protocol: Some("TLSv1.3".into()),
+        cipher: Some("TLS_AES_256_GCM_SHA384".into()),
+        accepted: vec!["TLSv1.2".into(), "TLSv1.3".into()],
+        requests_client_cert: Some(true),
+        plaintext_answer: Some("1045 (28000) Access denied".into()),
+    });
     report.next_ca = vec!["CN=next CA (next.pem)".into()];
     report.readiness = vec![
         trust_row("old-only", Some(true), Some(false)),
@@ -523,6 +533,11 @@ fn wire_hosts_and_the_readiness_table_render() {
     let html = render_with(&report, &demo_rules(), &gate(Some(Severity::High)));
     assert_eq!(count(&html, "class=\"pill pill-wire\""), 1);
     assert!(html.contains("1 rule not applicable without SSH"));
+    assert!(html.contains(
+        "Seen on the wire: TLSv1.3 (TLS_AES_256_GCM_SHA384); accepts TLSv1.2, TLSv1.3; \
+         asks for a client certificate; a plaintext login of an unknown user: 1045 (28000) \
+         Access denied"
+    ));
     assert!(html.contains("SSL002 ssl-config-missing"));
     assert!(html.contains("audited from the wire</li>"), "summary card");
     assert!(html.contains("href=\"#readiness\""), "table of contents");

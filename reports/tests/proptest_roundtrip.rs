@@ -117,6 +117,7 @@ fn report() -> impl Strategy<Value = ScanReport> {
             files: Default::default(),
             access: Default::default(),
             not_applicable: Vec::new(),
+            wire: None,
         },
     );
     let waiver = (rule_id(), name(), option::of(text()), text(), text()).prop_map(

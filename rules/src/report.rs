@@ -68,6 +68,52 @@ pub struct HostSummary {
     /// and so could not judge it (what could not be seen), by id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_applicable: Vec<NotApplicable>,
+    /// What the TLS probe of the host's MySQL port saw, when it was probed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<WireSummary>,
+}
+
+/// What the credential-less probe saw of a server, in brief.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireSummary {
+    pub address: String,
+    /// Negotiated with a modern client's offer (`TLSv1.3`); absent without TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<String>,
+    /// The protocol versions the server accepted, of those tested.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<String>,
+    /// The server asked for a client certificate in the TLS handshake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_client_cert: Option<bool>,
+    /// How it answered a plaintext login of an unknown user:
+    /// `1045 (28000) Access denied ...`; absent when not attempted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plaintext_answer: Option<String>,
+}
+
+impl WireSummary {
+    fn of(p: &crate::facts::ProbeFacts) -> Self {
+        WireSummary {
+            address: p.address.clone(),
+            protocol: p.protocol.clone(),
+            cipher: p.cipher.clone(),
+            accepted: p
+                .accepted
+                .iter()
+                .filter(|(_, ok)| **ok)
+                .map(|(v, _)| v.clone())
+                .collect(),
+            requests_client_cert: p.requests_client_cert,
+            plaintext_answer: p.plaintext.as_ref().map(|a| match (a.code, &a.sql_state) {
+                (Some(code), Some(state)) => format!("{code} ({state}) {}", a.message),
+                (Some(code), None) => format!("{code} {}", a.message),
+                _ => a.message.clone(),
+            }),
+        }
+    }
 }
 
 /// A rule that could not judge a host, and what it would have needed.
@@ -128,6 +174,7 @@ impl HostSummary {
             files,
             access: host.access,
             not_applicable: Vec::new(),
+            wire: host.probe.as_ref().map(WireSummary::of),
         }
     }
 }

@@ -185,6 +185,16 @@ fn ssh_less_servers_are_audited_from_the_wire_and_rotation_readiness_is_told() {
                 assert!(not_applicable.is_empty(), "{name}: {not_applicable:?}");
             }
         }
+        let seen = &host(&r, "w-master")["wire"];
+        assert_eq!(seen["requests_client_cert"], true, "{seen}");
+        assert!(
+            seen["plaintext_answer"]
+                .as_str()
+                .unwrap()
+                .starts_with("1045 (28000) Access denied"),
+            "{seen}"
+        );
+        assert_eq!(host(&r, "w-plain")["wire"]["protocol"], Value::Null);
         assert_eq!(host(&r, "w-master")["status"], "scanned");
         assert_eq!(host(&r, "w-open")["status"], "scanned");
 

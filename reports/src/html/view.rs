@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sslaudit_rules::facts::Access;
 use sslaudit_rules::finding::Finding;
-use sslaudit_rules::report::{CertificateSummary, ExpiryStatus, HostStatus, ScanReport};
+use sslaudit_rules::report::{
+    CertificateSummary, ExpiryStatus, HostStatus, ScanReport, WireSummary,
+};
 use sslaudit_rules::{RuleMeta, Severity};
 
 use super::rule_help::{Block, markdown};
@@ -291,6 +293,30 @@ struct WireView {
     /// `SSL002 ssl-config-missing, SSL003 ...`.
     not_judged: String,
     count: usize,
+    /// What the probe saw, in a line; empty when the host was not probed.
+    seen: String,
+}
+
+/// `TLSv1.3 (TLS_AES_256_GCM_SHA384); accepts TLSv1.2, TLSv1.3; asks for a
+/// client certificate; a plaintext login of an unknown user: 1045 ...`.
+fn wire_seen(w: &WireSummary) -> String {
+    let mut parts = vec![match (&w.protocol, &w.cipher) {
+        (Some(p), Some(c)) => format!("{p} ({c})"),
+        (Some(p), None) => p.clone(),
+        _ => "no TLS".to_string(),
+    }];
+    if !w.accepted.is_empty() {
+        parts.push(format!("accepts {}", w.accepted.join(", ")));
+    }
+    match w.requests_client_cert {
+        Some(true) => parts.push("asks for a client certificate".into()),
+        Some(false) => parts.push("asks for no client certificate".into()),
+        None => {}
+    }
+    if let Some(a) = &w.plaintext_answer {
+        parts.push(format!("a plaintext login of an unknown user: {a}"));
+    }
+    parts.join("; ")
 }
 
 impl Page {
@@ -331,6 +357,11 @@ impl Page {
                             .collect::<Vec<_>>()
                             .join(", "),
                         count: h.not_applicable.len(),
+                        seen: h
+                            .wire
+                            .as_ref()
+                            .map(|w| c(&wire_seen(w)))
+                            .unwrap_or_default(),
                     }),
                 },
             );
