@@ -204,6 +204,7 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
         files: Default::default(),
         access: Default::default(),
         not_applicable: Vec::new(),
+        tls: None,
     }];
     if unreachable {
         hosts.push(HostSummary {
@@ -215,6 +216,7 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
             files: Default::default(),
             access: Default::default(),
             not_applicable: Vec::new(),
+            tls: None,
         });
     }
     ScanReport {
@@ -382,6 +384,9 @@ fn timeline_survives_unreadable_dates() {
         status,
         sha256: "00".into(),
         issuing_ca: None,
+        serial: None,
+        not_before_unix: None,
+        not_after_unix: None,
     };
     report.as_of = "not a date".into();
     report.certificates = vec![

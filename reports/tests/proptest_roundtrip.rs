@@ -97,6 +97,9 @@ fn certificate() -> impl Strategy<Value = CertificateSummary> {
                         [usize::from(st)],
                     sha256: sha,
                     issuing_ca: ca,
+                    serial: None,
+                    not_before_unix: None,
+                    not_after_unix: None,
                 }
             },
         )
@@ -117,6 +120,7 @@ fn report() -> impl Strategy<Value = ScanReport> {
             files: Default::default(),
             access: Default::default(),
             not_applicable: Vec::new(),
+            tls: None,
         },
     );
     let waiver = (rule_id(), name(), option::of(text()), text(), text()).prop_map(

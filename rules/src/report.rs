@@ -68,6 +68,21 @@ pub struct HostSummary {
     /// and so could not judge it (what could not be seen), by id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_applicable: Vec<NotApplicable>,
+    /// What the TLS probe of the host's MySQL port saw of the protocol
+    /// versions; absent when the host was not probed (and in reports of
+    /// older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSummary>,
+}
+
+/// The protocol versions a server's MySQL port accepted in the TLS probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsSummary {
+    /// The address probed (`10.0.0.10:3306`).
+    pub endpoint: String,
+    /// Protocol version (`TLSv1`, `TLSv1.1`, `TLSv1.2`, `TLSv1.3`) ->
+    /// accepted, for each version the probe tried.
+    pub versions: BTreeMap<String, bool>,
 }
 
 /// A rule that could not judge a host, and what it would have needed.
@@ -128,6 +143,14 @@ impl HostSummary {
             files,
             access: host.access,
             not_applicable: Vec::new(),
+            tls: host
+                .probe
+                .as_ref()
+                .filter(|p| !p.accepted.is_empty())
+                .map(|p| TlsSummary {
+                    endpoint: p.address.clone(),
+                    versions: p.accepted.clone(),
+                }),
         }
     }
 }
@@ -284,6 +307,15 @@ pub struct CertificateSummary {
     /// own expiry when the chain or the host holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuing_ca: Option<String>,
+    /// The serial number, lowercase hex (absent in reports of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// `not_before` and `not_after` to the second, as Unix seconds (absent
+    /// in reports of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before_unix: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after_unix: Option<i64>,
 }
 
 impl CertificateSummary {
@@ -327,6 +359,9 @@ impl CertificateSummary {
                     .as_ref()
                     .filter(|(leaf, _)| *leaf == c.sha256)
                     .map(|(_, ca)| ca.clone()),
+                serial: Some(c.serial.clone()),
+                not_before_unix: Some(c.not_before),
+                not_after_unix: Some(c.not_after),
             });
         }
         out

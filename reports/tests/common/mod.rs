@@ -96,6 +96,7 @@ pub fn host(env: &str, name: &str, role: &str, status: HostStatus) -> HostSummar
         files: Default::default(),
         access: Default::default(),
         not_applicable: Vec::new(),
+        tls: None,
     }
 }
 
