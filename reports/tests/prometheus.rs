@@ -390,7 +390,8 @@ fn the_sample_passes_promtool() {
 }
 
 /// `promtool check metrics` when Prometheus's promtool is installed (CI
-/// installs Debian's `prometheus`); says it skips otherwise.
+/// installs Debian's `prometheus` and sets SSLAUDIT_REQUIRE_PROMTOOL=1);
+/// says it skips otherwise.
 fn promtool_check(text: &str) {
     use std::io::Write;
     use std::process::{Command, Stdio};
@@ -400,9 +401,15 @@ fn promtool_check(text: &str) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn();
-    let Ok(mut child) = child else {
-        eprintln!("skipped: promtool is not installed (apt-get install prometheus)");
-        return;
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if std::env::var_os("SSLAUDIT_REQUIRE_PROMTOOL").is_some() => {
+            panic!("SSLAUDIT_REQUIRE_PROMTOOL is set but promtool does not run: {e}")
+        }
+        Err(_) => {
+            eprintln!("skipped: promtool is not installed (apt-get install prometheus)");
+            return;
+        }
     };
     child
         .stdin
