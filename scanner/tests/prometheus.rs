@@ -1,5 +1,6 @@
 //! `scan --prometheus`: the demo scan's textfile as README's main command
-//! writes it, checked by Prometheus's own `promtool` when it is installed
+//! writes it, and the example alerting rules (examples/prometheus/),
+//! checked by Prometheus's own `promtool` when it is installed
 //! (CI installs Debian's `prometheus` and sets SSLAUDIT_REQUIRE_PROMTOOL=1
 //! so that these checks cannot skip there).
 
@@ -38,7 +39,7 @@ fn demo_scan(out: &str) -> Output {
 /// installed, unless SSLAUDIT_REQUIRE_PROMTOOL is set.
 fn promtool(args: &[&str], stdin: Option<&Path>) -> Option<Output> {
     let mut cmd = Command::new("promtool");
-    cmd.args(args);
+    cmd.args(args).current_dir(root());
     if let Some(p) = stdin {
         cmd.stdin(std::fs::File::open(p).unwrap());
     }
@@ -139,4 +140,30 @@ fn an_unwritable_textfile_is_exit_2_and_leaves_no_temporary_file() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("missing/out.prom"), "{}", text(&out));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// The example alerting rules load (`promtool check rules`) and fire when
+/// and only when they should (`promtool test rules` on their unit tests).
+#[test]
+fn the_example_alerts_pass_promtool_check_and_test_rules() {
+    let dir = root().join("examples/prometheus");
+    let Some(check) = promtool(
+        &["check", "rules", "examples/prometheus/sslaudit-alerts.yml"],
+        None,
+    ) else {
+        return;
+    };
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("SUCCESS: 7 rules found"),
+        "{}",
+        text(&check)
+    );
+    let test = Command::new("promtool")
+        .args(["test", "rules", "sslaudit-alerts.test.yml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(test.status.success(), "{}", text(&test));
+    assert!(text(&test).contains("SUCCESS"), "{}", text(&test));
 }
