@@ -15,6 +15,7 @@ mod next_steps_tests;
 mod remediate;
 mod rotate;
 mod run;
+mod serve;
 mod source;
 mod state;
 mod values;
@@ -68,6 +69,15 @@ could not run.\n\
 Expired waivers are warned about on stderr. See docs/ci.md for CI jobs."
     )]
     Scan(Box<ScanArgs>),
+    /// Scan on a schedule and serve the results: /metrics for Prometheus, /healthz, / the HTML report
+    #[command(
+        after_help = "Examples:\n  sslaudit serve --inventory fleet.yaml --listen 0.0.0.0:9947 --interval 10m\n  \
+sslaudit serve --inventory fleet.yaml --next-ca production=rds-ca-rsa2048-g1.pem --policy policy.toml\n\n\
+A scrape never starts a scan and never waits for one: /metrics serves the last good scan's \
+metrics (docs/metrics.md) with its time (sslaudit_last_scan_timestamp_seconds), and a failed scan \
+keeps them. /healthz is 503 while the last scan failed or is older than three intervals."
+    )]
+    Serve(Box<serve::ServeArgs>),
     /// List the rule catalogue
     #[command(
         after_help = "Examples:\n  sslaudit rules\n  sslaudit rules --json\n  sslaudit rules --markdown\n  sslaudit rules --rules our-rules.toml"
@@ -360,6 +370,7 @@ pub fn init_logging(verbose: u8) {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(*args),
+        Command::Serve(args) => serve::serve(*args),
         Command::Rules {
             json,
             markdown,
