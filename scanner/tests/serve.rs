@@ -107,6 +107,7 @@ fn serve_answers_from_memory() {
     ] {
         assert!(body.contains(series), "{series} in\n{body}");
     }
+    promtool_check_metrics(&body);
     let (status, health, _) = get(&addr, "/healthz");
     assert_eq!(status, 200, "{health}");
     assert!(health.starts_with("last scan finished "), "{health}");
@@ -127,6 +128,40 @@ fn serve_answers_from_memory() {
                 .contains("sslaudit_scans_total 1\n")
         );
     }
+}
+
+/// `promtool check metrics` on what /metrics served, when promtool is
+/// installed (SSLAUDIT_REQUIRE_PROMTOOL: it must be); says it skips otherwise.
+fn promtool_check_metrics(text: &str) {
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if std::env::var_os("SSLAUDIT_REQUIRE_PROMTOOL").is_some() => {
+            panic!("SSLAUDIT_REQUIRE_PROMTOOL is set but promtool does not run: {e}")
+        }
+        Err(_) => {
+            eprintln!("skipped promtool check metrics: promtool is not installed");
+            return;
+        }
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
