@@ -154,7 +154,12 @@ fn scan_loop(
     loop {
         let started = Instant::now();
         lock(state).running = true;
-        let outcome = scan_once(args, rules, policy);
+        // A scan that panics is a failed scan, not a server that stops
+        // scanning while it goes on answering.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            scan_once(args, rules, policy)
+        }))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the scan panicked")));
         let mut s = lock(state);
         s.running = false;
         s.scans += 1;
