@@ -425,3 +425,29 @@ fn promtool_check(text: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+proptest::proptest! {
+    /// Whatever a host is called, each of its series reads back with its
+    /// exact name, and the text stays one sample per line.
+    #[test]
+    fn any_names_read_back(
+        names in proptest::collection::vec("(?s)(.|[\\\\\"\\n]){1,24}", 1..5),
+        env in "(?s)(.|[\\\\\"\\n]){1,12}",
+    ) {
+        let mut r = report();
+        for name in &names {
+            let mut h = r.hosts[0].clone();
+            h.name = name.clone();
+            h.environment = env.clone();
+            r.hosts.push(h);
+        }
+        let (_, samples) = parse(&to_prometheus(&r, Some(&RUN)));
+        for name in &names {
+            proptest::prop_assert!(
+                value(&samples, "sslaudit_host_up", &[("host", name), ("environment", &env)])
+                    .is_some(),
+                "{name:?}"
+            );
+        }
+    }
+}

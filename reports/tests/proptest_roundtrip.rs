@@ -15,7 +15,8 @@ use sslaudit_rules::finding::{Suppression, fingerprint};
 use sslaudit_rules::policy::ExpiredWaiver;
 use sslaudit_rules::registry::RULES;
 use sslaudit_rules::report::{
-    CertificateSummary, ExpiryStatus, HostStatus, HostSummary, SCHEMA_VERSION, ScanReport, ToolInfo,
+    CertificateSummary, ExpiryStatus, HostStatus, HostSummary, SCHEMA_VERSION, ScanReport,
+    TlsSummary, ToolInfo,
 };
 use sslaudit_rules::{Finding, Location, RuleMeta, Severity};
 
@@ -80,9 +81,19 @@ fn certificate() -> impl Strategy<Value = CertificateSummary> {
         (name(), name(), text(), 0usize..5, text(), text()),
         (text(), text(), any::<i64>(), 0..3u8, "[0-9a-f]{64}"),
         proptest::option::of(text()),
+        (
+            option::of("[0-9a-f]{1,40}"),
+            option::of(any::<i64>()),
+            option::of(any::<i64>()),
+        ),
     )
         .prop_map(
-            |((host, environment, path, index, subject, issuer), (nb, na, days, st, sha), ca)| {
+            |(
+                (host, environment, path, index, subject, issuer),
+                (nb, na, days, st, sha),
+                ca,
+                (serial, not_before_unix, not_after_unix),
+            )| {
                 CertificateSummary {
                     host,
                     environment,
@@ -97,17 +108,21 @@ fn certificate() -> impl Strategy<Value = CertificateSummary> {
                         [usize::from(st)],
                     sha256: sha,
                     issuing_ca: ca,
-                    serial: None,
-                    not_before_unix: None,
-                    not_after_unix: None,
+                    serial,
+                    not_before_unix,
+                    not_after_unix,
                 }
             },
         )
 }
 
 fn report() -> impl Strategy<Value = ScanReport> {
-    let host = (name(), name(), vec("[a-z_]{2,10}", 0..3), 0..3u8).prop_map(
-        |(name, environment, roles, st)| HostSummary {
+    let tls = option::of(
+        (text(), btree_map("TLSv1(\\.[0-3])?", any::<bool>(), 0..4))
+            .prop_map(|(endpoint, versions)| TlsSummary { endpoint, versions }),
+    );
+    let host = (name(), name(), vec("[a-z_]{2,10}", 0..3), 0..3u8, tls).prop_map(
+        |(name, environment, roles, st, tls)| HostSummary {
             name,
             environment,
             roles,
@@ -120,7 +135,7 @@ fn report() -> impl Strategy<Value = ScanReport> {
             files: Default::default(),
             access: Default::default(),
             not_applicable: Vec::new(),
-            tls: None,
+            tls,
         },
     );
     let waiver = (rule_id(), name(), option::of(text()), text(), text()).prop_map(
