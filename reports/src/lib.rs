@@ -10,6 +10,9 @@
 //! - [`html`]: the auditor's self-contained page (minijinja, autoescaped).
 //! - [`junit`], [`markdown`]: CI test reports and pull-request summaries.
 //! - [`terminal`]: the human summary, optionally colored.
+//! - [`prometheus`]: metrics in the text exposition format, for
+//!   node_exporter's textfile collector and `/metrics`; documented in
+//!   `docs/metrics.md`.
 //! - [`baseline`], [`merge`]: comparing with an earlier report, and
 //!   combining the reports of sharded scans.
 //!
@@ -23,6 +26,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod prometheus;
 pub mod sarif;
 mod sarif_json;
 pub mod terminal;

@@ -384,6 +384,9 @@ fn timeline_survives_unreadable_dates() {
         status,
         sha256: "00".into(),
         issuing_ca: None,
+        serial: None,
+        not_before_unix: None,
+        not_after_unix: None,
     };
     report.as_of = "not a date".into();
     report.certificates = vec![

@@ -15,7 +15,8 @@ use sslaudit_rules::finding::{Suppression, fingerprint};
 use sslaudit_rules::policy::ExpiredWaiver;
 use sslaudit_rules::registry::RULES;
 use sslaudit_rules::report::{
-    CertificateSummary, ExpiryStatus, HostStatus, HostSummary, SCHEMA_VERSION, ScanReport, ToolInfo,
+    CertificateSummary, ExpiryStatus, HostStatus, HostSummary, SCHEMA_VERSION, ScanReport,
+    ToolInfo, WireSummary,
 };
 use sslaudit_rules::{Finding, Location, RuleMeta, Severity};
 
@@ -80,9 +81,19 @@ fn certificate() -> impl Strategy<Value = CertificateSummary> {
         (name(), name(), text(), 0usize..5, text(), text()),
         (text(), text(), any::<i64>(), 0..3u8, "[0-9a-f]{64}"),
         proptest::option::of(text()),
+        (
+            option::of("[0-9a-f]{1,40}"),
+            option::of(any::<i64>()),
+            option::of(any::<i64>()),
+        ),
     )
         .prop_map(
-            |((host, environment, path, index, subject, issuer), (nb, na, days, st, sha), ca)| {
+            |(
+                (host, environment, path, index, subject, issuer),
+                (nb, na, days, st, sha),
+                ca,
+                (serial, not_before_unix, not_after_unix),
+            )| {
                 CertificateSummary {
                     host,
                     environment,
@@ -97,14 +108,38 @@ fn certificate() -> impl Strategy<Value = CertificateSummary> {
                         [usize::from(st)],
                     sha256: sha,
                     issuing_ca: ca,
+                    serial,
+                    not_before_unix,
+                    not_after_unix,
                 }
             },
         )
 }
 
 fn report() -> impl Strategy<Value = ScanReport> {
-    let host = (name(), name(), vec("[a-z_]{2,10}", 0..3), 0..3u8).prop_map(
-        |(name, environment, roles, st)| HostSummary {
+    let wire = option::of(
+        (
+            text(),
+            option::of(text()),
+            vec("TLSv1(\\.[0-3])?", 0..4),
+            option::of(any::<bool>()),
+            option::of(text()),
+        )
+            .prop_map(
+                |(address, protocol, accepted, requests_client_cert, plaintext_answer)| {
+                    WireSummary {
+                        address,
+                        cipher: protocol.clone(),
+                        protocol,
+                        accepted,
+                        requests_client_cert,
+                        plaintext_answer,
+                    }
+                },
+            ),
+    );
+    let host = (name(), name(), vec("[a-z_]{2,10}", 0..3), 0..3u8, wire).prop_map(
+        |(name, environment, roles, st, wire)| HostSummary {
             name,
             environment,
             roles,
@@ -117,7 +152,7 @@ fn report() -> impl Strategy<Value = ScanReport> {
             files: Default::default(),
             access: Default::default(),
             not_applicable: Vec::new(),
-            wire: None,
+            wire,
         },
     );
     let waiver = (rule_id(), name(), option::of(text()), text(), text()).prop_map(

@@ -331,6 +331,15 @@ pub struct CertificateSummary {
     /// own expiry when the chain or the host holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuing_ca: Option<String>,
+    /// The serial number, lowercase hex (absent in reports of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// `not_before` and `not_after` to the second, as Unix seconds (absent
+    /// in reports of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before_unix: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after_unix: Option<i64>,
 }
 
 impl CertificateSummary {
@@ -374,6 +383,9 @@ impl CertificateSummary {
                     .as_ref()
                     .filter(|(leaf, _)| *leaf == c.sha256)
                     .map(|(_, ca)| ca.clone()),
+                serial: Some(c.serial.clone()),
+                not_before_unix: Some(c.not_before),
+                not_after_unix: Some(c.not_after),
             });
         }
         out

@@ -17,3 +17,4 @@ pub mod remote;
 pub mod secret;
 pub mod shard;
 pub mod snapshot;
+pub mod textfile;

@@ -54,7 +54,7 @@ impl Certificate {
     /// Common name from the subject, if any: the most specific one (first in
     /// RFC 4514 order), as written there (RFC 4514 escapes such as `\,` kept).
     pub fn common_name(&self) -> Option<&str> {
-        rfc4514_attributes(&self.subject).find_map(|atv| atv.strip_prefix("CN="))
+        common_name_of(&self.subject)
     }
 
     pub fn is_self_signed(&self) -> bool {
@@ -80,6 +80,12 @@ impl Certificate {
     pub fn is_auto_generated(&self) -> bool {
         self.subject.contains("Auto_Generated") || self.issuer.contains("Auto_Generated")
     }
+}
+
+/// The most specific common name of an RFC 4514 name (`CN=db-master,O=Example`
+/// gives `db-master`), RFC 4514 escapes kept.
+pub fn common_name_of(name: &str) -> Option<&str> {
+    rfc4514_attributes(name).find_map(|atv| atv.strip_prefix("CN="))
 }
 
 /// The `type=value` parts of an RFC 4514 name, split at the `,` and `+` that

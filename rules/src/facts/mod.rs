@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use attribution::{HostNames, YmlTarget, YmlUse};
 pub(crate) use cert::rfc4514_attributes;
-pub use cert::{Certificate, KeyAlgorithm, PrivateKeyFacts, PublicKeyInfo};
+pub use cert::{Certificate, KeyAlgorithm, PrivateKeyFacts, PublicKeyInfo, common_name_of};
 pub use config::{
     DatabaseYml, DbEnvironment, OpensslCnf, OptionSet, OptionValue, OsUser, YmlValue,
     normalize_option_name, resolve_app_path,

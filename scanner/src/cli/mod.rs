@@ -15,6 +15,7 @@ mod next_steps_tests;
 mod remediate;
 mod rotate;
 mod run;
+mod serve;
 mod source;
 mod state;
 mod values;
@@ -23,7 +24,7 @@ use source::SourceArgs;
 use sslaudit_reports::baseline::{self, Baseline, Comparison};
 use sslaudit_reports::markdown::{self, GateVerdict, MarkdownOptions};
 use sslaudit_reports::merge::{self, MergeOptions};
-use sslaudit_reports::{html, json, junit, sarif, terminal};
+use sslaudit_reports::{html, json, junit, prometheus, sarif, terminal};
 use sslaudit_rules::Finding;
 use sslaudit_rules::policy::{Policy, parse_date};
 use sslaudit_rules::readiness::NextCa;
@@ -68,6 +69,15 @@ could not run.\n\
 Expired waivers are warned about on stderr. See docs/ci.md for CI jobs."
     )]
     Scan(Box<ScanArgs>),
+    /// Scan on a schedule and serve the results: /metrics for Prometheus, /healthz, / the HTML report
+    #[command(
+        after_help = "Examples:\n  sslaudit serve --inventory fleet.yaml --listen 0.0.0.0:9947 --interval 10m\n  \
+sslaudit serve --inventory fleet.yaml --next-ca production=rds-ca-rsa2048-g1.pem --policy policy.toml\n\n\
+A scrape never starts a scan and never waits for one: /metrics serves the last good scan's \
+metrics (docs/metrics.md) with its time (sslaudit_last_scan_timestamp_seconds), and a failed scan \
+keeps them. /healthz is 503 while the last scan failed or is older than three intervals."
+    )]
+    Serve(Box<serve::ServeArgs>),
     /// List the rule catalogue
     #[command(
         after_help = "Examples:\n  sslaudit rules\n  sslaudit rules --json\n  sslaudit rules --markdown\n  sslaudit rules --rules our-rules.toml"
@@ -300,6 +310,15 @@ struct ScanArgs {
     /// Example: --html report.html
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// Write Prometheus metrics here (`-` for stdout), for node_exporter's textfile collector
+    ///
+    /// Certificate expiry (sslaudit_cert_not_after), accepted TLS versions, findings by rule,
+    /// severity and host, host status, CA-rotation readiness, and the scan's time and
+    /// duration; written atomically (a reader sees the old file or the new one). Metrics,
+    /// labels and alerts: docs/metrics.md.
+    /// Example: --prometheus /var/lib/prometheus/node-exporter/sslaudit.prom
+    #[arg(long, value_name = "FILE")]
+    prometheus: Option<PathBuf>,
     /// Title of the HTML report and the Markdown summary
     ///
     /// Example: --title "sslaudit: production"
@@ -351,6 +370,7 @@ pub fn init_logging(verbose: u8) {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(*args),
+        Command::Serve(args) => serve::serve(*args),
         Command::Rules {
             json,
             markdown,
@@ -480,6 +500,18 @@ fn write_output(path: &Path, content: &str) -> Result<()> {
     Ok(())
 }
 
+/// Writes a metrics textfile: to stdout for `-`, in place onto a device or
+/// pipe, else atomically and flushed to disk (the textfile collector may
+/// read it at any moment).
+fn write_textfile(path: &Path, content: &str) -> Result<()> {
+    let regular = std::fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_file());
+    if path == Path::new("-") || !regular {
+        return write_output(path, content);
+    }
+    sslaudit_scanner::textfile::write_atomic(path, content.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 /// A baseline as read, with the name it was given by.
 struct LoadedBaseline {
     source: String,
@@ -559,6 +591,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         ("--junit", &args.junit),
         ("--markdown", &args.markdown),
         ("--html", &args.html),
+        ("--prometheus", &args.prometheus),
     ];
     let to_stdout: Vec<&str> = outputs
         .iter()
@@ -733,6 +766,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         };
         let page = html::render(&report, &metas, &opts).context("rendering the HTML report")?;
         write_output(path, &page)?;
+    }
+    if let Some(path) = &args.prometheus {
+        let run = prometheus::ScanRun {
+            finished: (ended - time::OffsetDateTime::UNIX_EPOCH).as_seconds_f64(),
+            duration: (ended - started).as_seconds_f64().max(0.0),
+        };
+        let text = prometheus::to_prometheus(&report, Some(&run));
+        write_textfile(path, &text)?;
     }
 
     if !args.quiet {

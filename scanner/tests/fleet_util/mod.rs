@@ -1,12 +1,12 @@
 //! The one live-fleet guard and its helpers, shared by every test that runs
 //! on the test fleet (live_fleet.rs, remediate_live.rs, faults_live.rs,
 //! load_live.rs, secrets_live.rs, injection_live.rs, probe_hygiene_live.rs,
-//! shards_live.rs, probe_plaintext_live.rs, wire_live.rs): bringing a
+//! shards_live.rs, probe_plaintext_live.rs, wire_live.rs, serve.rs): bringing a
 //! fleet up on a subnet of its own and always down again, running
 //! sslaudit, and reading its JSON report. Each test binary uses a part of
 //! it. Subnets, one per test (docs/testfleet.md): 41 live_fleet, 51..56
-//! remediate_live, 70..79 the reliability and security tests (78
-//! probe_plaintext_live, 79 wire_live).
+//! remediate_live, 70..79 the reliability and security tests (75 serve,
+//! 78 probe_plaintext_live, 79 wire_live).
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
