@@ -352,6 +352,7 @@ pub fn parse(text: &str, path: &str, taken: &BTreeSet<String>) -> Result<Vec<Pac
                 summary: Cow::Owned(r.summary),
                 help: Cow::Owned(help),
                 references: Cow::Borrowed(&[]),
+                controls: &[],
                 evidence: match check {
                     Check::Option { .. } | Check::File { .. } => Evidence::HostFiles,
                     _ => Evidence::Any,

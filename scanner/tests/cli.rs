@@ -113,6 +113,21 @@ fn demo_fleet_triggers_every_rule_and_fails_the_gate() {
         assert!(!result["locations"].as_array().unwrap().is_empty());
         assert!(result["properties"]["host"].is_string());
     }
+    // The rules' control mappings are SARIF tags.
+    let ssl001 = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "SSL001")
+        .unwrap();
+    let tags = ssl001["properties"]["tags"].as_array().unwrap();
+    for tag in [
+        "NIST-800-53:SC-8(1)",
+        "PCI-DSS-4.0:4.2.1",
+        "CIS-MySQL-8.0:8.1",
+    ] {
+        assert!(tags.iter().any(|t| t == tag), "{tag} not in {tags:?}");
+    }
 }
 
 #[test]
@@ -245,6 +260,23 @@ fn rules_and_explain_list_the_catalogue() {
     assert_eq!(out.status.code(), Some(0));
     let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rules.as_array().unwrap().len(), registry::RULES.len());
+    // Each rule's control mappings, with their sources.
+    let ssl004 = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "SSL004")
+        .unwrap();
+    assert!(
+        ssl004["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["framework"] == "NIST SP 800-53 Rev. 5"
+                && c["id"] == "SC-17"
+                && c["source"].as_str().is_some_and(|s| !s.is_empty())),
+        "{ssl004}"
+    );
     // The README's table, as rules/tests/readme.rs checks it.
     let out = sslaudit(&["rules", "--markdown"]);
     assert_eq!(out.status.code(), Some(0));
@@ -275,6 +307,10 @@ fn rules_and_explain_list_the_catalogue() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("certificate-expiry") && text.contains("How to fix"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Controls (") && text.contains("  - NIST SP 800-53 Rev. 5 SC-17: "),
         "{text}"
     );
     let out = sslaudit(&["explain", "SSL999"]);

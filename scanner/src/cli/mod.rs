@@ -874,6 +874,12 @@ fn explain(rule: &str, packs: &[PathBuf]) -> Result<ExitCode> {
             out.push_str(&format!("  - {reference}\n"));
         }
     }
+    if !m.controls.is_empty() {
+        out.push_str("\nControls (a finding is evidence against them; why each applies):\n");
+        for c in m.controls {
+            out.push_str(&format!("  - {} {}: {}\n", c.framework, c.id, c.source));
+        }
+    }
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
