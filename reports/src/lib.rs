@@ -23,6 +23,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod oscal;
 pub mod sarif;
 mod sarif_json;
 pub mod terminal;

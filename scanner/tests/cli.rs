@@ -131,6 +131,98 @@ fn demo_fleet_triggers_every_rule_and_fails_the_gate() {
 }
 
 #[test]
+fn the_oscal_assessment_results_validate_and_keep_their_identifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let as_of = demo_as_of();
+    let next_ca = format!(
+        "production={}",
+        root().join("fixtures/demo-fleet-next-ca.pem").display()
+    );
+    let mut docs = Vec::new();
+    for i in 0..2 {
+        let path = dir.path().join(format!("oscal-{i}.json"));
+        let out = sslaudit(&[
+            "scan",
+            "--snapshot",
+            demo().to_str().unwrap(),
+            "--next-ca",
+            &next_ca,
+            "--as-of",
+            &as_of,
+            "--quiet",
+            "--oscal",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        docs.push(std::fs::read_to_string(&path).unwrap());
+    }
+    // With --as-of, the same state gives the same document, identifiers included.
+    assert_eq!(docs[0], docs[1]);
+    let path = dir.path().join("oscal-0.json");
+    fleet_util::assert_oscal_validates(&path);
+    let doc: serde_json::Value = serde_json::from_str(&docs[0]).unwrap();
+    let result = &doc["assessment-results"]["results"][0];
+    assert_eq!(
+        result["local-definitions"]["inventory-items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    let observations = result["observations"].as_array().unwrap();
+    assert!(!observations.is_empty());
+    assert!(
+        result["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["target"]["status"]["state"] == "not-satisfied")
+    );
+    assert!(result["start"].as_str().unwrap().starts_with(&as_of));
+    // Without --as-of the scan is dated by the clock, but a finding's
+    // observation keeps its identifier.
+    let out = sslaudit(&[
+        "scan",
+        "--snapshot",
+        demo().to_str().unwrap(),
+        "--next-ca",
+        &next_ca,
+        "--quiet",
+        "--oscal",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_fingerprint = |obs: &serde_json::Value| {
+        obs.as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let fp = o["props"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["name"] == "fingerprint")
+                    .unwrap()["value"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                (fp, o["uuid"].as_str().unwrap().to_string())
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (then, now) = (
+        by_fingerprint(&result["observations"]),
+        by_fingerprint(&again["assessment-results"]["results"][0]["observations"]),
+    );
+    let common: Vec<&String> = then.keys().filter(|k| now.contains_key(*k)).collect();
+    assert!(!common.is_empty());
+    for fp in common {
+        assert_eq!(then[fp], now[fp], "{fp}");
+    }
+}
+
+#[test]
 fn reruns_with_the_same_as_of_are_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
     let as_of = demo_as_of();
