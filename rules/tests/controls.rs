@@ -2,7 +2,9 @@
 //! the source of the mapping, and at least one NIST SP 800-53 control (the
 //! catalogue OSCAL findings target).
 
-use sslaudit_rules::registry::RULES;
+use std::path::Path;
+
+use sslaudit_rules::registry::{RULES, controls_table};
 use sslaudit_rules::rule::{CIS_MYSQL_8, CIS_MYSQL_57, NIST_800_53, PCI_DSS};
 
 #[test]
@@ -79,4 +81,38 @@ fn oscal_ids_follow_the_catalogue() {
     );
     assert_eq!(sslaudit_rules::Control::pci("4.2.1", "x").oscal_id(), None);
     assert_eq!(c.tag(), "NIST-800-53:SC-8(1)");
+}
+
+const BEGIN: &str =
+    "<!-- controls:begin: generated from the rules' metadata (rules/tests/controls.rs) -->\n";
+const END: &str = "<!-- controls:end -->";
+
+/// docs/oscal.md's mapping table is the rules' metadata;
+/// `SSLAUDIT_BLESS=1 cargo test -p sslaudit-rules --test controls`
+/// rewrites it.
+#[test]
+fn the_docs_mapping_table_is_the_metadata() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/oscal.md");
+    let doc = std::fs::read_to_string(&path).expect("read docs/oscal.md");
+    let start = doc
+        .find(BEGIN)
+        .unwrap_or_else(|| panic!("docs/oscal.md lacks the line {BEGIN:?}"))
+        + BEGIN.len();
+    let end = start
+        + doc[start..]
+            .find(END)
+            .unwrap_or_else(|| panic!("docs/oscal.md lacks {END:?} after the table"));
+    let want = controls_table(RULES.iter().map(|r| r.meta()));
+    if doc[start..end] == want {
+        return;
+    }
+    if std::env::var("SSLAUDIT_BLESS").as_deref() == Ok("1") {
+        let fixed = format!("{}{want}{}", &doc[..start], &doc[end..]);
+        std::fs::write(&path, fixed).expect("write docs/oscal.md");
+        return;
+    }
+    panic!(
+        "docs/oscal.md's mapping table differs from the rules' metadata; run\n  \
+         SSLAUDIT_BLESS=1 cargo test -p sslaudit-rules --test controls\nIt should be:\n{want}"
+    );
 }
