@@ -265,13 +265,10 @@ fn rule_name<'a>(meta: Option<&'a RuleMeta>, f: &'a Finding) -> &'a str {
     meta.map(|m| m.name.as_ref()).unwrap_or(f.rule_id.as_str())
 }
 
+/// The message without a trailing period (it starts as the rule wrote it:
+/// `database.yml ...` keeps its case).
 fn sentence(message: &str) -> String {
-    let m = message.trim().trim_end_matches('.');
-    let mut c = m.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
+    message.trim().trim_end_matches('.').to_string()
 }
 
 fn observation(

@@ -61,8 +61,8 @@ static META: RuleMeta = RuleMeta::new(
 .controls(&[
     Control::nist("SC-8(1)", "cryptographic protection is switched off by a client or server option"),
     Control::nist("CM-6", "configuration settings: ssl-mode=DISABLED, skip-ssl and the like"),
-    Control::pci("4.2.1", "4.2.1: strong cryptography protects account data during transmission over open, public networks"),
-    Control::cis(crate::rule::CIS_MYSQL_8, "8.1", "8.1 Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES' (the rule's own reference)"),
+    Control::pci("4.2.1", "strong cryptography protects account data during transmission over open, public networks"),
+    Control::cis(crate::rule::CIS_MYSQL_8, "8.1", "Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES' (the rule's own reference)"),
 ])
 .from_host_files();
 

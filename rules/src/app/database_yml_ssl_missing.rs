@@ -71,8 +71,8 @@ static META: RuleMeta = RuleMeta::new(
 .controls(&[
     Control::nist("SC-8(1)", "the application's connection is not protected by TLS with verified keys (seed: Enforce SSL Connections)"),
     Control::nist("IA-5(2)", "public key-based authentication: the application presents no client certificate (seed: Keys for Named Users)"),
-    Control::pci("4.2.1", "4.2.1: strong cryptography protects account data during transmission over open, public networks"),
-    Control::pci("8.3.2", "8.3.2: the application's password crosses the network unencrypted without TLS"),
+    Control::pci("4.2.1", "strong cryptography protects account data during transmission over open, public networks"),
+    Control::pci("8.3.2", "the application's password crosses the network unencrypted without TLS"),
 ])
 .from_host_files();
 

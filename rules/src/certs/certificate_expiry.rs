@@ -22,7 +22,7 @@ static META: RuleMeta = RuleMeta::new(
 .controls(&[
     Control::nist("SC-17", "PKI certificates: certificates must be valid when they are relied on (seed: Verifying the validity of the SSL certificates)"),
     Control::nist("SC-12", "key management: certificates must be renewed before they expire (seed: Key Maintenance)"),
-    Control::pci("4.2.1", "4.2.1 requires the certificates safeguarding transmissions to be confirmed valid and not expired"),
+    Control::pci("4.2.1", "requires the certificates safeguarding transmissions to be confirmed valid and not expired"),
 ]);
 
 const HELP: &str = r#"## What it checks

@@ -20,7 +20,7 @@ static META: RuleMeta = RuleMeta::new(
 .controls(&[
     Control::nist(
         "IA-5(2)",
-        "IA-5(2) requires authorized access to the corresponding private key to be enforced",
+        "requires authorized access to the corresponding private key to be enforced",
     ),
     Control::nist(
         "SC-12",

@@ -23,7 +23,7 @@ static META: RuleMeta = RuleMeta::new(
 .controls(&[
     Control::nist("SC-13", "cryptographic protection: short keys, SHA-1/MD5 signatures or weak ciphers (NIST SP 800-131A)"),
     Control::nist("SC-12", "key management: keys must be of approved strength"),
-    Control::pci("4.2.1", "4.2.1 requires strong cryptography, not weak keys or ciphers"),
+    Control::pci("4.2.1", "requires strong cryptography, not weak keys or ciphers"),
 ]);
 
 const HELP: &str = r#"## What it checks

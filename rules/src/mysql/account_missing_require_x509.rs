@@ -80,10 +80,10 @@ static META: RuleMeta = RuleMeta::new(
 .controls(&[
     Control::nist("IA-5(2)", "public key-based authentication: accounts must authenticate with a certificate (REQUIRE X509)"),
     Control::nist("SC-8(1)", "an account without REQUIRE X509 may connect without TLS"),
-    Control::pci("8.3.2", "8.3.2: authentication factors must be unreadable in transmission, which TLS on every remote account ensures"),
-    Control::pci("4.2.1", "4.2.1: strong cryptography protects account data during transmission over open, public networks"),
-    Control::cis(crate::rule::CIS_MYSQL_8, "8.2", "8.2 Ensure 'ssl_type' is set to 'ANY', 'X509', or 'SPECIFIED' for all remote users (the rule's own reference)"),
-    Control::cis(crate::rule::CIS_MYSQL_57, "8.2", "8.2 Ensure 'ssl_type' Is Set to 'ANY', 'X509', or 'SPECIFIED' for All Remote Users"),
+    Control::pci("8.3.2", "authentication factors must be unreadable in transmission, which TLS on every remote account ensures"),
+    Control::pci("4.2.1", "strong cryptography protects account data during transmission over open, public networks"),
+    Control::cis(crate::rule::CIS_MYSQL_8, "8.2", "Ensure 'ssl_type' is set to 'ANY', 'X509', or 'SPECIFIED' for all remote users (the rule's own reference)"),
+    Control::cis(crate::rule::CIS_MYSQL_57, "8.2", "Ensure 'ssl_type' Is Set to 'ANY', 'X509', or 'SPECIFIED' for All Remote Users"),
 ]);
 
 /// `user` or `user@host` (host optionally quoted) from the policy list.

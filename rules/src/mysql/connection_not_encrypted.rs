@@ -58,10 +58,22 @@ static META: RuleMeta = RuleMeta::new(
     ],
 )
 .controls(&[
-    Control::nist("SC-8", "transmission confidentiality and integrity: an observed TCP connection was not encrypted"),
-    Control::nist("SC-8(1)", "no cryptographic protection on a live connection (seed: Verify SSL Connections)"),
-    Control::pci("4.2.1", "4.2.1: strong cryptography protects account data during transmission over open, public networks"),
-    Control::pci("8.3.2", "8.3.2: credentials sent over an unencrypted connection are readable in transmission"),
+    Control::nist(
+        "SC-8",
+        "transmission confidentiality and integrity: an observed TCP connection was not encrypted",
+    ),
+    Control::nist(
+        "SC-8(1)",
+        "no cryptographic protection on a live connection (seed: Verify SSL Connections)",
+    ),
+    Control::pci(
+        "4.2.1",
+        "strong cryptography protects account data during transmission over open, public networks",
+    ),
+    Control::pci(
+        "8.3.2",
+        "credentials sent over an unencrypted connection are readable in transmission",
+    ),
 ]);
 
 impl Rule for ConnectionNotEncrypted {

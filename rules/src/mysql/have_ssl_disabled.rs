@@ -77,7 +77,7 @@ static META: RuleMeta = RuleMeta::new(
     Control::nist("SC-8(1)", "cryptographic protection of transmissions is not available at all (seed: Verify SSL is Enabled)"),
     Control::nist("CM-6", "configuration settings: have_ssl is a server setting that must be YES"),
     Control::pci("4.2.1", "strong cryptography during transmission: the server cannot offer TLS"),
-    Control::cis(crate::rule::CIS_MYSQL_8, "8.1", "8.1 Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES' (the rule's own reference)"),
+    Control::cis(crate::rule::CIS_MYSQL_8, "8.1", "Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES' (the rule's own reference)"),
 ]);
 
 impl Rule for HaveSslDisabled {

@@ -59,7 +59,7 @@ static META: RuleMeta = RuleMeta::new(
 .controls(&[
     Control::nist("SC-8(1)", "cryptographic protection of replication traffic between servers"),
     Control::nist("SC-23", "session authenticity: a replica that does not verify its source's certificate can be misled"),
-    Control::pci("4.2.1", "4.2.1: strong cryptography protects account data during transmission over open, public networks"),
+    Control::pci("4.2.1", "strong cryptography protects account data during transmission over open, public networks"),
 ]);
 
 impl Rule for ReplicationSslUnverified {

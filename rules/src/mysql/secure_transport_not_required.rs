@@ -67,8 +67,8 @@ static META: RuleMeta = RuleMeta::new(
     Control::nist("SC-8", "transmission confidentiality and integrity: the server accepts unencrypted connections"),
     Control::nist("SC-8(1)", "cryptographic protection is optional, not enforced (seed: Enforce SSL Connections)"),
     Control::nist("CM-6", "configuration settings: require_secure_transport must be ON"),
-    Control::pci("4.2.1", "4.2.1: strong cryptography protects account data during transmission over open, public networks"),
-    Control::cis(crate::rule::CIS_MYSQL_8, "8.1", "8.1 Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES' (the rule's own reference)"),
+    Control::pci("4.2.1", "strong cryptography protects account data during transmission over open, public networks"),
+    Control::cis(crate::rule::CIS_MYSQL_8, "8.1", "Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES' (the rule's own reference)"),
 ]);
 
 fn is_off(v: &str) -> bool {

@@ -57,7 +57,7 @@ static META: RuleMeta = RuleMeta::new(
 .controls(&[
     Control::nist("SC-8(1)", "cryptographic protection: protocol versions the policy forbids (RFC 8996) still protect connections"),
     Control::nist("SC-13", "cryptographic protection: the accepted protocols are not approved cryptography"),
-    Control::pci("4.2.1", "4.2.1 requires secure versions and configurations of protocols only"),
+    Control::pci("4.2.1", "requires secure versions and configurations of protocols only"),
 ]);
 
 /// `TLSv1.0` and `tlsv1` name the same protocol.
