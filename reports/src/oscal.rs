@@ -341,24 +341,14 @@ fn risk(f: &Finding, s: &sslaudit_rules::finding::Suppression, id: &str, obs: &s
 }
 
 /// A waiver's `expires` date (`2027-01-31`) as the instant it stops
-/// applying: midnight UTC that day, as the policy judges it.
+/// applying: the waiver covers that whole day (UTC), as the policy judges
+/// it, so midnight UTC at the end of it (`2027-02-01T00:00:00Z`).
 fn deadline(expires: &str) -> Option<String> {
-    let e = expires.trim();
-    let is_date = e.len() == 10
-        && e.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    if is_date {
-        Some(format!("{e}T00:00:00Z"))
-    } else if e.contains('T') {
-        Some(e.to_string())
-    } else {
-        None
-    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = time::Date::parse(expires.trim(), &format)
+        .ok()?
+        .next_day()?;
+    Some(format!("{}T00:00:00Z", day.format(&format).ok()?))
 }
 
 #[cfg(test)]

@@ -194,7 +194,8 @@ fn hosts_findings_and_waivers_are_where_auditors_look() {
     let risks = result["risks"].as_array().unwrap();
     assert_eq!(risks.len(), 1);
     assert_eq!(risks[0]["status"], "deviation-approved");
-    assert_eq!(risks[0]["deadline"], "2027-01-31T00:00:00Z");
+    // The waiver applies through 2027-01-31 (UTC).
+    assert_eq!(risks[0]["deadline"], "2027-02-01T00:00:00Z");
     assert!(
         risks[0]["statement"]
             .as_str()

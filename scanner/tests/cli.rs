@@ -138,6 +138,14 @@ fn the_oscal_assessment_results_validate_and_keep_their_identifiers() {
         "production={}",
         root().join("fixtures/demo-fleet-next-ca.pem").display()
     );
+    // A waiver, so the validators see a risk too.
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[[waiver]]\nrule = \"SSL010\"\njustification = \"openssl.cnf is replaced in the Q1 rebuild\"\n\
+         expires = 2027-01-31\n",
+    )
+    .unwrap();
     let mut docs = Vec::new();
     for i in 0..2 {
         let path = dir.path().join(format!("oscal-{i}.json"));
@@ -147,6 +155,8 @@ fn the_oscal_assessment_results_validate_and_keep_their_identifiers() {
             demo().to_str().unwrap(),
             "--next-ca",
             &next_ca,
+            "--policy",
+            policy.to_str().unwrap(),
             "--as-of",
             &as_of,
             "--quiet",
@@ -179,6 +189,18 @@ fn the_oscal_assessment_results_validate_and_keep_their_identifiers() {
             .all(|f| f["target"]["status"]["state"] == "not-satisfied")
     );
     assert!(result["start"].as_str().unwrap().starts_with(&as_of));
+    let risks = result["risks"].as_array().unwrap();
+    assert!(!risks.is_empty());
+    for r in risks {
+        assert_eq!(r["status"], "deviation-approved");
+        assert_eq!(r["deadline"], "2027-02-01T00:00:00Z");
+        assert!(
+            r["statement"]
+                .as_str()
+                .unwrap()
+                .contains("openssl.cnf is replaced in the Q1 rebuild")
+        );
+    }
     // Without --as-of the scan is dated by the clock, but a finding's
     // observation keeps its identifier.
     let out = sslaudit(&[
