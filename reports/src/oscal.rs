@@ -372,9 +372,14 @@ mod tests {
 
     #[test]
     fn deadlines_are_instants() {
+        // The waiver covers 2027-01-31 through its last second.
         assert_eq!(
             deadline("2027-01-31").as_deref(),
-            Some("2027-01-31T00:00:00Z")
+            Some("2027-02-01T00:00:00Z")
+        );
+        assert_eq!(
+            deadline("2026-12-31").as_deref(),
+            Some("2027-01-01T00:00:00Z")
         );
         assert_eq!(deadline("someday"), None);
     }
