@@ -207,7 +207,7 @@ fn hosts_findings_and_waivers_are_where_auditors_look() {
             .iter()
             .any(|f| f["related-risks"][0]["risk-uuid"] == risks[0]["uuid"])
     );
-    // The rule pack's finding maps to no control: an observation only.
+    // A rule pack's rule without mappings: an observation only.
     assert!(
         observations
             .iter()
