@@ -44,6 +44,7 @@ impl RuleJson {
             help: Cow::Owned(self.help),
             references: Cow::Owned(references),
             evidence: Default::default(),
+            controls: &[],
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod oscal;
 pub mod prometheus;
 pub mod sarif;
 mod sarif_json;

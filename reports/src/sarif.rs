@@ -281,15 +281,24 @@ fn rule_properties(tags: Vec<String>, severity: Severity) -> PropertyBag {
 }
 
 /// `security`, `tls`, the family (`mysql` for SSLxxx, `scan` for SCANxxx,
-/// `rule-pack` for user-defined ids) and `cis` when a CIS control is cited.
+/// `rule-pack` for user-defined ids), `cis` when a CIS control is cited,
+/// then the mapped controls (`NIST-800-53:SC-8(1)`, `PCI-DSS-4.0:4.2.1`).
 fn tags(meta: &RuleMeta) -> Vec<String> {
     let mut tags = vec![
         "security".to_string(),
         "tls".to_string(),
         family(&meta.id).to_string(),
     ];
-    if meta.references.iter().any(|r| r.starts_with("CIS")) {
+    if meta.references.iter().any(|r| r.starts_with("CIS"))
+        || meta.controls.iter().any(|c| c.framework.starts_with("CIS"))
+    {
         tags.push("cis".to_string());
+    }
+    for control in meta.controls {
+        let tag = control.tag();
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
     }
     tags
 }

@@ -67,6 +67,7 @@ fn meta(
         help: Cow::Owned(help.into()),
         references: Cow::Owned(refs.iter().map(|r| leak(r.to_string())).collect()),
         evidence: Default::default(),
+        controls: &[],
     }
 }
 

@@ -31,6 +31,6 @@ pub mod testkit;
 
 pub use facts::{Fleet, HostFacts};
 pub use finding::{Finding, Location};
-pub use rule::{Context, Evidence, Rule, RuleMeta};
+pub use rule::{Context, Control, Evidence, Rule, RuleMeta};
 pub use severity::Severity;
 pub use subject::{Subject, SubjectKind};

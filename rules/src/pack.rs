@@ -30,7 +30,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::facts::{FileStatus, HostFacts, Require, Role};
-use crate::rule::{Context, Evidence, Rule, RuleMeta};
+use crate::rule::{Context, Control, Evidence, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
 
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +69,18 @@ struct RawRule {
     references: Vec<String>,
     #[serde(default)]
     roles: Option<Vec<Role>>,
+    /// The controls the rule's findings evidence (docs/oscal.md).
+    #[serde(default)]
+    controls: Vec<Spanned<RawControl>>,
     check: Spanned<RawCheck>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawControl {
+    framework: String,
+    id: String,
+    source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -332,6 +343,32 @@ pub fn parse(text: &str, path: &str, taken: &BTreeSet<String>) -> Result<Vec<Pac
                 "the check states no condition to hold".into(),
             ));
         }
+        let mut controls = Vec::with_capacity(r.controls.len());
+        for c in &r.controls {
+            let (start, c) = (c.span().start, c.get_ref());
+            for (field, value) in [
+                ("framework", &c.framework),
+                ("id", &c.id),
+                ("source", &c.source),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(invalid(
+                        start,
+                        format!("a control mapping needs its {field}"),
+                    ));
+                }
+            }
+            // RuleMeta's controls are 'static like the compiled rules'; a
+            // pack is loaded once per run, so its few strings live as long.
+            let leak =
+                |s: &str| -> &'static str { Box::leak(s.trim().to_string().into_boxed_str()) };
+            controls.push(Control {
+                framework: leak(&c.framework),
+                id: leak(&c.id),
+                source: leak(&c.source),
+            });
+        }
+        let controls: &'static [Control] = Box::leak(controls.into_boxed_slice());
         let mut help = r.help.unwrap_or_else(|| {
             format!(
                 "## What it checks\n{}\n\n## Why it matters\nA rule of the `{path}` rule pack.\n\n## How to fix\nBring the host to the state the check states.",
@@ -352,6 +389,7 @@ pub fn parse(text: &str, path: &str, taken: &BTreeSet<String>) -> Result<Vec<Pac
                 summary: Cow::Owned(r.summary),
                 help: Cow::Owned(help),
                 references: Cow::Borrowed(&[]),
+                controls,
                 evidence: match check {
                     Check::Option { .. } | Check::File { .. } => Evidence::HostFiles,
                     _ => Evidence::Any,
@@ -696,6 +734,30 @@ require = "x509"
         assert!(
             run(&rules, &h).is_empty(),
             "uncollected facts are never a violation"
+        );
+    }
+
+    #[test]
+    fn packs_may_map_their_rules_to_controls() {
+        let taken = BTreeSet::new();
+        let text = "[[rule]]\nid = \"ORG1\"\nname = \"x\"\nseverity = \"low\"\nsummary = \"s\"\nmessage = \"m\"\n\
+            [[rule.controls]]\nframework = \"NIST SP 800-53 Rev. 5\"\nid = \"SC-8(1)\"\nsource = \"internal TLS standard 4.2\"\n\
+            [rule.check]\nkind = \"server-variable\"\nname = \"have_ssl\"\nequals = \"YES\"\n";
+        let rules = parse(text, "p.toml", &taken).unwrap();
+        let c = rules[0].meta().controls;
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].oscal_id().as_deref(), Some("sc-8.1"));
+        assert_eq!(c[0].source, "internal TLS standard 4.2");
+        let e = parse(
+            &text.replace("internal TLS standard 4.2", " "),
+            "p.toml",
+            &taken,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("p.toml:7: a control mapping needs its source"),
+            "{e}"
         );
     }
 

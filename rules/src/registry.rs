@@ -56,6 +56,28 @@ pub fn markdown_table<'a>(metas: impl IntoIterator<Item = &'a RuleMeta>) -> Stri
     out
 }
 
+/// The rules' control mappings as a Markdown table: rule, framework,
+/// control, the source of the mapping. docs/oscal.md holds the compiled
+/// catalogue's between `<!-- controls:begin -->` and `<!-- controls:end
+/// -->`; rules/tests/controls.rs keeps the two in step.
+pub fn controls_table<'a>(metas: impl IntoIterator<Item = &'a RuleMeta>) -> String {
+    let mut out =
+        String::from("| rule | framework | control | why (source) |\n|---|---|---|---|\n");
+    for m in metas {
+        for c in m.controls {
+            out.push_str(&format!(
+                "| {} {} | {} | {} | {} |\n",
+                m.id,
+                m.name,
+                c.framework,
+                c.id,
+                c.source.replace('|', "\\|")
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,85 @@ pub struct RuleMeta {
     /// What the rule judges from: whether a host audited from the wire
     /// alone (`ssh: none`) can be judged by it at all.
     pub evidence: Evidence,
+    /// The controls a finding of this rule is evidence against (NIST SP
+    /// 800-53, CIS benchmarks, PCI DSS), each with the source of the
+    /// mapping: `explain`, SARIF tags and the OSCAL assessment results.
+    pub controls: &'static [Control],
+}
+
+/// NIST SP 800-53 Rev. 5, the catalogue OSCAL findings target.
+pub const NIST_800_53: &str = "NIST SP 800-53 Rev. 5";
+/// PCI DSS v4.0 requirements.
+pub const PCI_DSS: &str = "PCI DSS v4.0";
+/// CIS Oracle MySQL 8.0 Benchmark recommendations.
+pub const CIS_MYSQL_8: &str = "CIS Oracle MySQL 8.0 Benchmark";
+/// CIS Oracle MySQL Enterprise Edition 5.7 Benchmark recommendations.
+pub const CIS_MYSQL_57: &str = "CIS Oracle MySQL Enterprise Edition 5.7 Benchmark";
+
+/// A control of a framework that a rule's findings evidence, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Control {
+    /// The framework and its version ([`NIST_800_53`], [`PCI_DSS`], ...).
+    pub framework: &'static str,
+    /// The control's id as the framework writes it (`SC-8(1)`, `4.2.1`).
+    pub id: &'static str,
+    /// Where the mapping comes from: the control's published text, the
+    /// seed document's section, or the reasoning, in one line.
+    pub source: &'static str,
+}
+
+impl Control {
+    /// A NIST SP 800-53 Rev. 5 control or enhancement (`SC-8(1)`).
+    pub const fn nist(id: &'static str, source: &'static str) -> Self {
+        Control {
+            framework: NIST_800_53,
+            id,
+            source,
+        }
+    }
+
+    /// A PCI DSS v4.0 requirement (`4.2.1`).
+    pub const fn pci(id: &'static str, source: &'static str) -> Self {
+        Control {
+            framework: PCI_DSS,
+            id,
+            source,
+        }
+    }
+
+    /// A recommendation of a CIS benchmark (`framework`: a `CIS_*` constant).
+    pub const fn cis(framework: &'static str, id: &'static str, source: &'static str) -> Self {
+        Control {
+            framework,
+            id,
+            source,
+        }
+    }
+
+    /// `NIST-800-53:SC-8(1)`: the short form SARIF tags carry.
+    pub fn tag(&self) -> String {
+        let short = match self.framework {
+            NIST_800_53 => "NIST-800-53",
+            PCI_DSS => "PCI-DSS-4.0",
+            CIS_MYSQL_8 => "CIS-MySQL-8.0",
+            CIS_MYSQL_57 => "CIS-MySQL-EE-5.7",
+            other => other,
+        };
+        format!("{short}:{}", self.id)
+    }
+
+    /// The control's id in NIST's OSCAL catalogue of SP 800-53 Rev. 5
+    /// (`SC-8(1)` is `sc-8.1`); `None` for other frameworks.
+    pub fn oscal_id(&self) -> Option<String> {
+        if self.framework != NIST_800_53 {
+            return None;
+        }
+        let lower = self.id.to_ascii_lowercase();
+        Some(match lower.split_once('(') {
+            Some((base, rest)) => format!("{base}.{}", rest.trim_end_matches(')')),
+            None => lower,
+        })
+    }
 }
 
 /// What a rule judges from.
@@ -61,7 +140,14 @@ impl RuleMeta {
             help: Cow::Borrowed(help),
             references: Cow::Borrowed(references),
             evidence: Evidence::Any,
+            controls: &[],
         }
+    }
+
+    /// The controls the rule's findings evidence ([`Control`]).
+    pub const fn controls(mut self, controls: &'static [Control]) -> Self {
+        self.controls = controls;
+        self
     }
 
     /// The rule judges from files on the host only ([`Evidence::HostFiles`]).

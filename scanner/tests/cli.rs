@@ -113,6 +113,135 @@ fn demo_fleet_triggers_every_rule_and_fails_the_gate() {
         assert!(!result["locations"].as_array().unwrap().is_empty());
         assert!(result["properties"]["host"].is_string());
     }
+    // The rules' control mappings are SARIF tags.
+    let ssl001 = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "SSL001")
+        .unwrap();
+    let tags = ssl001["properties"]["tags"].as_array().unwrap();
+    for tag in [
+        "NIST-800-53:SC-8(1)",
+        "PCI-DSS-4.0:4.2.1",
+        "CIS-MySQL-8.0:8.1",
+    ] {
+        assert!(tags.iter().any(|t| t == tag), "{tag} not in {tags:?}");
+    }
+}
+
+#[test]
+fn the_oscal_assessment_results_validate_and_keep_their_identifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let as_of = demo_as_of();
+    let next_ca = format!(
+        "production={}",
+        root().join("fixtures/demo-fleet-next-ca.pem").display()
+    );
+    // A waiver, so the validators see a risk too.
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[[waiver]]\nrule = \"SSL010\"\njustification = \"openssl.cnf is replaced in the Q1 rebuild\"\n\
+         expires = 2027-01-31\n",
+    )
+    .unwrap();
+    let mut docs = Vec::new();
+    for i in 0..2 {
+        let path = dir.path().join(format!("oscal-{i}.json"));
+        let out = sslaudit(&[
+            "scan",
+            "--snapshot",
+            demo().to_str().unwrap(),
+            "--next-ca",
+            &next_ca,
+            "--policy",
+            policy.to_str().unwrap(),
+            "--as-of",
+            &as_of,
+            "--quiet",
+            "--oscal",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        docs.push(std::fs::read_to_string(&path).unwrap());
+    }
+    // With --as-of, the same state gives the same document, identifiers included.
+    assert_eq!(docs[0], docs[1]);
+    let path = dir.path().join("oscal-0.json");
+    fleet_util::assert_oscal_validates(&path);
+    let doc: serde_json::Value = serde_json::from_str(&docs[0]).unwrap();
+    let result = &doc["assessment-results"]["results"][0];
+    assert_eq!(
+        result["local-definitions"]["inventory-items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    let observations = result["observations"].as_array().unwrap();
+    assert!(!observations.is_empty());
+    assert!(
+        result["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["target"]["status"]["state"] == "not-satisfied")
+    );
+    assert!(result["start"].as_str().unwrap().starts_with(&as_of));
+    let risks = result["risks"].as_array().unwrap();
+    assert!(!risks.is_empty());
+    for r in risks {
+        assert_eq!(r["status"], "deviation-approved");
+        assert_eq!(r["deadline"], "2027-02-01T00:00:00Z");
+        assert!(
+            r["statement"]
+                .as_str()
+                .unwrap()
+                .contains("openssl.cnf is replaced in the Q1 rebuild")
+        );
+    }
+    // Without --as-of the scan is dated by the clock, but a finding's
+    // observation keeps its identifier.
+    let out = sslaudit(&[
+        "scan",
+        "--snapshot",
+        demo().to_str().unwrap(),
+        "--next-ca",
+        &next_ca,
+        "--quiet",
+        "--oscal",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_fingerprint = |obs: &serde_json::Value| {
+        obs.as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let fp = o["props"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["name"] == "fingerprint")
+                    .unwrap()["value"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                (fp, o["uuid"].as_str().unwrap().to_string())
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (then, now) = (
+        by_fingerprint(&result["observations"]),
+        by_fingerprint(&again["assessment-results"]["results"][0]["observations"]),
+    );
+    let common: Vec<&String> = then.keys().filter(|k| now.contains_key(*k)).collect();
+    assert!(!common.is_empty());
+    for fp in common {
+        assert_eq!(then[fp], now[fp], "{fp}");
+    }
 }
 
 #[test]
@@ -245,6 +374,23 @@ fn rules_and_explain_list_the_catalogue() {
     assert_eq!(out.status.code(), Some(0));
     let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rules.as_array().unwrap().len(), registry::RULES.len());
+    // Each rule's control mappings, with their sources.
+    let ssl004 = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "SSL004")
+        .unwrap();
+    assert!(
+        ssl004["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["framework"] == "NIST SP 800-53 Rev. 5"
+                && c["id"] == "SC-17"
+                && c["source"].as_str().is_some_and(|s| !s.is_empty())),
+        "{ssl004}"
+    );
     // The README's table, as rules/tests/readme.rs checks it.
     let out = sslaudit(&["rules", "--markdown"]);
     assert_eq!(out.status.code(), Some(0));
@@ -275,6 +421,10 @@ fn rules_and_explain_list_the_catalogue() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("certificate-expiry") && text.contains("How to fix"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Controls (") && text.contains("  - NIST SP 800-53 Rev. 5 SC-17: "),
         "{text}"
     );
     let out = sslaudit(&["explain", "SSL999"]);

@@ -46,10 +46,12 @@ impl Fleet {
     }
 
     /// Scans with an inventory and returns the JSON report; its SARIF must
-    /// pass Microsoft's validator.
+    /// pass Microsoft's validator, its OSCAL NIST's schema and
+    /// compliance-trestle.
     fn scan(&self, inventory: &str, extra: &[&str]) -> (serde_json::Value, Output) {
         let json = self.path(&format!("{inventory}.report.json"));
         let sarif = self.path(&format!("{inventory}.report.sarif"));
+        let oscal = self.path(&format!("{inventory}.oscal.json"));
         let inv = self.path(inventory);
         let mut args = vec![
             "scan",
@@ -59,6 +61,8 @@ impl Fleet {
             json.as_str(),
             "--sarif",
             sarif.as_str(),
+            "--oscal",
+            oscal.as_str(),
             "-q",
         ];
         args.extend_from_slice(extra);
@@ -71,6 +75,7 @@ impl Fleet {
         );
         let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         fleet_util::assert_sarif_validates(Path::new(&sarif));
+        fleet_util::assert_oscal_validates(Path::new(&oscal));
         (report, out)
     }
 }

@@ -83,6 +83,7 @@ pub fn rule_pack_rule() -> RuleMeta {
         help: Cow::Owned(String::new()),
         references: Cow::Owned(vec![]),
         evidence: Default::default(),
+        controls: &[],
     }
 }
 

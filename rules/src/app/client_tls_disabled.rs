@@ -3,6 +3,7 @@
 
 use crate::app::transport::literal;
 use crate::facts::{HostFacts, OptionSet, OptionValue, YmlValue};
+use crate::rule::Control;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
 
@@ -57,6 +58,12 @@ static META: RuleMeta = RuleMeta::new(
         "CIS Oracle MySQL 8.0 Benchmark 8.1: Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES'",
     ],
 )
+.controls(&[
+    Control::nist("SC-8(1)", "cryptographic protection is switched off by a client or server option"),
+    Control::nist("CM-6", "configuration settings: ssl-mode=DISABLED, skip-ssl and the like"),
+    Control::pci("4.2.1", "strong cryptography protects account data during transmission over open, public networks"),
+    Control::cis(crate::rule::CIS_MYSQL_8, "8.1", "Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES' (the rule's own reference)"),
+])
 .from_host_files();
 
 /// A boolean as MySQL's option parser (and YAML 1.1, for database.yml) reads it.

@@ -4,6 +4,7 @@
 
 use crate::app::transport::{SocketReason, Transport, transport};
 use crate::facts::HostFacts;
+use crate::rule::Control;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
 
@@ -61,6 +62,10 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL Reference Manual: Connecting to the MySQL Server Using Command Options",
     ],
 )
+.controls(&[
+    Control::nist("SC-8", "transmission confidentiality: the socket connection never negotiates TLS, so the rule cannot confirm protection (seed: Verify SSL Connections)"),
+    Control::nist("CM-6", "configuration settings: host localhost in database.yml silently selects the Unix socket"),
+])
 .from_host_files();
 
 /// Local development and CI databases are commonly reached over the socket

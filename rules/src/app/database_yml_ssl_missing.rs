@@ -4,6 +4,7 @@
 
 use crate::app::transport::{Transport, host_display, literal, set_value, transport};
 use crate::facts::{DatabaseYml, DbEnvironment, FileStatus, HostFacts, YmlValue};
+use crate::rule::Control;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
 
@@ -67,6 +68,12 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL Reference Manual: Command Options for Encrypted Connections",
     ],
 )
+.controls(&[
+    Control::nist("SC-8(1)", "the application's connection is not protected by TLS with verified keys (seed: Enforce SSL Connections)"),
+    Control::nist("IA-5(2)", "public key-based authentication: the application presents no client certificate (seed: Keys for Named Users)"),
+    Control::pci("4.2.1", "strong cryptography protects account data during transmission over open, public networks"),
+    Control::pci("8.3.2", "the application's password crosses the network unencrypted without TLS"),
+])
 .from_host_files();
 
 /// The three client key settings, with what satisfies each.

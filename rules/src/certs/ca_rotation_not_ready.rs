@@ -5,6 +5,7 @@
 use crate::certs::{cert_name, identity_label};
 use crate::facts::{HostDigest, TlsIdentity};
 use crate::readiness::{self, TrustRow, current_chain};
+use crate::rule::Control;
 use crate::{Context, Finding, Rule, RuleMeta, Severity};
 
 /// SSL021: trust stores that break when the server's CA changes.
@@ -22,7 +23,11 @@ static META: RuleMeta = RuleMeta::new(
         "Azure Database for MySQL: root CA change (Baltimore to DigiCert Global Root G2)",
         "NIST SP 800-53 SC-12, SC-17",
     ],
-);
+)
+.controls(&[
+    Control::nist("SC-17", "PKI certificates: clients must trust the CA their servers' certificates will come from (the rule's own reference)"),
+    Control::nist("SC-12", "key management: a CA rotation must not break the clients (seed: Key Maintenance)"),
+]);
 
 const HELP: &str = r#"## What it checks
 

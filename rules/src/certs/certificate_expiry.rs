@@ -1,6 +1,7 @@
 use crate::certs::managed_ca::{self, ManagedCa};
 use crate::certs::{InScope, cert_name, certificates_in_scope};
 use crate::facts::{Certificate, HostFacts};
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL004: a certificate is expired or expires within the policy windows.
@@ -17,7 +18,12 @@ static META: RuleMeta = RuleMeta::new(
         "Key Maintenance",
         "MySQL Reference Manual: Creating SSL and RSA Certificates and Keys",
     ],
-);
+)
+.controls(&[
+    Control::nist("SC-17", "PKI certificates: certificates must be valid when they are relied on (seed: Verifying the validity of the SSL certificates)"),
+    Control::nist("SC-12", "key management: certificates must be renewed before they expire (seed: Key Maintenance)"),
+    Control::pci("4.2.1", "requires the certificates safeguarding transmissions to be confirmed valid and not expired"),
+]);
 
 const HELP: &str = r#"## What it checks
 

@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use crate::certs::{cert_name, chains_to, identity_description, identity_label};
 use crate::facts::{Certificate, HostDigest, IdentityKind, Role, TlsIdentity};
 use crate::pending::KeySighting;
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL012: a host's CA or client certificate does not belong to its
@@ -17,6 +18,10 @@ static META: RuleMeta = RuleMeta::new(
     HELP,
     &["Overview", "Key Maintenance", "Keys for Named Users"],
 )
+.controls(&[
+    Control::nist("SC-17", "PKI certificates: every host must trust the environment's one CA (seed: Overview, Key Maintenance)"),
+    Control::nist("SC-12", "key management: environments must not share server keys"),
+])
 .from_host_files();
 
 const HELP: &str = r#"## What it checks

@@ -1,5 +1,6 @@
 use crate::certs::{cert_name, chains_to, identity_description, identity_label};
 use crate::facts::HostFacts;
+use crate::rule::Control;
 use crate::{Context, Finding, Rule, RuleMeta, Severity};
 
 /// SSL011: an identity's private key does not match its certificate, or its
@@ -17,6 +18,16 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL Reference Manual: Configuring MySQL to Use Encrypted Connections",
     ],
 )
+.controls(&[
+    Control::nist(
+        "SC-12",
+        "key management: the private key does not belong to its certificate",
+    ),
+    Control::nist(
+        "SC-17",
+        "PKI certificates: the configured CA did not issue the certificate beside it",
+    ),
+])
 .from_host_files();
 
 const HELP: &str = r#"## What it checks

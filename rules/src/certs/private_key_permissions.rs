@@ -1,4 +1,5 @@
 use crate::facts::{HostFacts, IdentityKind};
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL014: a private key is readable beyond its owner, or owned by the wrong user.
@@ -16,6 +17,16 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL Reference Manual: Creating SSL and RSA Certificates and Keys using openssl",
     ],
 )
+.controls(&[
+    Control::nist(
+        "IA-5(2)",
+        "requires authorized access to the corresponding private key to be enforced",
+    ),
+    Control::nist(
+        "SC-12",
+        "key management: private keys must be protected from other users",
+    ),
+])
 .from_host_files();
 
 const HELP: &str = r#"## What it checks

@@ -2,6 +2,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::certs::cert_name;
 use crate::facts::{Certificate, HostFacts};
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL009: MySQL's auto-generated keys linger beside the configured ones, or
@@ -19,6 +20,10 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL Reference Manual: Creating SSL and RSA Certificates and Keys using MySQL",
     ],
 )
+.controls(&[
+    Control::nist("SC-12", "key management: auto-generated keys compete with the keys the fleet's CA issued (seed: Caveats, Pre-existing MySQL 5.7)"),
+    Control::nist("CM-6", "configuration settings: the datadir's *.pem files override or shadow the configured keys"),
+])
 .from_host_files();
 
 const HELP: &str = r#"## What it checks

@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 
 use crate::facts::{FileStatus, HostFacts, Role};
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL013: a user's client keys are missing where the seed's key
@@ -19,6 +20,10 @@ static META: RuleMeta = RuleMeta::new(
         "Enforce SSL Connections",
     ],
 )
+.controls(&[
+    Control::nist("IA-5(2)", "public key-based authentication: a named user lacks the client certificate or key it authenticates with (seed: Keys for Named Users)"),
+    Control::nist("SC-12", "key management: the key distribution is incomplete"),
+])
 .from_host_files();
 
 const HELP: &str = r#"## What it checks

@@ -1,6 +1,7 @@
 use crate::certs::{InScope, cert_name, certificates_in_scope};
 use crate::facts::{HostFacts, KeyAlgorithm};
 use crate::policy::Thresholds;
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL016: short keys, SHA-1/MD5 certificate signatures, or a configured
@@ -18,7 +19,12 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL Reference Manual: Encrypted Connection TLS Protocols and Ciphers",
         "NIST SP 800-131A Rev. 2: Transitioning the Use of Cryptographic Algorithms and Key Lengths",
     ],
-);
+)
+.controls(&[
+    Control::nist("SC-13", "cryptographic protection: short keys, SHA-1/MD5 signatures or weak ciphers (NIST SP 800-131A)"),
+    Control::nist("SC-12", "key management: keys must be of approved strength"),
+    Control::pci("4.2.1", "requires strong cryptography, not weak keys or ciphers"),
+]);
 
 const HELP: &str = r#"## What it checks
 

@@ -2,6 +2,7 @@
 //! host, which breaks the stack's key generation on Ubuntu (stable-v6).
 
 use crate::facts::HostFacts;
+use crate::rule::Control;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
 
@@ -52,6 +53,9 @@ static META: RuleMeta = RuleMeta::new(
         "OpenSSL 1.1.1 manual: req(1), CONFIGURATION FILE FORMAT (RANDFILE)",
     ],
 )
+.controls(&[
+    Control::nist("SC-12", "key establishment: key generation fails or is weakened on hosts with an active RANDFILE (seed: Key Maintenance)"),
+])
 .from_host_files();
 
 impl Rule for OpensslRandfile {

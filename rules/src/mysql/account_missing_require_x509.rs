@@ -3,6 +3,7 @@
 
 use crate::facts::{Account, HostFacts, Require, Role};
 use crate::mysql::support::sql_account;
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL005: an application, remote or listed account lacks `REQUIRE X509`
@@ -75,7 +76,15 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL 8.0 Reference Manual: CREATE USER Statement (SSL/TLS Options)",
         "CIS Oracle MySQL 8.0 Benchmark 8.2: Ensure 'ssl_type' is set to 'ANY', 'X509', or 'SPECIFIED' for all remote users",
     ],
-);
+)
+.controls(&[
+    Control::nist("IA-5(2)", "public key-based authentication: accounts must authenticate with a certificate (REQUIRE X509)"),
+    Control::nist("SC-8(1)", "an account without REQUIRE X509 may connect without TLS"),
+    Control::pci("8.3.2", "authentication factors must be unreadable in transmission, which TLS on every remote account ensures"),
+    Control::pci("4.2.1", "strong cryptography protects account data during transmission over open, public networks"),
+    Control::cis(crate::rule::CIS_MYSQL_8, "8.2", "Ensure 'ssl_type' is set to 'ANY', 'X509', or 'SPECIFIED' for all remote users (the rule's own reference)"),
+    Control::cis(crate::rule::CIS_MYSQL_57, "8.2", "Ensure 'ssl_type' Is Set to 'ANY', 'X509', or 'SPECIFIED' for All Remote Users"),
+]);
 
 /// `user` or `user@host` (host optionally quoted) from the policy list.
 fn listed(entries: &[String], a: &Account) -> bool {

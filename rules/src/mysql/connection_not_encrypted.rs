@@ -2,6 +2,7 @@
 //! without TLS.
 
 use crate::facts::{HostFacts, PlaintextOutcome};
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL018: the scanner's own TCP session has no cipher, or the TLS probe
@@ -55,7 +56,25 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL SSL Support: Verify SSL Connections",
         "MySQL 8.0 Reference Manual: Configuring MySQL to Use Encrypted Connections",
     ],
-);
+)
+.controls(&[
+    Control::nist(
+        "SC-8",
+        "transmission confidentiality and integrity: an observed TCP connection was not encrypted",
+    ),
+    Control::nist(
+        "SC-8(1)",
+        "no cryptographic protection on a live connection (seed: Verify SSL Connections)",
+    ),
+    Control::pci(
+        "4.2.1",
+        "strong cryptography protects account data during transmission over open, public networks",
+    ),
+    Control::pci(
+        "8.3.2",
+        "credentials sent over an unencrypted connection are readable in transmission",
+    ),
+]);
 
 impl Rule for ConnectionNotEncrypted {
     fn meta(&self) -> &RuleMeta {

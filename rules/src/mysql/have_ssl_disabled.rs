@@ -5,6 +5,7 @@ use crate::mysql::support::{
     bad_ssl_paths, configured_ssl_files, describe_option, server_tls, server_version,
     ssl_switched_off,
 };
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL001: `have_ssl` is `DISABLED` or `NO` (or, where have_ssl is gone, the
@@ -70,7 +71,14 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL 8.0 Reference Manual: Server System Variables (have_ssl)",
         "CIS Oracle MySQL 8.0 Benchmark 8.1: Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES'",
     ],
-);
+)
+.controls(&[
+    Control::nist("SC-8", "transmission confidentiality and integrity: without SSL every connection is in clear text"),
+    Control::nist("SC-8(1)", "cryptographic protection of transmissions is not available at all (seed: Verify SSL is Enabled)"),
+    Control::nist("CM-6", "configuration settings: have_ssl is a server setting that must be YES"),
+    Control::pci("4.2.1", "strong cryptography during transmission: the server cannot offer TLS"),
+    Control::cis(crate::rule::CIS_MYSQL_8, "8.1", "Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES' (the rule's own reference)"),
+]);
 
 impl Rule for HaveSslDisabled {
     fn meta(&self) -> &RuleMeta {

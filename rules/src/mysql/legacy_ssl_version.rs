@@ -2,6 +2,7 @@
 
 use crate::facts::{Flavor, HostFacts, MysqlVersion};
 use crate::mysql::support::server_version;
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL008: MySQL 5.5 <= 5.5.40, 5.6 <= 5.6.22, anything before 5.5, or a
@@ -49,7 +50,12 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL 5.6 Reference Manual: OpenSSL Versus yaSSL",
         "MySQL 5.6 Release Notes",
     ],
-);
+)
+.controls(&[
+    Control::nist("SC-13", "cryptographic protection: the build's SSL implementation is broken (seed: Caveats, Older Versions of 5.5 and 5.6)"),
+    Control::nist("SI-2", "flaw remediation: the fix is an upgrade to a version whose SSL works"),
+    Control::pci("4.2.1", "strong cryptography during transmission cannot be had from a broken SSL build"),
+]);
 
 fn product(v: &MysqlVersion) -> &'static str {
     match v.flavor {

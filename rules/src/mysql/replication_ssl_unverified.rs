@@ -2,6 +2,7 @@
 //! without SSL, or without checking who the source is.
 
 use crate::facts::HostFacts;
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL019: a replication channel has `Master_SSL_Allowed: No` or
@@ -54,7 +55,12 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL 8.0 Reference Manual: Setting Up Replication to Use Encrypted Connections",
         "MariaDB Server Documentation: Replication with Secure Connections",
     ],
-);
+)
+.controls(&[
+    Control::nist("SC-8(1)", "cryptographic protection of replication traffic between servers"),
+    Control::nist("SC-23", "session authenticity: a replica that does not verify its source's certificate can be misled"),
+    Control::pci("4.2.1", "strong cryptography protects account data during transmission over open, public networks"),
+]);
 
 impl Rule for ReplicationSslUnverified {
     fn meta(&self) -> &RuleMeta {

@@ -3,6 +3,7 @@
 
 use crate::facts::{HostFacts, PlaintextOutcome};
 use crate::mysql::support::server_version;
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL017: `require_secure_transport` is `OFF` on a server that has it.
@@ -61,7 +62,14 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL 8.0 Reference Manual: Configuring Encrypted Connections as Mandatory",
         "CIS Oracle MySQL 8.0 Benchmark 8.1: Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES'",
     ],
-);
+)
+.controls(&[
+    Control::nist("SC-8", "transmission confidentiality and integrity: the server accepts unencrypted connections"),
+    Control::nist("SC-8(1)", "cryptographic protection is optional, not enforced (seed: Enforce SSL Connections)"),
+    Control::nist("CM-6", "configuration settings: require_secure_transport must be ON"),
+    Control::pci("4.2.1", "strong cryptography protects account data during transmission over open, public networks"),
+    Control::cis(crate::rule::CIS_MYSQL_8, "8.1", "Ensure 'require_secure_transport' is set to 'ON' and/or 'have_ssl' is set to 'YES' (the rule's own reference)"),
+]);
 
 fn is_off(v: &str) -> bool {
     matches!(

@@ -5,6 +5,7 @@ use crate::facts::HostFacts;
 use crate::mysql::support::{
     SSL_FILE_OPTIONS, bad_ssl_paths, main_option_file, server_tls, server_version, set_option,
 };
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL002: a database host's server options miss an ssl file option, or one
@@ -67,6 +68,20 @@ static META: RuleMeta = RuleMeta::new(
         "MariaDB Server Documentation: Securing Connections for Client and Server",
     ],
 )
+.controls(&[
+    Control::nist(
+        "SC-8(1)",
+        "cryptographic protection needs the server's ssl-ca, ssl-cert and ssl-key configured",
+    ),
+    Control::nist(
+        "CM-6",
+        "configuration settings: the SSL options are missing from or wrong in the option files",
+    ),
+    Control::pci(
+        "4.2.1",
+        "strong cryptography during transmission: the server's keys are not configured",
+    ),
+])
 .from_host_files();
 
 /// True when the server is MariaDB 11.4+ and has SSL on: it generates its own

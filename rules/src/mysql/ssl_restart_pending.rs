@@ -6,6 +6,7 @@ use crate::mysql::support::{
     bad_ssl_paths, configured_ssl_files, describe_option, parse_openssl_time, resolve_server_path,
     server_tls, set_option, ssl_switched_off,
 };
+use crate::rule::Control;
 use crate::{Context, Finding, Rule, RuleMeta, Severity};
 
 /// SSL003: the option files configure SSL but the server runs without it, or
@@ -57,6 +58,10 @@ static META: RuleMeta = RuleMeta::new(
         "MySQL 8.0 Reference Manual: Server-Side Runtime Configuration and Monitoring for Encrypted Connections",
     ],
 )
+.controls(&[
+    Control::nist("CM-6", "configuration settings: the running server differs from its configuration on disk until it restarts"),
+    Control::nist("SC-8(1)", "the TLS protection the configuration promises is not what the running server offers"),
+])
 .from_host_files();
 
 impl SslRestartPending {

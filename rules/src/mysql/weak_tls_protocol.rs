@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::facts::{Flavor, HostFacts, MysqlVersion};
 use crate::mysql::support::{server_version, set_option, sql_tls};
+use crate::rule::Control;
 use crate::{Context, Finding, Location, Rule, RuleMeta, Severity};
 
 /// SSL015: `tls_version` (or, on servers without it, the protocol the
@@ -52,7 +53,12 @@ static META: RuleMeta = RuleMeta::new(
         "MariaDB Server Documentation: TLS and Cryptography Libraries Used by MariaDB (tls_version)",
         "RFC 8996: Deprecating TLS 1.0 and TLS 1.1",
     ],
-);
+)
+.controls(&[
+    Control::nist("SC-8(1)", "cryptographic protection: protocol versions the policy forbids (RFC 8996) still protect connections"),
+    Control::nist("SC-13", "cryptographic protection: the accepted protocols are not approved cryptography"),
+    Control::pci("4.2.1", "requires secure versions and configurations of protocols only"),
+]);
 
 /// `TLSv1.0` and `tlsv1` name the same protocol.
 fn norm(p: &str) -> String {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::facts::{CollectionProblem, HostFacts, what};
+use crate::rule::Control;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
 
@@ -59,7 +60,11 @@ static META: RuleMeta = RuleMeta::new(
     "a fact could not be collected or parsed, so the rules that need it checked nothing",
     HELP,
     &["sslaudit snapshot format: host.toml [[problem]]"],
-);
+)
+.controls(&[
+    Control::nist("CA-7", "continuous monitoring: a fact that was not collected leaves the rules that need it unjudged"),
+    Control::nist("CM-6", "configuration settings: an option file the server cannot parse is a configuration baseline nobody can verify"),
+]);
 
 /// The problem's message as a finding wants it: trimmed, no trailing period.
 fn tidy(message: &str) -> &str {

@@ -1,6 +1,7 @@
 //! SCAN001: a host the scanner could not reach or log in to.
 
 use crate::facts::{HostFacts, Reachability};
+use crate::rule::Control;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
 
@@ -48,7 +49,10 @@ static META: RuleMeta = RuleMeta::new(
     "the scanner could not reach a host, so nothing on it was checked",
     HELP,
     &["sslaudit snapshot format: host.toml [reachability]"],
-);
+)
+.controls(&[
+    Control::nist("CA-7", "continuous monitoring: a host the scan could not reach went unmonitored, so its state is unknown"),
+]);
 
 impl Rule for HostUnreachable {
     fn meta(&self) -> &RuleMeta {

@@ -24,7 +24,7 @@ use source::SourceArgs;
 use sslaudit_reports::baseline::{self, Baseline, Comparison};
 use sslaudit_reports::markdown::{self, GateVerdict, MarkdownOptions};
 use sslaudit_reports::merge::{self, MergeOptions};
-use sslaudit_reports::{html, json, junit, prometheus, sarif, terminal};
+use sslaudit_reports::{html, json, junit, oscal, prometheus, sarif, terminal};
 use sslaudit_rules::Finding;
 use sslaudit_rules::policy::{Policy, parse_date};
 use sslaudit_rules::readiness::NextCa;
@@ -319,6 +319,15 @@ struct ScanArgs {
     /// Example: --prometheus /var/lib/prometheus/node-exporter/sslaudit.prom
     #[arg(long, value_name = "FILE")]
     prometheus: Option<PathBuf>,
+    /// Write OSCAL assessment results (JSON) here (`-` for stdout), for GRC tools
+    ///
+    /// Every host an inventory item, every finding an observation and, per NIST SP
+    /// 800-53 control its rule maps to, a not-satisfied finding; waived findings are
+    /// risks with their justification and expiry. UUIDs derive from the findings'
+    /// fingerprints: the same state gives the same identifiers (docs/oscal.md).
+    /// Example: --oscal assessment-results.json
+    #[arg(long, value_name = "FILE")]
+    oscal: Option<PathBuf>,
     /// Title of the HTML report and the Markdown summary
     ///
     /// Example: --title "sslaudit: production"
@@ -592,6 +601,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         ("--markdown", &args.markdown),
         ("--html", &args.html),
         ("--prometheus", &args.prometheus),
+        ("--oscal", &args.oscal),
     ];
     let to_stdout: Vec<&str> = outputs
         .iter()
@@ -742,6 +752,28 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     }
     if let Some(path) = &args.junit {
         write_output(path, &junit::to_junit(&report, &enabled))?;
+    }
+    if let Some(path) = &args.oscal {
+        let rfc = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
+        // With --as-of the document is a function of the inputs alone: the
+        // scan is dated at that instant, as SARIF leaves the clock out.
+        let (start, end) = if args.as_of.is_some() {
+            let at =
+                time::OffsetDateTime::from_unix_timestamp(as_of).context("the --as-of instant")?;
+            (rfc(at), rfc(at))
+        } else {
+            (rfc(started), rfc(ended))
+        };
+        let opts = oscal::OscalOptions {
+            title: args.title.clone(),
+            start,
+            end,
+            source: Some(args.source.label()),
+        };
+        write_output(path, &oscal::to_oscal_string(&report, &enabled, &opts))?;
     }
     if let Some(path) = &args.markdown {
         let opts = MarkdownOptions {
@@ -913,6 +945,12 @@ fn explain(rule: &str, packs: &[PathBuf]) -> Result<ExitCode> {
         out.push_str("\nReferences:\n");
         for reference in m.references.iter() {
             out.push_str(&format!("  - {reference}\n"));
+        }
+    }
+    if !m.controls.is_empty() {
+        out.push_str("\nControls (a finding is evidence against them; why each applies):\n");
+        for c in m.controls {
+            out.push_str(&format!("  - {} {}: {}\n", c.framework, c.id, c.source));
         }
     }
     std::io::stdout().write_all(out.as_bytes())?;

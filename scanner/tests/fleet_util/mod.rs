@@ -54,6 +54,31 @@ pub fn assert_sarif_validates(path: &Path) {
     );
 }
 
+/// Checks an OSCAL assessment-results document against NIST's schema and
+/// by loading it in compliance-trestle (`.ci/oscal-validate`) when
+/// SSLAUDIT_OSCAL_VALIDATE=1, as CI sets it; otherwise says that it skips
+/// (both validators come from PyPI).
+pub fn assert_oscal_validates(path: &Path) {
+    if std::env::var("SSLAUDIT_OSCAL_VALIDATE").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped validating {} with the OSCAL schema and compliance-trestle: set \
+             SSLAUDIT_OSCAL_VALIDATE=1 (needs python3 and PyPI; .ci/run sets it)",
+            path.display()
+        );
+        return;
+    }
+    let out = Command::new(root().join(".ci/oscal-validate"))
+        .arg(path)
+        .output()
+        .expect("run .ci/oscal-validate");
+    assert!(
+        out.status.success(),
+        "OSCAL validation found problems in {}:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A running fleet, taken down when dropped (also when the test fails).
 pub struct Fleet {
     pub dir: tempfile::TempDir,
