@@ -200,12 +200,9 @@ pub trait Rule: Send + Sync {
         message: String,
         location: crate::Location,
     ) -> Finding {
-        let m = self.meta();
-        Finding::new(
-            m.id.clone(),
-            m.severity,
-            &host.name,
-            &host.environment,
+        at_default_severity(
+            self.meta(),
+            (&host.name, &host.environment),
             message,
             location,
         )
@@ -213,14 +210,29 @@ pub trait Rule: Send + Sync {
 
     /// A finding of this rule at its default severity.
     fn finding(&self, host: &HostFacts, message: String, location: crate::Location) -> Finding {
-        let m = self.meta();
-        Finding::new(
-            m.id.clone(),
-            m.severity,
-            &host.name,
-            &host.environment,
+        at_default_severity(
+            self.meta(),
+            (&host.name, &host.environment),
             message,
             location,
         )
     }
+}
+
+/// A finding of the rule `meta` describes, at its default severity, on the
+/// host `(name, environment)`.
+fn at_default_severity(
+    meta: &RuleMeta,
+    (host, environment): (&str, &str),
+    message: String,
+    location: crate::Location,
+) -> Finding {
+    Finding::new(
+        meta.id.clone(),
+        meta.severity,
+        host,
+        environment,
+        message,
+        location,
+    )
 }

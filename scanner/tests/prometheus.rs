@@ -6,12 +6,11 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
+mod fleet_util;
+
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use fleet_util::{promtool, root};
 
 fn sslaudit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sslaudit"))
@@ -33,26 +32,6 @@ fn demo_scan(out: &str) -> Output {
         "--prometheus",
         out,
     ])
-}
-
-/// `promtool ARGS...`; `None` (the test says it skips) when promtool is not
-/// installed, unless SSLAUDIT_REQUIRE_PROMTOOL is set.
-fn promtool(args: &[&str], stdin: Option<&Path>) -> Option<Output> {
-    let mut cmd = Command::new("promtool");
-    cmd.args(args).current_dir(root());
-    if let Some(p) = stdin {
-        cmd.stdin(std::fs::File::open(p).unwrap());
-    }
-    match cmd.output() {
-        Ok(out) => Some(out),
-        Err(e) if std::env::var_os("SSLAUDIT_REQUIRE_PROMTOOL").is_some() => {
-            panic!("SSLAUDIT_REQUIRE_PROMTOOL is set but promtool does not run: {e}")
-        }
-        Err(_) => {
-            eprintln!("skipped: promtool is not installed (apt-get install prometheus)");
-            None
-        }
-    }
 }
 
 fn text(o: &Output) -> String {

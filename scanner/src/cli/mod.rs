@@ -260,19 +260,16 @@ Exit status: 0 every host is ready to scan, 1 some are not, 2 the inventory is i
     },
 }
 
+/// What findings are judged against: the policy, rule packs and the next
+/// CAs of an announced rotation (`scan`, `serve`).
 #[derive(Debug, Args)]
-struct ScanArgs {
-    #[command(flatten)]
-    source: SourceArgs,
+pub(super) struct JudgeArgs {
     /// Policy file: rule settings, thresholds and waivers (see docs/policy.md)
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Rule pack with extra declarative rules (repeatable; see docs/rule-packs.md)
     #[arg(long = "rules", value_name = "FILE")]
     packs: Vec<PathBuf>,
-    /// Judge expiry and waivers as of this date (YYYY-MM-DD) or instant (RFC 3339); default: now
-    #[arg(long, value_name = "DATE")]
-    as_of: Option<String>,
     /// The CA servers' certificates will come from after an announced rotation (PEM; repeatable)
     ///
     /// Every client trust store the scan finds (database.yml sslca, ~/.mysql/root.crt,
@@ -283,6 +280,35 @@ struct ScanArgs {
     /// --next-ca rds-ca-rsa2048-g1.pem, --next-ca production=new-ca/root.crt
     #[arg(long = "next-ca", value_name = "[ENV=]FILE")]
     next_ca: Vec<String>,
+}
+
+impl JudgeArgs {
+    /// The rules (the catalogue and the packs) and the policy with its next
+    /// CAs, every file read now: a bad one is an error naming it.
+    pub(super) fn load(&self) -> Result<(RuleSet, Policy)> {
+        let rules = RuleSet::new(load_packs(&self.packs)?);
+        let mut policy = match &self.policy {
+            Some(p) => Policy::load(p, &rules.ids())?,
+            None => Policy::default(),
+        };
+        policy.next_ca = self
+            .next_ca
+            .iter()
+            .map(|a| load_next_ca(a))
+            .collect::<Result<_>>()?;
+        Ok((rules, policy))
+    }
+}
+
+#[derive(Debug, Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    #[command(flatten)]
+    judge: JudgeArgs,
+    /// Judge expiry and waivers as of this date (YYYY-MM-DD) or instant (RFC 3339); default: now
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
     /// Write the JSON report here (`-` for stdout)
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -616,26 +642,22 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     }
     // Read the baseline first: a wrong path should not cost a whole scan.
     let loaded = args.baseline.as_deref().map(load_baseline).transpose()?;
-    let packs = load_packs(&args.packs)?;
-    let rules = RuleSet::new(packs);
-    let mut policy = match &args.policy {
-        Some(p) => Policy::load(p, &rules.ids())?,
-        None => Policy::default(),
-    };
-    policy.next_ca = args
-        .next_ca
-        .iter()
-        .map(|a| load_next_ca(a))
-        .collect::<Result<_>>()?;
+    let (rules, policy) = args.judge.load()?;
     let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     // An empty policy file is the default policy, like no file at all.
     let policy_bytes = args
+        .judge
         .policy
         .as_ref()
         .map(read)
         .transpose()?
         .unwrap_or_default();
-    let pack_bytes = args.packs.iter().map(read).collect::<Result<Vec<_>>>()?;
+    let pack_bytes = args
+        .judge
+        .packs
+        .iter()
+        .map(read)
+        .collect::<Result<Vec<_>>>()?;
     // The next CAs by scope and content (not by path: shards may run on
     // machines that keep the file elsewhere).
     let next_ca_bytes: Vec<Vec<u8>> = policy

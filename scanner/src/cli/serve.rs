@@ -14,7 +14,6 @@
 //!   scan is recent (or the first is still running), 503 otherwise;
 //! - `/`: the last good scan's HTML report.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -32,15 +31,8 @@ use super::values::FailOn;
 pub struct ServeArgs {
     #[command(flatten)]
     source: SourceArgs,
-    /// Policy file: rule settings, thresholds and waivers (see docs/policy.md)
-    #[arg(long, value_name = "FILE")]
-    policy: Option<PathBuf>,
-    /// Rule pack with extra declarative rules (repeatable; see docs/rule-packs.md)
-    #[arg(long = "rules", value_name = "FILE")]
-    packs: Vec<PathBuf>,
-    /// The CA servers' certificates will come from after an announced rotation (as for scan)
-    #[arg(long = "next-ca", value_name = "[ENV=]FILE")]
-    next_ca: Vec<String>,
+    #[command(flatten)]
+    judge: super::JudgeArgs,
     /// Address to serve /metrics, /healthz and / on (port 0: any free port, printed on stderr)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9947")]
     listen: String,
@@ -85,17 +77,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     }
     // Everything a scan needs is read now: a bad file is exit 2, not a
     // server that never has results.
-    let packs = super::load_packs(&args.packs)?;
-    let rules = RuleSet::new(packs);
-    let mut policy = match &args.policy {
-        Some(p) => Policy::load(p, &rules.ids())?,
-        None => Policy::default(),
-    };
-    policy.next_ca = args
-        .next_ca
-        .iter()
-        .map(|a| super::load_next_ca(a))
-        .collect::<Result<_>>()?;
+    let (rules, policy) = args.judge.load()?;
     let server = tiny_http::Server::http(&args.listen)
         .map_err(|e| anyhow::anyhow!("--listen {}: {e}", args.listen))?;
     let addr = server

@@ -30,6 +30,27 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// `promtool ARGS...` in the repository (stdin from `stdin`); `None` (the
+/// test says it skips) when promtool is not installed, unless
+/// SSLAUDIT_REQUIRE_PROMTOOL is set (CI: it must run).
+pub fn promtool(args: &[&str], stdin: Option<&Path>) -> Option<Output> {
+    let mut cmd = Command::new("promtool");
+    cmd.args(args).current_dir(root());
+    if let Some(p) = stdin {
+        cmd.stdin(std::fs::File::open(p).unwrap());
+    }
+    match cmd.output() {
+        Ok(out) => Some(out),
+        Err(e) if std::env::var_os("SSLAUDIT_REQUIRE_PROMTOOL").is_some() => {
+            panic!("SSLAUDIT_REQUIRE_PROMTOOL is set but promtool does not run: {e}")
+        }
+        Err(_) => {
+            eprintln!("skipped: promtool is not installed (apt-get install prometheus)");
+            None
+        }
+    }
+}
+
 /// Checks a SARIF log with Microsoft's validator (`.ci/sarif-validate`:
 /// zero errors and zero warnings) when SSLAUDIT_SARIF_VALIDATE=1, as CI
 /// sets it; otherwise says that it skips (the validator comes from npm).
