@@ -1,13 +1,13 @@
 //! The option-file parser with `!include`/`!includedir` over an in-memory
-//! host (see `MemFs::from_input` for how one input becomes several files).
+//! host (see `host_files` for how one input becomes several files).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sslaudit_fuzz::{MemFs, roots};
+use sslaudit_fuzz::{host_files, roots};
 use sslaudit_rules::parse::mycnf;
 
 fuzz_target!(|data: &[u8]| {
-    let fs = MemFs::from_input(data);
+    let fs = host_files(data);
     let parsed = mycnf::parse_option_files(&roots(), &fs);
     // Each file is listed once, every entry comes from a listed file, and
     // every problem names its file.

@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sslaudit_rules::parse::dbyml;
 use serde_json::Value;
+use sslaudit_rules::parse::dbyml;
 use sslaudit_rules::parse::redact::{Kind, redact};
 use sslaudit_rules::secrets::MARKER;
 

@@ -17,6 +17,7 @@ use crate::facts::{
 };
 use crate::layout::Layout;
 use crate::parse::x509::parse_certificates;
+use crate::parse::{FileSource, SourceError};
 use crate::policy::{Thresholds, parse_date};
 use crate::{Context, Finding, Location, Rule};
 
@@ -447,4 +448,57 @@ pub fn app_host(envs: Vec<DbEnvironment>) -> HostFacts {
 pub fn set_file(h: &mut HostFacts, path: &str, status: FileStatus) {
     h.files
         .insert(path.to_string(), FileMeta::bare(path, status));
+}
+
+/// A host's files in memory, as parsers read them ([`FileSource`]):
+/// directories are implied by the files under them; `dirs` adds empty
+/// ones, `unreadable` makes paths fail as a permission error does. The
+/// parser tests and the fuzz targets build their hosts with it.
+#[derive(Debug, Default)]
+pub struct MemFs {
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub dirs: BTreeSet<String>,
+    pub unreadable: BTreeSet<String>,
+}
+
+impl MemFs {
+    pub fn with(files: &[(&str, &str)]) -> Self {
+        let mut fs = MemFs::default();
+        for (path, text) in files {
+            fs.add(path, text);
+        }
+        fs
+    }
+
+    pub fn add(&mut self, path: &str, text: &str) {
+        self.files
+            .insert(path.to_string(), text.as_bytes().to_vec());
+    }
+}
+
+impl FileSource for MemFs {
+    fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        if self.unreadable.contains(path) {
+            return Err(SourceError::Unreadable("Permission denied".to_string()));
+        }
+        self.files.get(path).cloned().ok_or(SourceError::Missing)
+    }
+
+    fn list_dir(&self, path: &str) -> Result<Vec<String>, SourceError> {
+        if self.unreadable.contains(path) {
+            return Err(SourceError::Unreadable("Permission denied".to_string()));
+        }
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let names: BTreeSet<String> = self
+            .files
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .filter_map(|(p, _)| p[prefix.len()..].split('/').next().map(str::to_string))
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.is_empty() && !self.dirs.contains(path.trim_end_matches('/')) {
+            return Err(SourceError::Missing);
+        }
+        Ok(names.into_iter().collect())
+    }
 }

@@ -13,11 +13,7 @@ use std::process::{Command, Output};
 use fleet_util::{promtool, root};
 
 fn sslaudit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sslaudit"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run sslaudit")
+    fleet_util::sslaudit(args, &[], &root())
 }
 
 /// The demo scan, as README's main command runs it, with `--prometheus`.

@@ -1,10 +1,10 @@
 //! Tests of `mycnf.rs`, kept apart so that the parser is a file one
 //! can read whole.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::testkit::MemFs;
 
 #[test]
 fn unquote_value_trims_and_strips_one_pair_of_quotes() {
@@ -17,82 +17,32 @@ fn unquote_value_trims_and_strips_one_pair_of_quotes() {
 }
 use crate::facts::Flavor;
 
-/// A host's files in memory. Directories are implied by the files under
-/// them; `dirs` adds empty ones, `unreadable` makes paths fail.
-#[derive(Default)]
-struct MemFs {
-    files: BTreeMap<String, Vec<u8>>,
-    dirs: BTreeSet<String>,
-    unreadable: BTreeSet<String>,
-}
-
-impl MemFs {
-    fn with(files: &[(&str, &str)]) -> Self {
-        let mut fs = MemFs::default();
-        for (path, text) in files {
-            fs.add(path, text);
-        }
-        fs
-    }
-
-    fn add(&mut self, path: &str, text: &str) {
-        self.files
-            .insert(path.to_string(), text.as_bytes().to_vec());
-    }
-
-    /// Loads a fixture tree: `DIR/etc/mysql/my.cnf` becomes `/etc/mysql/my.cnf`.
-    fn from_fixture(name: &str) -> Self {
-        fn walk(root: &Path, dir: &Path, fs: &mut MemFs) {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-                .expect("fixture directory is readable")
-                .map(|e| e.expect("fixture entry").path())
-                .collect();
-            entries.sort();
-            for path in entries {
-                if path.is_dir() {
-                    walk(root, &path, fs);
-                } else {
-                    let rel = path.strip_prefix(root).expect("under the root");
-                    let key = format!("/{}", rel.to_string_lossy());
-                    fs.files
-                        .insert(key, std::fs::read(&path).expect("fixture file"));
-                }
+/// Loads a fixture tree: `DIR/etc/mysql/my.cnf` becomes `/etc/mysql/my.cnf`.
+fn from_fixture(name: &str) -> MemFs {
+    fn walk(root: &Path, dir: &Path, fs: &mut MemFs) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("fixture directory is readable")
+            .map(|e| e.expect("fixture entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(root, &path, fs);
+            } else {
+                let rel = path.strip_prefix(root).expect("under the root");
+                let key = format!("/{}", rel.to_string_lossy());
+                fs.files
+                    .insert(key, std::fs::read(&path).expect("fixture file"));
             }
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fixtures/parsers/mycnf")
-            .join(name);
-        let mut fs = MemFs::default();
-        walk(&root, &root, &mut fs);
-        assert!(!fs.files.is_empty(), "fixture {name} is empty");
-        fs
     }
-}
-
-impl FileSource for MemFs {
-    fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
-        if self.unreadable.contains(path) {
-            return Err(SourceError::Unreadable("Permission denied".to_string()));
-        }
-        self.files.get(path).cloned().ok_or(SourceError::Missing)
-    }
-
-    fn list_dir(&self, path: &str) -> Result<Vec<String>, SourceError> {
-        if self.unreadable.contains(path) {
-            return Err(SourceError::Unreadable("Permission denied".to_string()));
-        }
-        let prefix = format!("{}/", path.trim_end_matches('/'));
-        let names: BTreeSet<String> = self
-            .files
-            .keys()
-            .filter_map(|p| p.strip_prefix(&prefix))
-            .map(|rest| rest.split('/').next().unwrap_or(rest).to_string())
-            .collect();
-        if names.is_empty() && !self.dirs.contains(path.trim_end_matches('/')) {
-            return Err(SourceError::Missing);
-        }
-        Ok(names.into_iter().collect())
-    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/parsers/mycnf")
+        .join(name);
+    let mut fs = MemFs::default();
+    walk(&root, &root, &mut fs);
+    assert!(!fs.files.is_empty(), "fixture {name} is empty");
+    fs
 }
 
 fn roots(paths: &[&str]) -> Vec<String> {
@@ -126,7 +76,7 @@ const DEBIAN_ROOTS: &[&str] = &["/etc/my.cnf", "/etc/mysql/my.cnf", "/root/.my.c
 
 #[test]
 fn debian12_mariadb_layout() {
-    let fs = MemFs::from_fixture("debian12-mariadb");
+    let fs = from_fixture("debian12-mariadb");
     let parsed = parse_option_files(&roots(DEBIAN_ROOTS), &fs);
     assert_eq!(parsed.problems, vec![], "a stock layout has no problems");
     assert_eq!(
@@ -202,7 +152,7 @@ fn debian12_mariadb_layout() {
 
 #[test]
 fn debian12_mariadb_ignores_non_cnf_files_in_includedir() {
-    let fs = MemFs::from_fixture("debian12-mariadb");
+    let fs = from_fixture("debian12-mariadb");
     // The fixture has them, so the test would pass for the wrong reason
     // if they were absent.
     assert!(
@@ -227,7 +177,7 @@ fn debian12_mariadb_ignores_non_cnf_files_in_includedir() {
 
 #[test]
 fn engineyard_mysql56_my_cnf() {
-    let fs = MemFs::from_fixture("engineyard-mysql56");
+    let fs = from_fixture("engineyard-mysql56");
     let parsed = parse_option_files(&roots(&["/etc/my.cnf", "/etc/mysql/my.cnf"]), &fs);
     assert_eq!(parsed.problems, vec![]);
     assert_eq!(
