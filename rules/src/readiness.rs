@@ -260,3 +260,103 @@ pub fn judge<'a>(hosts: &'a [HostDigest], next: &[NextCa]) -> Vec<Judged<'a>> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::{PKey, Private};
+    use openssl::x509::extension::BasicConstraints;
+    use openssl::x509::{X509, X509Name};
+
+    use super::*;
+    use crate::parse::x509::parse_certificates;
+
+    fn key() -> PKey<Private> {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+    }
+
+    fn name(cn: &str) -> X509Name {
+        let mut n = X509Name::builder().unwrap();
+        n.append_entry_by_text("CN", cn).unwrap();
+        n.build()
+    }
+
+    /// A CA certificate for `subject`'s key, signed by `issuer` (itself when None).
+    fn ca(
+        subject: (&str, &PKey<Private>),
+        issuer: Option<(&str, &PKey<Private>)>,
+        serial: u32,
+    ) -> Certificate {
+        let (issuer_cn, issuer_key) = issuer.unwrap_or(subject);
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_serial_number(&BigNum::from_u32(serial).unwrap().to_asn1_integer().unwrap())
+            .unwrap();
+        b.set_subject_name(&name(subject.0)).unwrap();
+        b.set_issuer_name(&name(issuer_cn)).unwrap();
+        b.set_pubkey(subject.1).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(3650).unwrap())
+            .unwrap();
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
+        b.sign(issuer_key, MessageDigest::sha256()).unwrap();
+        let pem = b.build().to_pem().unwrap();
+        parse_certificates("/ca.pem", &pem).unwrap().remove(0)
+    }
+
+    fn next(certificates: Vec<Certificate>) -> NextCa {
+        NextCa {
+            path: "next.pem".into(),
+            environment: None,
+            certificates,
+        }
+    }
+
+    /// The ways a store can be ready for a next CA other than holding the
+    /// very file: the same root re-issued, and a next CA cross-signed by a
+    /// root the store holds; and the ways it is not.
+    #[test]
+    fn a_store_trusts_the_next_ca_by_certificate_key_or_cross_signature() {
+        let (current_key, next_key) = (key(), key());
+        let current = ca(("Current Root", &current_key), None, 1);
+        let next_root = ca(("Next Root", &next_key), None, 2);
+        // The same subject and key, re-issued (a new validity, a new serial).
+        let reissued = ca(("Next Root", &next_key), None, 3);
+        // The next CA cross-signed by the current root, sent without its
+        // self-signed twin: it is trusted as it chains to the store.
+        let cross = ca(
+            ("Next Root", &next_key),
+            Some(("Current Root", &current_key)),
+            4,
+        );
+
+        let old_only = vec![current.clone()];
+        let both = vec![current.clone(), next_root.clone()];
+        assert!(!next(vec![next_root.clone()]).trusted_by(&old_only));
+        assert!(next(vec![next_root.clone()]).trusted_by(&both));
+        assert!(next(vec![reissued]).trusted_by(&both), "re-issued root");
+        assert!(
+            next(vec![cross.clone()]).trusted_by(&old_only),
+            "cross-signed"
+        );
+        // A file with the self-signed next root is judged by that root: the
+        // cross-signed copy beside it does not make an old store ready.
+        assert!(!next(vec![cross, next_root.clone()]).trusted_by(&old_only));
+        // Another key under the same name is another CA.
+        let impostor = ca(("Next Root", &key()), None, 5);
+        assert!(!next(vec![impostor]).trusted_by(&both));
+        // Scope: a next CA for one environment applies to it alone.
+        let scoped = NextCa {
+            environment: Some("production".into()),
+            ..next(vec![next_root])
+        };
+        assert!(scoped.applies_to("production") && !scoped.applies_to("staging"));
+    }
+}

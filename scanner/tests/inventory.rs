@@ -441,6 +441,9 @@ all:
     db_replica:
       hosts:
         lonely:
+        orders.cluster-c1.eu-west-1.rds.amazonaws.com:
+          sslaudit_ssh: none
+          sslaudit_mysql_via: tcp
 "#;
 
 #[test]
@@ -449,7 +452,16 @@ fn ansible_yaml_inventory() {
     let inv = inventory::load(&write(dir.path(), "inventory.yml", ANSIBLE_YAML)).unwrap();
     assert_eq!(inv.format, InventoryFormat::AnsibleYaml);
     let names: Vec<&str> = inv.hosts.iter().map(|h| h.name.as_str()).collect();
-    assert_eq!(names, ["stg-db", "stg-app1", "stg-app2", "lonely"]);
+    assert_eq!(
+        names,
+        [
+            "stg-db",
+            "stg-app1",
+            "stg-app2",
+            "lonely",
+            "orders.cluster-c1.eu-west-1.rds.amazonaws.com"
+        ]
+    );
     let db = host(&inv, "stg-db");
     assert_eq!(
         (
@@ -464,6 +476,12 @@ fn ansible_yaml_inventory() {
     assert_eq!(app.roles, [Role::App]);
     assert_eq!(app.database_yml.len(), 2);
     assert_eq!(host(&inv, "lonely").environment, "default");
+    let managed = host(&inv, "orders.cluster-c1.eu-west-1.rds.amazonaws.com");
+    assert_eq!(
+        (managed.access, managed.mysql.via),
+        (Access::Wire, Via::Tcp)
+    );
+    assert_eq!(host(&inv, "lonely").access, Access::Ssh);
 }
 
 #[test]
