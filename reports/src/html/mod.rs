@@ -25,6 +25,7 @@
 //! `verdict` judges the gate, `rule_help` turns rule help into plain-text
 //! blocks, and `timeline` makes the certificate expiry section.
 
+mod client_tls;
 mod rule_help;
 mod timeline;
 mod verdict;

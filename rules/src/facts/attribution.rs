@@ -76,6 +76,16 @@ impl HostNames {
         HostNames { names }
     }
 
+    /// The names, normalized (lowercase, no trailing dot).
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
+    /// `value` as [`HostNames`] holds names: lowercase, no trailing dot.
+    pub fn normalize(value: &str) -> String {
+        normalize(value)
+    }
+
     /// True when `value` (a database.yml `host:`) names this host.
     pub fn matches(&self, value: &str) -> bool {
         self.names.contains(&normalize(value))
