@@ -113,6 +113,9 @@ fn matrix(fleet: &Fleet, password: &str) -> String {
             }
         }
     }
+    // The URL from the process environment, as Heroku-style deployments
+    // give it: only the running application knows it.
+    out.push_str("database_url:\n  adapter: mysql2\n  url: <%= ENV['DATABASE_URL'] %>\n");
     out.push_str(&format!(
         "localhost:\n  adapter: mysql2\n  host: localhost\n  username: deploy\n  password: \"{password}\"\n  database: shop_rails\n  sslca: {K}/root.crt\n  sslkey: {K}/mysql.key\n  sslcert: {K}/mysql.crt\n"
     ));
@@ -202,6 +205,17 @@ fn every_database_yml_verdict_matches_the_real_driver() {
     }
     envs.push("localhost".into());
     let real = run_oracle(&fleet, &envs);
+    // DATABASE_URL, merged by ActiveRecord into the RAILS_ENV environment:
+    // `?sslverify=false` is the string "false", which Ruby takes as true.
+    let url = fleet.ssh(
+        "app",
+        &format!(
+            "RAILS_ENV=database_url DATABASE_URL='mysql2://deploy:{password}@db-other:3306/shop_rails?sslverify=false' ruby {} {MATRIX} database_url",
+            fleet_util::root().join("testfleet/rails-oracle.rb").display()
+        ),
+    );
+    assert!(url.status.success(), "{}", text(&url));
+    let from_env: Value = serde_json::from_slice(&url.stdout).unwrap();
 
     // sslaudit on the same host, over SSH, as a user runs it.
     let inventory = fleet.read("inventory.yaml").replace(
@@ -371,11 +385,73 @@ fn every_database_yml_verdict_matches_the_real_driver() {
         lrules.iter().any(|r| r == "SSL007") && predicted["localhost"]["encrypted"] == "no",
         format!("{lrules:?}"),
     );
+    // The driver encrypted to the untrusted server without verifying it;
+    // sslaudit cannot see the process environment and says it does not
+    // know, with no claim either way.
+    assert_eq!(from_env["connected"], true, "{from_env}");
+    assert_ne!(from_env["ssl_version"], "", "{from_env}");
+    let p = predicted["database_url"];
+    let rules = findings.get("database_url").cloned().unwrap_or_default();
+    check(
+        "database_url",
+        "unknown, and no verdict, for a URL only the process knows",
+        p["encrypted"] == "unknown" && p["verified"] == "unknown" && rules.is_empty(),
+        format!("{p} {rules:?}"),
+    );
     assert!(
         disagreements.is_empty(),
         "{} disagreement(s) between sslaudit and the real driver:\n{}",
         disagreements.len(),
         disagreements.join("\n")
+    );
+
+    // Collected into a snapshot (Gemfile.lock and the library's shlibs
+    // kept, redacted) and scanned offline: the same verdicts.
+    let evidence = fleet.path("evidence");
+    let out = sslaudit(
+        &["collect", "--inventory", &inv, "--out", &evidence],
+        &[],
+        fleet.dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let offline = fleet.path("offline.json");
+    let out = sslaudit(
+        &[
+            "scan",
+            "--snapshot",
+            &evidence,
+            "--json",
+            &offline,
+            "--fail-on",
+            "never",
+        ],
+        &[],
+        fleet.dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let again = report(&offline);
+    let tls_of = |r: &Value| {
+        r["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == "app")
+            .unwrap()["client_tls"]
+            .clone()
+    };
+    assert_eq!(
+        tls_of(&again),
+        tls_of(&r),
+        "the snapshot changes the verdicts"
+    );
+    let lock = std::fs::read_to_string(
+        std::path::Path::new(&evidence).join("rails/app/fs/data/matrix/Gemfile.lock"),
+    )
+    .unwrap();
+    assert!(lock.contains(&format!("    mysql2 ({mysql2})")), "{lock}");
+    assert!(
+        !lock.contains("rubygems.org"),
+        "remote: lines are not kept: {lock}"
     );
 
     // The report shows the driver's verdict per environment.

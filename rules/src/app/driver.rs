@@ -615,6 +615,10 @@ pub fn env_tls(host: &HostFacts, yml: &DatabaseYml, env: &DbEnvironment) -> Opti
     let Some(adapter) = adapter else {
         return Some(out);
     };
+    if env.url.as_ref().is_some_and(|u| u.erb) {
+        // `url: <%= ENV["DATABASE_URL"] %>`: its query may set anything.
+        return Some(out);
+    }
     let lib_family = lib.map(|l| l.family);
     let lib_version = lib.and_then(library_version);
     let candidates: Vec<&DriverRow> = ROWS

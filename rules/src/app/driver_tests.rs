@@ -182,6 +182,19 @@ fn trilogy_needs_ssl_mode_and_reads_its_own_spelling() {
 }
 
 #[test]
+fn a_url_only_the_process_knows_is_unknown() {
+    let e = judge(
+        "  url: <%= ENV['DATABASE_URL'] %>\n",
+        Some("0.5.3"),
+        vec![debian_libmariadb()],
+    );
+    assert_eq!(
+        (e.encrypted, e.verified, e.identity),
+        (Tri::Unknown, Tri::Unknown, Tri::Unknown)
+    );
+}
+
+#[test]
 fn versions_compare_numerically() {
     use std::cmp::Ordering::{Equal, Greater, Less};
     assert_eq!(cmp_versions("0.5.10", "0.5.9"), Greater);

@@ -25,6 +25,10 @@ pub enum YmlTarget {
 
 impl YmlTarget {
     pub fn of(env: &DbEnvironment) -> Self {
+        if env.host.is_none() && env.url.as_ref().is_some_and(|u| u.erb) {
+            // `url: <%= ENV["DATABASE_URL"] %>`: known at runtime only.
+            return YmlTarget::Unknown;
+        }
         match &env.host {
             Some(h) if h.erb => YmlTarget::Unknown,
             Some(h) => {
