@@ -207,6 +207,7 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
         not_applicable: Vec::new(),
         wire: None,
         client_tls: Vec::new(),
+        census: None,
     }];
     if unreachable {
         hosts.push(HostSummary {
@@ -220,6 +221,7 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
             not_applicable: Vec::new(),
             wire: None,
             client_tls: Vec::new(),
+            census: None,
         });
     }
     ScanReport {

@@ -154,6 +154,7 @@ fn report() -> impl Strategy<Value = ScanReport> {
             not_applicable: Vec::new(),
             wire,
             client_tls: Vec::new(),
+            census: None,
         },
     );
     let waiver = (rule_id(), name(), option::of(text()), text(), text()).prop_map(

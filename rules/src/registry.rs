@@ -30,6 +30,7 @@ pub static RULES: &[&dyn Rule] = &[
     &crate::app::AppTlsUnverified,
     &crate::app::AppServerNameMismatch,
     &crate::app::DatabaseYmlUnreadKey,
+    &crate::mysql::PlaintextSessions,
 ];
 
 /// Looks a rule up by id (`SSL004`) or name (`certificate-expiry`).

@@ -76,6 +76,10 @@ pub struct HostSummary {
     /// (docs/drivers.md).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_tls: Vec<crate::app::driver::EnvTls>,
+    /// Who was connected to the host's server at scan time, and how (the
+    /// session census; database hosts whose SQL facts were collected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub census: Option<crate::facts::SessionCensus>,
 }
 
 /// What the credential-less probe saw of a server, in brief.
@@ -181,6 +185,7 @@ impl HostSummary {
             not_applicable: Vec::new(),
             wire: host.probe.as_ref().map(WireSummary::of),
             client_tls: crate::app::driver::client_tls(host),
+            census: host.mysql.as_ref().and_then(|m| m.sessions.clone()),
         }
     }
 }

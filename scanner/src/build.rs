@@ -201,6 +201,7 @@ fn mysql_facts(rec: &MysqlRecord) -> MysqlFacts {
         accounts: rec.accounts.clone(),
         replication: rec.replication.clone(),
         tls_channels: rec.tls_channels.clone(),
+        sessions: rec.sessions.clone(),
     }
 }
 

@@ -103,6 +103,8 @@ pub struct MysqlRecord {
     pub replication: Option<Vec<ReplicationChannel>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tls_channels: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<sslaudit_rules::facts::SessionCensus>,
 }
 
 /// `probe.json`: the TLS probe as recorded, with the chain as PEM.

@@ -9,8 +9,8 @@ use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
 use sslaudit_rules::facts::{
-    Access, CollectionProblem, ConnectionFacts, FileMeta, FileStatus, KeyAlgorithm,
-    PrivateKeyFacts, Reachability, Role,
+    Access, CensusSource, CollectionProblem, ConnectionFacts, FileMeta, FileStatus, KeyAlgorithm,
+    LiveSession, PrivateKeyFacts, Reachability, Role, SessionCensus, SessionTransport,
 };
 use sslaudit_scanner::evidence::{FileEntry, HostEvidence, HostMeta, MysqlRecord, ProbeRecord};
 use sslaudit_scanner::snapshot::{Written, as_written, read_host, write_host};
@@ -202,14 +202,55 @@ fn mysql() -> impl Strategy<Value = MysqlRecord> {
         btree_map(word(), text(), 0..4),
         btree_map(word(), text(), 0..3),
         btree_map(word(), btree_map(word(), text(), 0..2), 0..2),
+        option::of(census()),
     )
-        .prop_map(|(variables, status, tls_channels)| MysqlRecord {
+        .prop_map(|(variables, status, tls_channels, sessions)| MysqlRecord {
             variables,
             status,
             accounts: None,
             replication: None,
             tls_channels,
+            sessions,
         })
+}
+
+fn census() -> impl Strategy<Value = SessionCensus> {
+    let transport = prop_oneof![
+        Just(SessionTransport::Tls),
+        Just(SessionTransport::Tcp),
+        Just(SessionTransport::Local),
+        Just(SessionTransport::Unknown),
+    ];
+    let session = (
+        word(),
+        text(),
+        transport,
+        option::of(text()),
+        option::of(text()),
+        1u32..50,
+    )
+        .prop_map(
+            |(user, host, transport, cipher, program, count)| LiveSession {
+                user,
+                host,
+                transport,
+                cipher,
+                program,
+                count,
+            },
+        );
+    let source = prop_oneof![
+        Just(CensusSource::PerformanceSchema),
+        Just(CensusSource::Processlist),
+        Just(CensusSource::Unavailable),
+    ];
+    (source, option::of(text()), vec(session, 0..3)).prop_map(|(source, note, sessions)| {
+        SessionCensus {
+            source,
+            note,
+            sessions,
+        }
+    })
 }
 
 fn probe() -> impl Strategy<Value = ProbeRecord> {

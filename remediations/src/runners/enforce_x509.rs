@@ -13,7 +13,8 @@
 use std::collections::BTreeSet;
 
 use sslaudit_rules::facts::{
-    Account, Certificate, DbEnvironment, Flavor, HostFacts, Require, Role, YmlValue,
+    Account, CensusSource, Certificate, DbEnvironment, Flavor, HostFacts, Require, Role,
+    SessionTransport, YmlValue,
 };
 use sslaudit_rules::parse::dbyml::parse_database_yml;
 use sslaudit_rules::parse::x509::is_issued_by;
@@ -386,6 +387,84 @@ pub(crate) fn plan(b: &mut Builder, host: &HostFacts, findings: &[&Finding]) {
     }
 }
 
+/// The census preflight: every database host of the environment (the
+/// REQUIRE clause replicates) must show no live session of the account
+/// that REQUIRE X509 would cut off: one over TCP without TLS, a local
+/// socket one, or one whose transport cannot be seen. TLS sessions are
+/// named in the step (whether they present a certificate cannot be seen).
+/// `--allow-live-sessions REASON` turns a refusal into a note.
+fn live_sessions(b: &Builder, a: &Account) -> Result<String, Refusal> {
+    let shown = a.name();
+    let mut cut = Vec::new();
+    let mut tls = 0u32;
+    let mut blind = Vec::new();
+    for h in b.env.members().filter(|h| h.is_db() && h.is_reachable()) {
+        let census = h.mysql.as_ref().and_then(|m| m.sessions.as_ref());
+        let Some(census) = census.filter(|c| c.source != CensusSource::Unavailable) else {
+            let why = census
+                .and_then(|c| c.note.clone())
+                .unwrap_or_else(|| "no session census was collected".into());
+            blind.push((h.name.clone(), why));
+            continue;
+        };
+        for s in census
+            .sessions
+            .iter()
+            .filter(|s| s.user == a.user && host_matches(&a.host, &s.host))
+        {
+            if s.transport == SessionTransport::Tls {
+                tls += s.count;
+                continue;
+            }
+            let how = match s.transport {
+                SessionTransport::Unknown => {
+                    "connected, how cannot be seen (performance_schema is off)"
+                }
+                t => t.as_str(),
+            };
+            cut.push(format!(
+                "{}@{} on {} ({how}, {} session{}{})",
+                s.user,
+                s.host,
+                h.name,
+                s.count,
+                if s.count == 1 { "" } else { "s" },
+                s.program
+                    .as_deref()
+                    .map(|p| format!(", {p}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    let tls_note = if tls > 0 {
+        format!("; {tls} live TLS session(s) whose client certificate the census cannot see")
+    } else {
+        String::new()
+    };
+    let problem = match (cut.is_empty(), blind.first()) {
+        (true, None) => {
+            return Ok(format!(
+                "session census: no live session would be cut off{tls_note}"
+            ));
+        }
+        (false, _) => Refusal::LiveSessions {
+            account: shown.clone(),
+            sessions: cut.join(", "),
+        },
+        (true, Some((host, why))) => Refusal::CensusBlind {
+            account: shown.clone(),
+            host: host.clone(),
+            why: why.clone(),
+        },
+    };
+    match &b.meta.allow_live_sessions {
+        Some(reason) => Ok(format!(
+            "OVERRIDDEN with --allow-live-sessions ({reason}): {problem}{tls_note}"
+        )),
+        None => Err(problem),
+    }
+}
+
 fn plan_account(
     b: &Builder,
     master: &HostFacts,
@@ -436,6 +515,7 @@ fn plan_account(
             instead: "configure ssl-ca (SSL002) and rescan".into(),
         });
     }
+    let sessions_note = live_sessions(b, a)?;
     let keygen = b.env.keygen_hint();
     let mut checked = Vec::new();
     for h in b
@@ -486,6 +566,7 @@ fn plan_account(
     } else {
         format!("checked: {}", checked.join("; "))
     };
+    let checked = format!("{checked}; {sessions_note}");
     Ok(Draft {
         phase: Phase::Sql,
         host: master.name.clone(),
@@ -503,9 +584,10 @@ fn plan_account(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runners::PlanMeta;
     use crate::runners::testutil::*;
     use sslaudit_rules::Location;
-    use sslaudit_rules::facts::ReplicationChannel;
+    use sslaudit_rules::facts::{LiveSession, ReplicationChannel, SessionCensus};
 
     const YML_READY: &str = "default: &default\n  adapter: mysql2\n  username: deploy\n  host: 10.0.0.10\n\nproduction:\n  <<: *default\n  database: shop\n  sslca: '/home/deploy/.mysql/root.crt'\n  sslkey: '/home/deploy/.mysql/mysql.key'\n  sslcert: '/home/deploy/.mysql/mysql.crt'\n";
     const YML_BARE: &str = "default: &default\n  adapter: mysql2\n  username: deploy\n  host: 10.0.0.10\n\nproduction:\n  <<: *default\n  database: shop\n";
@@ -608,6 +690,129 @@ mod tests {
             Ok(
                 "REQUIRE ISSUER '/CN=production-mysql-ca/O=Example''s' AND CIPHER 'EDH-RSA-DES-CBC3-SHA'"
             )
+        );
+    }
+
+    fn with_sessions(mut h: HostFacts, census: Option<SessionCensus>) -> HostFacts {
+        h.mysql.as_mut().expect("mysql").sessions = census;
+        h
+    }
+
+    fn census(sessions: Vec<LiveSession>) -> Option<SessionCensus> {
+        Some(SessionCensus {
+            source: CensusSource::PerformanceSchema,
+            note: None,
+            sessions,
+        })
+    }
+
+    fn live(user: &str, host: &str, transport: SessionTransport) -> LiveSession {
+        LiveSession {
+            user: user.into(),
+            host: host.into(),
+            transport,
+            cipher: None,
+            program: Some("backup.sh".into()),
+            count: 2,
+        }
+    }
+
+    #[test]
+    fn live_sessions_it_would_cut_off_refuse_the_plan_until_overridden() {
+        let accounts = vec![account("deploy", "10.0.0.%", Require::None)];
+        let master = with_sessions(
+            master_with(accounts),
+            census(vec![
+                live("deploy", "10.0.0.31", SessionTransport::Tcp),
+                live("deploy", "10.0.0.20", SessionTransport::Tls),
+                // Another account, or a host the account does not match.
+                live("reporting", "10.0.0.31", SessionTransport::Tcp),
+                live("deploy", "192.168.1.5", SessionTransport::Tcp),
+            ]),
+        );
+        let w = World::new(vec![master, ready_app(YML_READY)]);
+        let (plan, refusals) = w.plan(&[ssl005("deploy@10.0.0.%")]);
+        assert!(sql_of(&plan).is_empty());
+        let why = refusals[0].1.to_string();
+        assert!(
+            why.contains("deploy@10.0.0.31 on db-master (TCP without TLS, 2 sessions, backup.sh)"),
+            "{why}"
+        );
+        assert!(
+            !why.contains("192.168.1.5") && !why.contains("reporting"),
+            "{why}"
+        );
+        assert!(why.contains("--allow-live-sessions"), "{why}");
+        // The override is explicit and kept in the step.
+        let meta = PlanMeta {
+            allow_live_sessions: Some("OPS-77: the backup job moves tonight".into()),
+            ..meta()
+        };
+        let (plan, refusals) = w.plan_with(&[ssl005("deploy@10.0.0.%")], &meta);
+        assert!(refusals.is_empty(), "{refusals:?}");
+        let s = &plan.steps[0];
+        assert!(
+            s.why.contains(
+                "OVERRIDDEN with --allow-live-sessions (OPS-77: the backup job moves tonight)"
+            ) && s.why.contains("deploy@10.0.0.31")
+                && s.why.contains("2 live TLS session(s)"),
+            "{}",
+            s.why
+        );
+    }
+
+    #[test]
+    fn a_census_that_cannot_see_requires_the_override() {
+        let accounts = vec![account("deploy", "%", Require::None)];
+        for census in [
+            None,
+            Some(SessionCensus {
+                source: CensusSource::Unavailable,
+                note: Some("SELECT command denied".into()),
+                sessions: vec![],
+            }),
+        ] {
+            let w = World::new(vec![
+                with_sessions(master_with(accounts.clone()), census),
+                ready_app(YML_READY),
+            ]);
+            let (_, refusals) = w.plan(&[ssl005("deploy@%")]);
+            let why = refusals[0].1.to_string();
+            assert!(why.contains("cannot be seen"), "{why}");
+        }
+        // performance_schema off: the processlist shows who; a session of
+        // the account whose transport is unknown is one that may be cut off.
+        let w = World::new(vec![
+            with_sessions(
+                master_with(accounts.clone()),
+                Some(SessionCensus {
+                    source: CensusSource::Processlist,
+                    note: Some("performance_schema is off".into()),
+                    sessions: vec![live("deploy", "10.0.0.31", SessionTransport::Unknown)],
+                }),
+            ),
+            ready_app(YML_READY),
+        ]);
+        let (_, refusals) = w.plan(&[ssl005("deploy@%")]);
+        assert!(refusals[0].1.to_string().contains("how cannot be seen"));
+        // ...and nobody of the account connected: nothing to cut off.
+        let w = World::new(vec![
+            with_sessions(
+                master_with(accounts),
+                Some(SessionCensus {
+                    source: CensusSource::Processlist,
+                    note: Some("performance_schema is off".into()),
+                    sessions: vec![live("root", "localhost", SessionTransport::Unknown)],
+                }),
+            ),
+            ready_app(YML_READY),
+        ]);
+        let (plan, refusals) = w.plan(&[ssl005("deploy@%")]);
+        assert!(refusals.is_empty(), "{refusals:?}");
+        assert!(
+            plan.steps[0]
+                .why
+                .contains("no live session would be cut off")
         );
     }
 

@@ -112,6 +112,11 @@ pub struct PlanMeta {
     pub run_id: String,
     /// RFC 3339; also the time certificates are judged valid at.
     pub created_at: String,
+    /// `remediate plan --allow-live-sessions REASON`: enforce even though
+    /// the session census shows (or cannot rule out) live sessions the
+    /// change would cut off. The reason is written into the step, so the
+    /// plan and the run's journal keep it.
+    pub allow_live_sessions: Option<String>,
 }
 
 /// Why a finding gets no step: each names the host, account or file and
@@ -163,6 +168,18 @@ pub enum Refusal {
         host: String,
         reason: String,
         instead: String,
+    },
+    #[error(
+        "{account}: live sessions would be cut off: {sessions}; move these clients to TLS with a client certificate and rescan (`sslaudit scan --json` lists every session under hosts[].census), or plan with --allow-live-sessions REASON"
+    )]
+    LiveSessions { account: String, sessions: String },
+    #[error(
+        "{account}: who is connected to {host} cannot be seen ({why}), so the plan cannot show that no live session would be cut off; turn performance_schema on (and grant the scanner SELECT on performance_schema and PROCESS) and rescan, or plan with --allow-live-sessions REASON"
+    )]
+    CensusBlind {
+        account: String,
+        host: String,
+        why: String,
     },
     #[error("{host}: {reason}; {instead}")]
     ServerNotReady {

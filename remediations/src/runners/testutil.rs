@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use sslaudit_rules::facts::{
-    Account, Certificate, DatabaseYml, Flavor, HostFacts, IdentityKind, MysqlFacts, OptionSet,
-    OptionValue, PrivateKeyFacts, Require, Role, TlsIdentity, normalize_option_name,
+    Account, CensusSource, Certificate, DatabaseYml, Flavor, HostFacts, IdentityKind, MysqlFacts,
+    OptionSet, OptionValue, PrivateKeyFacts, Require, Role, SessionCensus, TlsIdentity,
+    normalize_option_name,
 };
 use sslaudit_rules::parse::dbyml::parse_database_yml;
 pub(crate) use sslaudit_rules::testkit::{
@@ -23,6 +24,7 @@ pub(crate) const DATA: &str = "/db/mysql/5.6/data";
 
 pub(crate) fn meta() -> PlanMeta {
     PlanMeta {
+        allow_live_sessions: None,
         run_id: "run-20260601".into(),
         created_at: "2026-06-01T00:00:00Z".into(),
     }
@@ -59,6 +61,12 @@ pub(crate) fn db_host(name: &str) -> HostFacts {
         variables: [("have_ssl".to_string(), "YES".to_string())].into(),
         accounts: Some(Vec::new()),
         replication: Some(Vec::new()),
+        // Seen, and nobody connected.
+        sessions: Some(SessionCensus {
+            source: CensusSource::PerformanceSchema,
+            note: None,
+            sessions: Vec::new(),
+        }),
         ..MysqlFacts::default()
     });
     h
@@ -199,6 +207,14 @@ impl World {
     }
 
     pub(crate) fn plan(&self, findings: &[Finding]) -> (Plan, Vec<(Finding, super::Refusal)>) {
+        self.plan_with(findings, &meta())
+    }
+
+    pub(crate) fn plan_with(
+        &self,
+        findings: &[Finding],
+        meta: &PlanMeta,
+    ) -> (Plan, Vec<(Finding, super::Refusal)>) {
         let texts = |h: &str, p: &str| self.texts.get(&(h.to_string(), p.to_string())).cloned();
         let env = EnvFacts {
             environment: ENV,
@@ -207,7 +223,7 @@ impl World {
             settings: &self.settings,
             texts: &texts,
         };
-        let (plan, refusals) = super::plan_for_findings(&env, findings, &meta());
+        let (plan, refusals) = super::plan_for_findings(&env, findings, meta);
         plan.validate().expect("runner plans are valid");
         (plan, refusals)
     }

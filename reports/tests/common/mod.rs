@@ -99,6 +99,7 @@ pub fn host(env: &str, name: &str, role: &str, status: HostStatus) -> HostSummar
         not_applicable: Vec::new(),
         wire: None,
         client_tls: Vec::new(),
+        census: None,
     }
 }
 

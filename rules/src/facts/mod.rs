@@ -24,7 +24,10 @@ pub use config::{
     OptionValue, OsUser, YmlKey, YmlValue, normalize_option_name, resolve_app_path,
 };
 pub use fleet::{AppAccount, FleetSummary, FleetView, HostDigest};
-pub use mysql::{Account, Flavor, MysqlFacts, MysqlVersion, ReplicationChannel, Require};
+pub use mysql::{
+    Account, CensusSource, Flavor, LiveSession, MysqlFacts, MysqlVersion, ReplicationChannel,
+    Require, SessionCensus, SessionTransport,
+};
 pub use net::{
     ConnectionFacts, ER_ACCESS_DENIED_ERROR, ER_SECURE_TRANSPORT_REQUIRED, PlaintextAnswer,
     PlaintextOutcome, ProbeFacts,

@@ -149,6 +149,89 @@ pub struct MysqlFacts {
     /// MySQL 8 `performance_schema.tls_channel_status`: channel -> property -> value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tls_channels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Who is connected right now, and how: `None` when not collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionCensus>,
+}
+
+/// The server's live client sessions at scan time (the scanner's own
+/// excluded), grouped by who and how: no query text, no passwords.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCensus {
+    pub source: CensusSource,
+    /// Why the sessions could not be seen (`source: unavailable`), or what
+    /// the fallback cannot show (`processlist`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<LiveSession>,
+}
+
+/// Where the census comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CensusSource {
+    /// `performance_schema.threads` (connection type) and
+    /// `status_by_thread` (cipher): who and how.
+    PerformanceSchema,
+    /// `information_schema.PROCESSLIST`: who, not how
+    /// (`performance_schema` is off, or too old to say).
+    Processlist,
+    /// Neither could be read.
+    Unavailable,
+}
+
+/// Sessions of one account from one client host over one transport.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveSession {
+    pub user: String,
+    /// The client host, without a port.
+    pub host: String,
+    pub transport: SessionTransport,
+    /// The session's `Ssl_cipher`, when encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<String>,
+    /// The client's `program_name` connection attribute, when it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// How many sessions.
+    pub count: u32,
+}
+
+/// `performance_schema.threads.CONNECTION_TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionTransport {
+    /// `SSL/TLS`.
+    Tls,
+    /// `TCP/IP`: in plaintext over the network.
+    Tcp,
+    /// `Socket`, `Named Pipe`, `Shared Memory`: local.
+    Local,
+    /// Not known (processlist only).
+    Unknown,
+}
+
+impl SessionTransport {
+    pub fn of(connection_type: Option<&str>) -> Self {
+        match connection_type.map(|c| c.trim().to_ascii_lowercase()) {
+            Some(c) if c == "ssl/tls" => SessionTransport::Tls,
+            Some(c) if c == "tcp/ip" => SessionTransport::Tcp,
+            Some(c) if c == "socket" || c == "named pipe" || c == "shared memory" => {
+                SessionTransport::Local
+            }
+            _ => SessionTransport::Unknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionTransport::Tls => "TLS",
+            SessionTransport::Tcp => "TCP without TLS",
+            SessionTransport::Local => "local socket",
+            SessionTransport::Unknown => "unknown",
+        }
+    }
 }
 
 impl MysqlFacts {

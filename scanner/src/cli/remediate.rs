@@ -56,6 +56,11 @@ pub struct PlanArgs {
     /// Where to write the plan
     #[arg(short = 'o', long, value_name = "FILE")]
     out: PathBuf,
+    /// Enforce (REQUIRE X509) even though the session census shows live
+    /// sessions it would cut off, or cannot see the sessions; the reason is
+    /// kept in the plan and the run's journal
+    #[arg(long, value_name = "REASON")]
+    allow_live_sessions: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +288,7 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
     let meta = PlanMeta {
         run_id: run_id("remediate"),
         created_at: rfc3339(now()),
+        allow_live_sessions: args.allow_live_sessions.clone(),
     };
     let text_of = |h: &str, p: &str| texts.get(&(h.to_string(), p.to_string())).cloned();
     let inventory_label = args.inventory.display().to_string();

@@ -29,10 +29,12 @@ pub(crate) enum Section {
     /// MySQL before 8.0.22 (removed in 8.4).
     SlaveStatus,
     TlsChannels,
+    /// Who is connected now, and how (the session census).
+    Sessions,
 }
 
 /// In the order the batch runs them.
-pub(crate) const SECTIONS: [Section; 8] = [
+pub(crate) const SECTIONS: [Section; 9] = [
     Section::Variables,
     Section::SessionStatus,
     Section::GlobalStatus,
@@ -41,6 +43,7 @@ pub(crate) const SECTIONS: [Section; 8] = [
     Section::ReplicaStatus,
     Section::SlaveStatus,
     Section::TlsChannels,
+    Section::Sessions,
 ];
 
 /// The global variables the rules (and a reader of the evidence) need: the
@@ -95,6 +98,25 @@ const SET_TLS_CHANNELS_SQL: &str = "SET @sslaudit_sql := IF(@@version NOT LIKE '
     FROM performance_schema.tls_channel_status', \
     'SELECT NULL AS channel, NULL AS property, NULL AS value FROM DUAL WHERE 1 = 0')";
 
+/// The session census: with `performance_schema` on (MariaDB 10.5 and
+/// later, MySQL 5.7 and later: `threads.CONNECTION_TYPE`), every foreground
+/// session's account, client host, connection type, `Ssl_cipher` and the
+/// client's `program_name` attribute; otherwise `information_schema.PROCESSLIST`
+/// (account and host only, and only the scanner's own sessions without the
+/// PROCESS privilege). The scanner's own session is left out; no query text
+/// is read.
+const SET_SESSIONS_SQL: &str = "SET @sslaudit_sql := IF(@@performance_schema = 1 \
+    AND IF(@@version LIKE '%MariaDB%', @sslaudit_version_id >= 100500, @sslaudit_version_id >= 50700), \
+    'SELECT ''performance_schema'' AS source, t.PROCESSLIST_USER AS user, t.PROCESSLIST_HOST AS host, \
+    t.CONNECTION_TYPE AS connection_type, s.VARIABLE_VALUE AS ssl_cipher, a.ATTR_VALUE AS program \
+    FROM performance_schema.threads t \
+    LEFT JOIN performance_schema.status_by_thread s ON s.THREAD_ID = t.THREAD_ID AND s.VARIABLE_NAME = ''Ssl_cipher'' \
+    LEFT JOIN performance_schema.session_connect_attrs a ON a.PROCESSLIST_ID = t.PROCESSLIST_ID AND a.ATTR_NAME = ''program_name'' \
+    WHERE t.TYPE = ''FOREGROUND'' AND t.PROCESSLIST_USER IS NOT NULL AND t.PROCESSLIST_ID <> CONNECTION_ID()', \
+    'SELECT ''processlist'' AS source, USER AS user, HOST AS host, NULL AS connection_type, \
+    NULL AS ssl_cipher, NULL AS program FROM information_schema.PROCESSLIST \
+    WHERE ID <> CONNECTION_ID() AND USER NOT IN (''system user'', ''event_scheduler'', ''unauthenticated user'')')";
+
 impl Section {
     /// The section's name in the batch output and in the docs.
     pub(crate) fn name(self) -> &'static str {
@@ -107,6 +129,7 @@ impl Section {
             Section::ReplicaStatus => "replica_status",
             Section::SlaveStatus => "slave_status",
             Section::TlsChannels => "tls_channels",
+            Section::Sessions => "sessions",
         }
     }
 
@@ -121,6 +144,7 @@ impl Section {
                 "mysql replication"
             }
             Section::TlsChannels => "mysql tls channels",
+            Section::Sessions => "mysql sessions",
         }
     }
 
@@ -135,6 +159,9 @@ impl Section {
             Section::ReplicaStatus => "SHOW REPLICA STATUS",
             Section::SlaveStatus => "SHOW SLAVE STATUS",
             Section::TlsChannels => "SELECT ... FROM performance_schema.tls_channel_status",
+            Section::Sessions => {
+                "SELECT ... FROM performance_schema.threads / information_schema.PROCESSLIST"
+            }
         }
     }
 
@@ -160,6 +187,13 @@ impl Section {
                 "PREPARE sslaudit_tls_channels FROM @sslaudit_sql",
                 "EXECUTE sslaudit_tls_channels",
                 "DEALLOCATE PREPARE sslaudit_tls_channels",
+            ],
+            Section::Sessions => &[
+                SET_VERSION_ID,
+                SET_SESSIONS_SQL,
+                "PREPARE sslaudit_sessions FROM @sslaudit_sql",
+                "EXECUTE sslaudit_sessions",
+                "DEALLOCATE PREPARE sslaudit_sessions",
             ],
         }
     }

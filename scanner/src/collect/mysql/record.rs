@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use sslaudit_rules::facts::{
-    Account, CollectionProblem, ConnectionFacts, ReplicationChannel, Require,
+    Account, CensusSource, CollectionProblem, ConnectionFacts, LiveSession, ReplicationChannel,
+    Require, SessionCensus, SessionTransport,
 };
 use sslaudit_rules::parse::version::parse_version;
 
@@ -127,7 +128,95 @@ pub(crate) fn assemble(
         Some(Err(e)) => fail(Section::TlsChannels, e),
         None => {}
     }
+    // The census is a fact either way: what it saw, or why it saw nothing
+    // (an account without the privilege is common and not an error).
+    rec.sessions = match outcomes.get(&Section::Sessions) {
+        Some(Ok(set)) => Some(sessions(set)),
+        Some(Err(e)) => Some(SessionCensus {
+            source: CensusSource::Unavailable,
+            note: Some(format!("{}: {e}", Section::Sessions.query())),
+            sessions: Vec::new(),
+        }),
+        None => None,
+    };
     (rec, problems)
+}
+
+/// Account, client host, transport, cipher, program.
+type SessionKey = (
+    String,
+    String,
+    SessionTransport,
+    Option<String>,
+    Option<String>,
+);
+
+/// The census rows grouped by account, client host (port dropped),
+/// transport, cipher and program.
+fn sessions(set: &ResultSet) -> SessionCensus {
+    let col = |names: &[&str]| set.index(names);
+    let (source, user, host, kind, cipher, program) = (
+        col(&["source"]),
+        col(&["user"]),
+        col(&["host"]),
+        col(&["connection_type"]),
+        col(&["ssl_cipher"]),
+        col(&["program"]),
+    );
+    let get = |row: &Vec<Option<String>>, i: Option<usize>| -> Option<String> {
+        i.and_then(|i| row.get(i).cloned().flatten())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let from_ps = set
+        .rows
+        .first()
+        .and_then(|r| get(r, source))
+        .is_none_or(|s| s == "performance_schema");
+    let mut grouped: BTreeMap<SessionKey, u32> = BTreeMap::new();
+    let mut ps = from_ps && !set.columns.is_empty();
+    for row in &set.rows {
+        if get(row, source).as_deref() == Some("processlist") {
+            ps = false;
+        }
+        let Some(u) = get(row, user) else {
+            continue;
+        };
+        let h = get(row, host).unwrap_or_default();
+        // PROCESSLIST says `10.0.0.20:51234`; an IPv6 address keeps its colons.
+        let h = match h.rsplit_once(':') {
+            Some((a, p)) if !a.contains(':') && p.chars().all(|c| c.is_ascii_digit()) => {
+                a.to_string()
+            }
+            _ => h,
+        };
+        let transport = SessionTransport::of(get(row, kind).as_deref());
+        *grouped
+            .entry((u, h, transport, get(row, cipher), get(row, program)))
+            .or_default() += 1;
+    }
+    SessionCensus {
+        source: if ps {
+            CensusSource::PerformanceSchema
+        } else {
+            CensusSource::Processlist
+        },
+        note: (!ps).then(|| {
+            "performance_schema is off (or predates threads.CONNECTION_TYPE): who is connected, not how; without the PROCESS privilege only the scanner's own sessions"
+                .to_string()
+        }),
+        sessions: grouped
+            .into_iter()
+            .map(|((user, host, transport, cipher, program), count)| LiveSession {
+                user,
+                host,
+                transport,
+                cipher,
+                program,
+                count,
+            })
+            .collect(),
+    }
 }
 
 type Channels = BTreeMap<String, BTreeMap<String, String>>;
@@ -429,6 +518,102 @@ mod tests {
                 .message
                 .starts_with("SELECT ... FROM mysql.global_priv")
         );
+    }
+
+    #[test]
+    fn the_census_groups_sessions_and_says_what_it_could_not_see() {
+        let cols = [
+            "source",
+            "user",
+            "host",
+            "connection_type",
+            "ssl_cipher",
+            "program",
+        ];
+        let ps = set(
+            &cols,
+            &[
+                &[
+                    Some("performance_schema"),
+                    Some("cron"),
+                    Some("10.0.0.31"),
+                    Some("TCP/IP"),
+                    Some(""),
+                    Some("mysql"),
+                ],
+                &[
+                    Some("performance_schema"),
+                    Some("cron"),
+                    Some("10.0.0.31"),
+                    Some("TCP/IP"),
+                    Some(""),
+                    Some("mysql"),
+                ],
+                &[
+                    Some("performance_schema"),
+                    Some("deploy"),
+                    Some("10.0.0.20"),
+                    Some("SSL/TLS"),
+                    Some("TLS_AES_256_GCM_SHA384"),
+                    None,
+                ],
+                &[
+                    Some("performance_schema"),
+                    Some("root"),
+                    Some("localhost"),
+                    Some("Socket"),
+                    None,
+                    None,
+                ],
+            ],
+        );
+        let c = sessions(&ps);
+        assert_eq!(c.source, CensusSource::PerformanceSchema);
+        assert_eq!(c.note, None);
+        assert_eq!(c.sessions.len(), 3);
+        let cron = c.sessions.iter().find(|s| s.user == "cron").unwrap();
+        assert_eq!(
+            (cron.count, cron.transport, cron.cipher.as_deref()),
+            (2, SessionTransport::Tcp, None)
+        );
+        let deploy = c.sessions.iter().find(|s| s.user == "deploy").unwrap();
+        assert_eq!(deploy.cipher.as_deref(), Some("TLS_AES_256_GCM_SHA384"));
+        assert_eq!(
+            c.sessions
+                .iter()
+                .find(|s| s.user == "root")
+                .unwrap()
+                .transport,
+            SessionTransport::Local
+        );
+        // performance_schema off: who, not how; ports dropped.
+        let pl = set(
+            &cols,
+            &[&[
+                Some("processlist"),
+                Some("cron"),
+                Some("10.0.0.31:51234"),
+                None,
+                None,
+                None,
+            ]],
+        );
+        let c = sessions(&pl);
+        assert_eq!(c.source, CensusSource::Processlist);
+        assert!(c.note.is_some());
+        assert_eq!(c.sessions[0].host, "10.0.0.31");
+        assert_eq!(c.sessions[0].transport, SessionTransport::Unknown);
+        // Denied: a fact, not a problem.
+        let mut o = BTreeMap::new();
+        o.insert(
+            Section::Sessions,
+            Err("ERROR 1142 (42000): SELECT command denied to user 'sslaudit'@'%' for table `performance_schema`.`threads`".into()),
+        );
+        let (rec, problems) = assemble(&o);
+        assert!(problems.is_empty());
+        let c = rec.sessions.unwrap();
+        assert_eq!(c.source, CensusSource::Unavailable);
+        assert!(c.note.unwrap().contains("SELECT command denied"));
     }
 
     #[test]

@@ -1,0 +1,145 @@
+//! The session census, live: a MariaDB master with performance_schema on
+//! and a reporting cron job nobody listed, holding one session open over
+//! TCP in plaintext and one over TLS without a client certificate (the
+//! `live-clients` fault). The scan names the plaintext session (SSL028)
+//! and lists both in the report's census, via ssh and via tcp;
+//! enforce-x509 refuses to require X509 of the account while the
+//! plaintext session lives, naming it, and plans once it is gone.
+//! Runs only with SSLAUDIT_LIVE=1; subnet 58.
+#![allow(clippy::unwrap_used)] // helpers of integration tests panic like the tests do
+
+mod fleet_util;
+
+use fleet_util::{Fleet, assert_sane, report, sslaudit, text};
+use serde_json::Value;
+
+const SPEC: &str = "db-master census db_master live-clients\napp-1 census app\n";
+
+fn census(r: &Value) -> Value {
+    r["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "db-master")
+        .unwrap()["census"]
+        .clone()
+}
+
+fn ssl028(r: &Value) -> Vec<String> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "SSL028")
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn live_plaintext_sessions_are_named_and_block_enforcement_until_gone() {
+    if !fleet_util::live("census_live") {
+        return;
+    }
+    let fleet = Fleet::up(58, SPEC, &[], &[]);
+    let pw = fleet
+        .read("sslaudit.env")
+        .lines()
+        .find_map(|l| l.strip_prefix("export SSLAUDIT_MYSQL_PASSWORD="))
+        .unwrap()
+        .trim()
+        .to_string();
+    let env = [("SSLAUDIT_MYSQL_PASSWORD", pw.as_str())];
+    let cwd = fleet.dir.path();
+
+    for inv in ["inventory.yaml", "inventory-tcp.yaml"] {
+        let json = fleet.path(&format!("{inv}.json"));
+        let out = sslaudit(
+            &[
+                "scan",
+                "--inventory",
+                &fleet.path(inv),
+                "--json",
+                &json,
+                "--fail-on",
+                "never",
+            ],
+            &env,
+            cwd,
+        );
+        assert_sane(&out);
+        assert!(out.status.success(), "{inv}: {}", text(&out));
+        let r = report(&json);
+        let c = census(&r);
+        assert_eq!(c["source"], "performance_schema", "{inv}: {c}");
+        let sessions = c["sessions"].as_array().unwrap();
+        let of = |t: &str| {
+            sessions
+                .iter()
+                .filter(|s| s["user"] == "cron_report" && s["transport"] == t)
+                .count()
+        };
+        assert_eq!((of("tcp"), of("tls")), (1, 1), "{inv}: {c}");
+        assert!(
+            sessions.iter().all(|s| s["user"] != "sslaudit"),
+            "{inv}: the scanner's own session is not counted: {c}"
+        );
+        let tls = sessions.iter().find(|s| s["transport"] == "tls").unwrap();
+        assert!(tls["cipher"].as_str().unwrap().starts_with("TLS_"), "{tls}");
+        let named = ssl028(&r);
+        assert_eq!(named.len(), 1, "{inv}: {named:?}");
+        assert!(
+            named[0].starts_with("cron_report@")
+                && named[0].contains("1 session connected over TCP without TLS right now"),
+            "{named:?}"
+        );
+    }
+
+    // REQUIRE X509 for cron_report would cut its plaintext session off: refused, named.
+    let inv = fleet.path("inventory.yaml");
+    let plan = fleet.path("plan.json");
+    let plan_args = [
+        "remediate",
+        "plan",
+        "--inventory",
+        &inv,
+        "--rule",
+        "SSL005",
+        "-o",
+        &plan,
+    ];
+    let out = sslaudit(&plan_args, &env, cwd);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("not planned: SSL005 on db-master"), "{said}");
+    assert!(
+        said.contains("live sessions would be cut off: cron_report@")
+            && said.contains("on db-master (TCP without TLS, 1 session"),
+        "{said}"
+    );
+    assert!(said.contains("--allow-live-sessions"), "{said}");
+
+    // The plaintext session goes away; the TLS one stays (whether it
+    // presents a certificate cannot be seen: the step says so).
+    let kill = fleet.ssh(
+        "db-master",
+        "mariadb -N -e \"SELECT PROCESSLIST_ID FROM performance_schema.threads WHERE PROCESSLIST_USER = 'cron_report' AND CONNECTION_TYPE = 'TCP/IP'\" | xargs -r -n1 mariadb-admin kill",
+    );
+    assert!(kill.status.success(), "{}", text(&kill));
+    let out = sslaudit(&plan_args, &env, cwd);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let p: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let step = p["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["host"] == "db-master")
+        .unwrap_or_else(|| panic!("no step on db-master: {p}"));
+    let why = step["why"].as_str().unwrap();
+    assert!(
+        why.contains("no live session would be cut off")
+            && why.contains("1 live TLS session(s) whose client certificate the census cannot see"),
+        "{why}"
+    );
+    assert!(step.to_string().contains("cron_report"), "{step}");
+}
