@@ -3,8 +3,10 @@
 //! TCP in plaintext and one over TLS without a client certificate (the
 //! `live-clients` fault). The scan names the plaintext session (SSL028)
 //! and lists both in the report's census, via ssh and via tcp;
-//! enforce-x509 refuses to require X509 of the account while the
-//! plaintext session lives, naming it, and plans once it is gone.
+//! enforce-x509 and the require_secure_transport runner refuse while the
+//! plaintext session lives, naming it, and plan once it is gone; the
+//! secure-transport runner then applies, is verified (plaintext logins
+//! refused, TLS ones work) and rolls back.
 //! Runs only with SSLAUDIT_LIVE=1; subnet 58.
 #![allow(clippy::unwrap_used)] // helpers of integration tests panic like the tests do
 
@@ -117,6 +119,27 @@ fn live_plaintext_sessions_are_named_and_block_enforcement_until_gone() {
         "{said}"
     );
     assert!(said.contains("--allow-live-sessions"), "{said}");
+    // So would require_secure_transport = ON.
+    let st_plan = fleet.path("secure-transport.json");
+    let st_args = [
+        "remediate",
+        "plan",
+        "--inventory",
+        &inv,
+        "--rule",
+        "SSL017",
+        "-o",
+        &st_plan,
+    ];
+    let out = sslaudit(&st_args, &env, cwd);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            "require_secure_transport on db-master: live sessions would be cut off: cron_report@"
+        ),
+        "{said}"
+    );
 
     // The plaintext session goes away; the TLS one stays (whether it
     // presents a certificate cannot be seen: the step says so).
@@ -138,8 +161,87 @@ fn live_plaintext_sessions_are_named_and_block_enforcement_until_gone() {
     let why = step["why"].as_str().unwrap();
     assert!(
         why.contains("no live session would be cut off")
-            && why.contains("1 live TLS session(s) whose client certificate the census cannot see"),
+            && why.contains("1 live session(s) it does not cut off by their transport"),
         "{why}"
     );
     assert!(step.to_string().contains("cron_report"), "{step}");
+
+    // Now require_secure_transport: on live and in my.cnf, verified by the
+    // rescan; a plaintext login is refused, a TLS one works; rolled back.
+    let state = fleet.path("state");
+    let out = sslaudit(&st_args, &env, cwd);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = sslaudit(
+        &[
+            "remediate",
+            "apply",
+            &st_plan,
+            "--inventory",
+            &inv,
+            "--yes",
+            "--state-dir",
+            &state,
+        ],
+        &env,
+        cwd,
+    );
+    let said = text(&out);
+    assert!(
+        out.status.success() && said.contains("done and verified"),
+        "{said}"
+    );
+    let my_cnf =
+        std::fs::read_to_string(fleet.upper("db-master").join("etc/mysql/my.cnf")).unwrap();
+    assert!(my_cnf.contains("require_secure_transport = ON"), "{my_cnf}");
+    let deploy_pw = fleet.read("secrets/deploy.password").trim().to_string();
+    let login = |tls: &str| {
+        fleet.ssh(
+            "db-master",
+            &format!(
+                "MYSQL_PWD='{deploy_pw}' mariadb {tls} -h {} -u cron_report -N -e 'SELECT 1'",
+                fleet.address(1)
+            ),
+        )
+    };
+    // Refused: MySQL says 3159 (insecure transport); MariaDB 10.11 answers
+    // 1045 (Access denied) to the right password in plaintext. The same
+    // password over TLS logs in, so the refusal is the transport's.
+    let plain = login("--skip-ssl");
+    assert!(!plain.status.success(), "a plaintext login still works");
+    let why = text(&plain);
+    assert!(
+        why.contains("insecure transport") || why.contains("ERROR 1045"),
+        "{why}"
+    );
+    assert!(
+        login("--ssl").status.success(),
+        "TLS logins must still work"
+    );
+    let p: Value = serde_json::from_str(&std::fs::read_to_string(&st_plan).unwrap()).unwrap();
+    let run = p["run_id"].as_str().unwrap();
+    let out = sslaudit(
+        &[
+            "remediate",
+            "rollback",
+            run,
+            "--inventory",
+            &inv,
+            "--yes",
+            "--state-dir",
+            &state,
+        ],
+        &env,
+        cwd,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let my_cnf =
+        std::fs::read_to_string(fleet.upper("db-master").join("etc/mysql/my.cnf")).unwrap();
+    assert!(
+        my_cnf.contains("require_secure_transport = OFF"),
+        "{my_cnf}"
+    );
+    assert!(
+        login("--skip-ssl").status.success(),
+        "rolled back: plaintext logins work again"
+    );
 }

@@ -88,7 +88,7 @@ fn demo_fleet_triggers_every_rule_and_fails_the_gate() {
     for f in report["findings"].as_array().unwrap() {
         let (rule, fix) = (f["rule_id"].as_str().unwrap(), f["fix"].as_str());
         let expected = match rule {
-            "SSL002" | "SSL005" | "SSL006" | "SSL009" | "SSL010" | "SSL014" => {
+            "SSL002" | "SSL005" | "SSL006" | "SSL009" | "SSL010" | "SSL014" | "SSL017" => {
                 Some(format!("--finding {}", f["fingerprint"].as_str().unwrap()))
             }
             "SSL001" | "SSL003" | "SSL004" | "SSL011" | "SSL012" | "SSL016" | "SSL018" => {

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 
 use sslaudit_rules::facts::{
-    Account, CensusSource, Certificate, DbEnvironment, Flavor, HostFacts, Require, Role,
+    Account, Certificate, DbEnvironment, Flavor, HostFacts, LiveSession, Require, Role,
     SessionTransport, YmlValue,
 };
 use sslaudit_rules::parse::dbyml::parse_database_yml;
@@ -21,7 +21,7 @@ use sslaudit_rules::parse::x509::is_issued_by;
 use sslaudit_rules::{Finding, SubjectKind};
 
 use super::server::server_version;
-use super::{Builder, Draft, Phase, Refusal};
+use super::{Builder, Draft, Phase, Refusal, census};
 use crate::plan::{Action, Applicability};
 
 /// A value as a SQL string literal (`o'brien` -> `'o''brien'`); `Err` says
@@ -387,82 +387,18 @@ pub(crate) fn plan(b: &mut Builder, host: &HostFacts, findings: &[&Finding]) {
     }
 }
 
-/// The census preflight: every database host of the environment (the
-/// REQUIRE clause replicates) must show no live session of the account
-/// that REQUIRE X509 would cut off: one over TCP without TLS, a local
-/// socket one, or one whose transport cannot be seen. TLS sessions are
-/// named in the step (whether they present a certificate cannot be seen).
-/// `--allow-live-sessions REASON` turns a refusal into a note.
+/// The census preflight: on every database host of the environment (the
+/// REQUIRE clause replicates), no live session of the account that REQUIRE
+/// X509 would cut off: one over TCP without TLS, a local socket one, or one
+/// whose transport cannot be seen.
 fn live_sessions(b: &Builder, a: &Account) -> Result<String, Refusal> {
-    let shown = a.name();
-    let mut cut = Vec::new();
-    let mut tls = 0u32;
-    let mut blind = Vec::new();
-    for h in b.env.members().filter(|h| h.is_db() && h.is_reachable()) {
-        let census = h.mysql.as_ref().and_then(|m| m.sessions.as_ref());
-        let Some(census) = census.filter(|c| c.source != CensusSource::Unavailable) else {
-            let why = census
-                .and_then(|c| c.note.clone())
-                .unwrap_or_else(|| "no session census was collected".into());
-            blind.push((h.name.clone(), why));
-            continue;
-        };
-        for s in census
-            .sessions
-            .iter()
-            .filter(|s| s.user == a.user && host_matches(&a.host, &s.host))
-        {
-            if s.transport == SessionTransport::Tls {
-                tls += s.count;
-                continue;
-            }
-            let how = match s.transport {
-                SessionTransport::Unknown => {
-                    "connected, how cannot be seen (performance_schema is off)"
-                }
-                t => t.as_str(),
-            };
-            cut.push(format!(
-                "{}@{} on {} ({how}, {} session{}{})",
-                s.user,
-                s.host,
-                h.name,
-                s.count,
-                if s.count == 1 { "" } else { "s" },
-                s.program
-                    .as_deref()
-                    .map(|p| format!(", {p}"))
-                    .unwrap_or_default()
-            ));
-        }
-    }
-    let tls_note = if tls > 0 {
-        format!("; {tls} live TLS session(s) whose client certificate the census cannot see")
-    } else {
-        String::new()
+    let concerns = |s: &LiveSession| s.user == a.user && host_matches(&a.host, &s.host);
+    let change = census::Change {
+        subject: a.name(),
+        concerns: &concerns,
+        cuts: |t| t != SessionTransport::Tls,
     };
-    let problem = match (cut.is_empty(), blind.first()) {
-        (true, None) => {
-            return Ok(format!(
-                "session census: no live session would be cut off{tls_note}"
-            ));
-        }
-        (false, _) => Refusal::LiveSessions {
-            account: shown.clone(),
-            sessions: cut.join(", "),
-        },
-        (true, Some((host, why))) => Refusal::CensusBlind {
-            account: shown.clone(),
-            host: host.clone(),
-            why: why.clone(),
-        },
-    };
-    match &b.meta.allow_live_sessions {
-        Some(reason) => Ok(format!(
-            "OVERRIDDEN with --allow-live-sessions ({reason}): {problem}{tls_note}"
-        )),
-        None => Err(problem),
-    }
+    census::preflight(b, b.env.members().filter(|h| h.is_db()), &change)
 }
 
 fn plan_account(
@@ -587,7 +523,7 @@ mod tests {
     use crate::runners::PlanMeta;
     use crate::runners::testutil::*;
     use sslaudit_rules::Location;
-    use sslaudit_rules::facts::{LiveSession, ReplicationChannel, SessionCensus};
+    use sslaudit_rules::facts::{CensusSource, ReplicationChannel, SessionCensus};
 
     const YML_READY: &str = "default: &default\n  adapter: mysql2\n  username: deploy\n  host: 10.0.0.10\n\nproduction:\n  <<: *default\n  database: shop\n  sslca: '/home/deploy/.mysql/root.crt'\n  sslkey: '/home/deploy/.mysql/mysql.key'\n  sslcert: '/home/deploy/.mysql/mysql.crt'\n";
     const YML_BARE: &str = "default: &default\n  adapter: mysql2\n  username: deploy\n  host: 10.0.0.10\n\nproduction:\n  <<: *default\n  database: shop\n";
@@ -755,7 +691,7 @@ mod tests {
             s.why.contains(
                 "OVERRIDDEN with --allow-live-sessions (OPS-77: the backup job moves tonight)"
             ) && s.why.contains("deploy@10.0.0.31")
-                && s.why.contains("2 live TLS session(s)"),
+                && s.why.contains("2 live session(s) it does not cut off"),
             "{}",
             s.why
         );

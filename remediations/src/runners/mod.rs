@@ -9,6 +9,7 @@
 //! for `keygen`, with the secret parts kept out of the plan in a
 //! generated-content store.
 
+mod census;
 pub mod config;
 pub mod database_yml;
 pub mod distribute;
@@ -170,14 +171,14 @@ pub enum Refusal {
         instead: String,
     },
     #[error(
-        "{account}: live sessions would be cut off: {sessions}; move these clients to TLS with a client certificate and rescan (`sslaudit scan --json` lists every session under hosts[].census), or plan with --allow-live-sessions REASON"
+        "{subject}: live sessions would be cut off: {sessions}; move these clients to TLS with a client certificate and rescan (`sslaudit scan --json` lists every session under hosts[].census), or plan with --allow-live-sessions REASON"
     )]
-    LiveSessions { account: String, sessions: String },
+    LiveSessions { subject: String, sessions: String },
     #[error(
-        "{account}: who is connected to {host} cannot be seen ({why}), so the plan cannot show that no live session would be cut off; turn performance_schema on (and grant the scanner SELECT on performance_schema and PROCESS) and rescan, or plan with --allow-live-sessions REASON"
+        "{subject}: who is connected to {host} cannot be seen ({why}), so the plan cannot show that no live session would be cut off; turn performance_schema on (and grant the scanner SELECT on performance_schema and PROCESS) and rescan, or plan with --allow-live-sessions REASON"
     )]
     CensusBlind {
-        account: String,
+        subject: String,
         host: String,
         why: String,
     },
@@ -230,6 +231,10 @@ pub(crate) const RUNNERS: &[(&str, Fix)] = &[
     ),
     ("SSL010", Fix::Plan("config", config::randfile::plan)),
     ("SSL014", Fix::Plan("config", config::key_modes::plan)),
+    (
+        "SSL017",
+        Fix::Plan("config", config::secure_transport::plan),
+    ),
     ("SSL006", Fix::Plan("database-yml", database_yml::plan)),
     ("SSL005", Fix::Plan("enforce-x509", enforce_x509::plan)),
     // The server does not run SSL, or runs other keys than its files, or
@@ -815,7 +820,7 @@ mod tests {
     fn runner_names_for_reports() {
         assert_eq!(runner_for("SSL005"), Some("enforce-x509"));
         assert_eq!(runner_for("SSL006"), Some("database-yml"));
-        for id in ["SSL002", "SSL009", "SSL010", "SSL014"] {
+        for id in ["SSL002", "SSL009", "SSL010", "SSL014", "SSL017"] {
             assert_eq!(runner_for(id), Some("config"), "{id}");
         }
         for id in [
@@ -824,9 +829,7 @@ mod tests {
             assert_eq!(runner_for(id), Some("rotate"), "{id}");
         }
         assert_eq!(runner_for("SSL013"), Some("keygen"));
-        for id in [
-            "SSL007", "SSL008", "SSL015", "SSL017", "SSL019", "SSL020", "SCAN001",
-        ] {
+        for id in ["SSL007", "SSL008", "SSL015", "SSL019", "SSL020", "SCAN001"] {
             assert_eq!(runner_for(id), None, "{id}");
         }
     }

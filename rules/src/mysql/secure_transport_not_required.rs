@@ -49,6 +49,11 @@ allowed), which makes encryption a property of the server rather than of every g
    - MySQL 5.7 and MariaDB: `SET GLOBAL require_secure_transport = ON;` and add
      `require_secure_transport = ON` to the `[mysqld]` section of `/etc/mysql/my.cnf`.
 3. The server refuses to turn it on while SSL is disabled: fix SSL001 first.
+
+`sslaudit remediate plan --rule SSL017` plans steps 2 and 3 for you: it checks
+the session census first (no client connected over TCP without TLS right now,
+SSL028), sets the variable live, persists it in the option file mysqld reads,
+and can roll both back.
 "#;
 
 static META: RuleMeta = RuleMeta::new(

@@ -139,9 +139,10 @@ impl FileSource for OneFile<'_> {
     }
 }
 
-/// Fills an option set to an empty value (`ssl-key=`) in place, on the
-/// line that sets it.
-pub(super) fn fill_empty(
+/// Sets an option to `value` in place, on the line that sets it (an empty
+/// `ssl-key=`, or `require_secure_transport = OFF`): the name, its spacing
+/// and a trailing comment stay as written.
+pub(super) fn set_in_place(
     b: &mut Builder,
     host: &HostFacts,
     empty: &OptionValue,
@@ -168,7 +169,12 @@ pub(super) fn fill_empty(
     let new = match body.find('=') {
         Some(eq) => {
             let space = if body[..eq].ends_with(' ') { " " } else { "" };
-            format!("{}{space}{value}{ending}", &body[..=eq])
+            // ` # why it is off`: kept after the new value.
+            let comment = body[eq + 1..]
+                .find(" #")
+                .or_else(|| body[eq + 1..].find("\t#"))
+                .map_or("", |c| &body[eq + 1 + c..]);
+            format!("{}{space}{value}{comment}{ending}", &body[..=eq])
         }
         None => format!("{body} = {value}{ending}"),
     };
@@ -194,6 +200,7 @@ pub(super) fn insert_options(
     opts: &OptionSet,
     names: &[&str],
     values: &BTreeMap<&str, String>,
+    label: &str,
 ) -> Result<(), Refusal> {
     // Beside the TLS options mysqld reads last, else at the end of the last
     // [mysqld] group of the last option file that has one.
@@ -277,9 +284,8 @@ pub(super) fn insert_options(
         added.push_str(nl);
     }
     added.push_str(&format!(
-        "{}# TLS keys of the {} layout (added by sslaudit run {}){nl}",
+        "{}# {label} (added by sslaudit run {}){nl}",
         like.map(indent_of).unwrap_or(""),
-        host.layout.name,
         b.meta.run_id
     ));
     let mut expect = Vec::new();

@@ -8,7 +8,7 @@ use sslaudit_rules::parse::mycnf::unquote_value;
 use sslaudit_rules::{Finding, SubjectKind};
 
 use super::explain_hint;
-use super::option_file::{fill_empty, insert_options, option_value, set_option};
+use super::option_file::{insert_options, option_value, set_in_place, set_option};
 use crate::runners::{Builder, Refusal};
 
 /// The server options SSL002 fixes: (normalized name, name written).
@@ -224,7 +224,7 @@ pub(crate) fn plan(b: &mut Builder, host: &HostFacts, findings: &[&Finding]) {
     for n in wanted.iter().copied() {
         match opts.get(n) {
             Some(empty) => {
-                if let Err(r) = fill_empty(b, host, empty, &values[n], &why_of(n)) {
+                if let Err(r) = set_in_place(b, host, empty, &values[n], &why_of(n)) {
                     return refuse_all(b, r);
                 }
             }
@@ -232,7 +232,14 @@ pub(crate) fn plan(b: &mut Builder, host: &HostFacts, findings: &[&Finding]) {
         }
     }
     if !rest.is_empty()
-        && let Err(r) = insert_options(b, host, opts, &rest, &values)
+        && let Err(r) = insert_options(
+            b,
+            host,
+            opts,
+            &rest,
+            &values,
+            &format!("TLS keys of the {} layout", host.layout.name),
+        )
     {
         return refuse_all(b, r);
     }
