@@ -12,13 +12,15 @@ use sslaudit_rules::parse::dbyml;
 use sslaudit_rules::parse::redact::{Kind, redact};
 use sslaudit_rules::secrets::MARKER;
 
-const KINDS: [Kind; 6] = [
+const KINDS: [Kind; 8] = [
     Kind::DatabaseYml,
     Kind::OptionFile,
     Kind::OpensslCnf,
     Kind::Passwd,
     Kind::Pem,
     Kind::Der,
+    Kind::GemfileLock,
+    Kind::PackageMetadata,
 ];
 
 fuzz_target!(|data: &[u8]| {

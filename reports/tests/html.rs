@@ -206,6 +206,7 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
         access: Default::default(),
         not_applicable: Vec::new(),
         wire: None,
+        client_tls: Vec::new(),
     }];
     if unreachable {
         hosts.push(HostSummary {
@@ -218,6 +219,7 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
             access: Default::default(),
             not_applicable: Vec::new(),
             wire: None,
+            client_tls: Vec::new(),
         });
     }
     ScanReport {

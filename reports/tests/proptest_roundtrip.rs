@@ -153,6 +153,7 @@ fn report() -> impl Strategy<Value = ScanReport> {
             access: Default::default(),
             not_applicable: Vec::new(),
             wire,
+            client_tls: Vec::new(),
         },
     );
     let waiver = (rule_id(), name(), option::of(text()), text(), text()).prop_map(

@@ -27,6 +27,9 @@ pub static RULES: &[&dyn Rule] = &[
     &crate::mysql::ReplicationSslUnverified,
     &crate::app::ClientTlsDisabled,
     &crate::certs::CaRotationNotReady,
+    &crate::app::AppTlsUnverified,
+    &crate::app::AppServerNameMismatch,
+    &crate::app::DatabaseYmlUnreadKey,
 ];
 
 /// Looks a rule up by id (`SSL004`) or name (`certificate-expiry`).

@@ -71,6 +71,11 @@ pub struct HostSummary {
     /// What the TLS probe of the host's MySQL port saw, when it was probed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wire: Option<WireSummary>,
+    /// Per MySQL environment of the host's database.yml files: encrypted,
+    /// verified, identity checked, as its real driver does it
+    /// (docs/drivers.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_tls: Vec<crate::app::driver::EnvTls>,
 }
 
 /// What the credential-less probe saw of a server, in brief.
@@ -175,6 +180,7 @@ impl HostSummary {
             access: host.access,
             not_applicable: Vec::new(),
             wire: host.probe.as_ref().map(WireSummary::of),
+            client_tls: crate::app::driver::client_tls(host),
         }
     }
 }

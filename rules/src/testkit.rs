@@ -440,6 +440,7 @@ pub fn app_host(envs: Vec<DbEnvironment>) -> HostFacts {
     h.database_ymls.push(crate::facts::DatabaseYml {
         path: YML.into(),
         environments: envs,
+        gemfile_lock: None,
     });
     h
 }

@@ -10,7 +10,7 @@ use sslaudit_rules::facts::{
     ProbeFacts, Reachability, TlsIdentity, what,
 };
 use sslaudit_rules::layout::Layout;
-use sslaudit_rules::parse::{dbyml, mycnf, openssl_cnf, passwd, version, x509};
+use sslaudit_rules::parse::{dbyml, gemfile_lock, mycnf, openssl_cnf, passwd, version, x509};
 
 use crate::evidence::{HostEvidence, MysqlRecord, ProbeRecord};
 
@@ -102,10 +102,27 @@ pub fn build_host(ev: &HostEvidence) -> HostFacts {
     if let Some(text) = text_of(ev, &cnf, &mut h.problems) {
         h.openssl_cnf = Some(openssl_cnf::parse_openssl_cnf(&cnf, &text));
     }
+    if !ev.meta.database_yml.is_empty() {
+        for (package, family) in gemfile_lock::LIBRARY_PACKAGES {
+            for arch in gemfile_lock::DPKG_ARCHES {
+                let path = gemfile_lock::shlibs_path(package, arch);
+                if let Some(lib) = text_of(ev, &path, &mut h.problems)
+                    .and_then(|t| gemfile_lock::parse_shlibs(&path, package, family, &t))
+                {
+                    h.client_libraries.push(lib);
+                }
+            }
+        }
+    }
     for path in &ev.meta.database_yml {
         match text_of(ev, path, &mut h.problems) {
             Some(text) => match dbyml::parse_database_yml(path, &text) {
-                Ok(y) => h.database_ymls.push(y),
+                Ok(mut y) => {
+                    let lock = gemfile_lock::path_for(path);
+                    y.gemfile_lock = text_of(ev, &lock, &mut h.problems)
+                        .map(|t| gemfile_lock::parse_gemfile_lock(&lock, &t));
+                    h.database_ymls.push(y);
+                }
                 Err(e) => h.problems.push(problem(
                     "database.yml",
                     Some(path),

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 
 use sslaudit_rules::facts::{CollectionProblem, FileMeta, FileStatus, Fleet};
 use sslaudit_rules::layout::Layout;
-use sslaudit_rules::parse::{mycnf, redact, x509};
+use sslaudit_rules::parse::{gemfile_lock, mycnf, redact, x509};
 
 use crate::evidence::{FileEntry, FileRecord, HostEvidence, HostMeta};
 
@@ -502,6 +502,7 @@ pub fn as_written(ev: &HostEvidence, path: &str, content: &[u8]) -> Written {
 /// rules read by their role on the host, certificates by their content.
 struct FileKinds {
     database_ymls: BTreeSet<String>,
+    gemfile_locks: BTreeSet<String>,
     option_files: BTreeSet<String>,
     openssl_cnf: String,
 }
@@ -513,6 +514,12 @@ impl FileKinds {
         let read = mycnf::parse_option_files(&layout.option_files, ev);
         FileKinds {
             database_ymls: ev.meta.database_yml.iter().cloned().collect(),
+            gemfile_locks: ev
+                .meta
+                .database_yml
+                .iter()
+                .map(|p| gemfile_lock::path_for(p))
+                .collect(),
             option_files: read.files_read.into_iter().collect(),
             openssl_cnf: layout.openssl_cnf,
         }
@@ -533,6 +540,12 @@ impl FileKinds {
         use redact::Kind;
         if self.database_ymls.contains(path) {
             return Some(Kind::DatabaseYml);
+        }
+        if self.gemfile_locks.contains(path) {
+            return Some(Kind::GemfileLock);
+        }
+        if path.starts_with("/var/lib/dpkg/info/") && path.ends_with(".shlibs") {
+            return Some(Kind::PackageMetadata);
         }
         if path == self.openssl_cnf {
             return Some(Kind::OpensslCnf);

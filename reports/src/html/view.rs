@@ -73,6 +73,7 @@ pub(super) struct Page {
     filter_envs: Vec<String>,
     filter_rules: Vec<FilterRule>,
     readiness: Option<ReadinessView>,
+    client_tls: Option<super::client_tls::ClientTlsView>,
 }
 
 /// "Who breaks when the CA changes": every client trust store against its
@@ -858,6 +859,7 @@ impl Page {
             filter_envs: envs.iter().map(|e| c(e)).collect(),
             filter_rules,
             readiness: ReadinessView::of(report),
+            client_tls: super::client_tls::ClientTlsView::of(report),
         }
     }
 }

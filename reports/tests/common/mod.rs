@@ -98,6 +98,7 @@ pub fn host(env: &str, name: &str, role: &str, status: HostStatus) -> HostSummar
         access: Default::default(),
         not_applicable: Vec::new(),
         wire: None,
+        client_tls: Vec::new(),
     }
 }
 

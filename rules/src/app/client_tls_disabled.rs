@@ -1,8 +1,9 @@
 //! SSL020: a setting that switches TLS off on purpose, in a database.yml
 //! environment, a client option group or the server's options.
 
+use crate::app::driver::{Tri, env_tls};
 use crate::app::transport::literal;
-use crate::facts::{HostFacts, OptionSet, OptionValue, YmlValue};
+use crate::facts::{HostFacts, OptionSet, OptionValue};
 use crate::rule::Control;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::{Finding, Location, Severity};
@@ -14,9 +15,12 @@ const HELP: &str = r#"## What it checks
 Settings that turn TLS off explicitly:
 
 - database.yml (MySQL adapters): `ssl_mode: disabled` in any spelling
-  (`DISABLED`, `:disabled`, `SSL_MODE_DISABLED`); and, when the policy's
-  `thresholds.tls_only` is on (the default), `sslverify: false`, which keeps
-  TLS but skips checking the server's certificate (reported at medium).
+  (`DISABLED`, `:disabled`, `SSL_MODE_DISABLED`), unless the application's
+  driver is known to ignore it and negotiate TLS anyway (mysql2 before 0.5.4
+  on MariaDB Connector/C, Connector/C 3.4: see docs/drivers.md; SSL024
+  reports the ignored setting). Whether a database.yml connection verifies
+  the server's certificate (`sslverify` and the rest) is SSL022's to judge,
+  by the same driver table.
 - `[client]`-family option groups: `ssl-mode=DISABLED`, `skip-ssl`,
   `disable-ssl`, `ssl=0|OFF|FALSE`; with `tls_only`, also
   `ssl-verify-server-cert=0` / `skip-ssl-verify-server-cert` (medium).
@@ -85,14 +89,6 @@ fn is_disabled_mode(s: &str) -> bool {
     m.strip_prefix("SSL_MODE_").unwrap_or(&m) == "DISABLED"
 }
 
-/// YAML 1.1 false as Ruby's Psych reads it (a quoted `"false"` is truthy in
-/// Ruby, but the parser does not tell quoting apart, so take the intent).
-fn is_yaml_false(v: &YmlValue) -> bool {
-    ["false", "no", "off"]
-        .iter()
-        .any(|f| v.value.trim().eq_ignore_ascii_case(f))
-}
-
 /// `skip-ssl` as written, with `=value` when it has one.
 fn shown(o: &OptionValue) -> String {
     match &o.value {
@@ -132,13 +128,18 @@ fn deciding_switch<'a>(
 }
 
 impl ClientTlsDisabled {
-    fn check_ymls(&self, cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
+    fn check_ymls(&self, host: &HostFacts, out: &mut Vec<Finding>) {
         for yml in &host.database_ymls {
             for env in &yml.environments {
                 if env.is_template() || !env.is_mysql() {
                     continue;
                 }
-                if let Some(m) = literal(&env.ssl_mode).filter(|m| is_disabled_mode(&m.value)) {
+                // A driver that ignores the setting still encrypts.
+                let ignored = env_tls(host, yml, env).is_some_and(|t| t.encrypted == Tri::Yes);
+                if let Some(m) = literal(&env.ssl_mode)
+                    .filter(|m| is_disabled_mode(&m.value))
+                    .filter(|_| !ignored)
+                {
                     let msg = format!(
                         "database.yml environment {} sets ssl_mode: {} ({}:{}): the application never negotiates TLS",
                         env.name,
@@ -153,26 +154,6 @@ impl ClientTlsDisabled {
                             .evidence("environment", env.name.clone())
                             .evidence("ssl_mode", m.value.trim()),
                     );
-                }
-                if cx.thresholds.tls_only
-                    && let Some(v) = literal(&env.sslverify).filter(|v| is_yaml_false(v))
-                {
-                    let msg = format!(
-                        "database.yml environment {} sets sslverify: {} ({}:{}): the application does not verify the server certificate",
-                        env.name,
-                        v.value.trim(),
-                        yml.path,
-                        v.line
-                    );
-                    let loc = Location::file(yml.path.clone(), Some(v.line))
-                        .with_object(crate::Subject::database_yml(&env.name, Some("sslverify")));
-                    let mut f = self
-                        .finding(host, msg, loc)
-                        .evidence("environment", env.name.clone())
-                        .evidence("sslverify", v.value.trim());
-                    // Traffic is still encrypted; only the server's identity goes unchecked.
-                    f.severity = Severity::Medium;
-                    out.push(f);
                 }
             }
         }
@@ -277,7 +258,7 @@ impl Rule for ClientTlsDisabled {
     }
 
     fn check_host(&self, cx: &Context<'_>, host: &HostFacts, out: &mut Vec<Finding>) {
-        self.check_ymls(cx, host, out);
+        self.check_ymls(host, out);
         if let Some(opts) = &host.client_options {
             self.check_client(cx, host, opts, out);
         }
@@ -365,22 +346,34 @@ mod tests {
     }
 
     #[test]
-    fn sslverify_false_only_under_tls_only() {
+    fn sslverify_false_is_not_this_rules_business() {
+        // Verification is judged by SSL022 from the driver table.
         let mut e = tcp_env("production", 10, "db.internal");
         e.sslverify = Some(yv("false", 19));
-        let h = app_host(vec![e]);
-        let f = run(&ClientTlsDisabled, &h);
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity, Severity::Medium);
-        assert_eq!(
-            f[0].location.object.as_deref(),
-            Some("database.yml:production:sslverify")
-        );
-        let lax = Thresholds {
-            tls_only: false,
-            ..Thresholds::default()
-        };
-        assert!(run_fleet(&ClientTlsDisabled, vec![h.clone()], &lax).is_empty());
+        assert!(run(&ClientTlsDisabled, &app_host(vec![e])).is_empty());
+    }
+
+    #[test]
+    fn ssl_mode_disabled_that_the_driver_ignores() {
+        let mut e = tcp_env("production", 10, "db.internal");
+        e.ssl_mode = Some(yv("disabled", 18));
+        e.sslca = Some(yv("/home/deploy/.mysql/root.crt", 19));
+        let mut h = app_host(vec![e]);
+        // Unknown driver: most of them turn TLS off; the setting's intent stands.
+        assert_eq!(run(&ClientTlsDisabled, &h).len(), 1);
+        // mysql2 0.5.3 on Connector/C ignores it and negotiates TLS (measured).
+        h.client_libraries = vec![crate::facts::ClientLibrary {
+            family: crate::facts::LibraryFamily::Libmariadb,
+            package: "libmariadb3".into(),
+            version: Some("1:10.11.19".into()),
+            evidence: "/var/lib/dpkg/info/libmariadb3:amd64.shlibs".into(),
+        }];
+        h.database_ymls[0].gemfile_lock = Some(crate::facts::GemfileLock {
+            path: "/data/shop/current/Gemfile.lock".into(),
+            mysql2: Some("0.5.3".into()),
+            ..Default::default()
+        });
+        assert!(run(&ClientTlsDisabled, &h).is_empty());
     }
 
     #[test]

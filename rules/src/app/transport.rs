@@ -56,6 +56,10 @@ fn is_trilogy(env: &DbEnvironment) -> bool {
 /// ignored. Trilogy never maps `localhost` to the socket, but Rails' Trilogy
 /// adapter drops `host` whenever `socket` is set, so there the socket wins.
 pub(crate) fn transport(env: &DbEnvironment) -> Transport<'_> {
+    // `url: <%= ENV["DATABASE_URL"] %>`: the host is only known at runtime.
+    if env.host.is_none() && env.url.as_ref().is_some_and(|u| u.erb) {
+        return Transport::Tcp;
+    }
     let socket = set_value(&env.socket);
     if is_trilogy(env) {
         return match socket {
@@ -112,6 +116,10 @@ mod tests {
         ));
         e.host = Some(erb("<%= ENV['DB_HOST'] %>", 2));
         assert_eq!(transport(&e), Transport::Tcp);
+        // A URL from the environment names its host at runtime.
+        let mut u = env("production", 1);
+        u.url = Some(erb("<%= ENV['DATABASE_URL'] %>", 2));
+        assert_eq!(transport(&u), Transport::Tcp);
     }
 
     #[test]

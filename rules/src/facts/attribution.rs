@@ -25,6 +25,10 @@ pub enum YmlTarget {
 
 impl YmlTarget {
     pub fn of(env: &DbEnvironment) -> Self {
+        if env.host.is_none() && env.url.as_ref().is_some_and(|u| u.erb) {
+            // `url: <%= ENV["DATABASE_URL"] %>`: known at runtime only.
+            return YmlTarget::Unknown;
+        }
         match &env.host {
             Some(h) if h.erb => YmlTarget::Unknown,
             Some(h) => {
@@ -74,6 +78,16 @@ impl HostNames {
             .filter(|n| !n.is_empty())
             .collect();
         HostNames { names }
+    }
+
+    /// The names, normalized (lowercase, no trailing dot).
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
+    /// `value` as [`HostNames`] holds names: lowercase, no trailing dot.
+    pub fn normalize(value: &str) -> String {
+        normalize(value)
     }
 
     /// True when `value` (a database.yml `host:`) names this host.

@@ -81,6 +81,25 @@ pub struct DbEnvironment {
     pub sslverify: Option<YmlValue>,
     /// `url:` with any password removed.
     pub url: Option<YmlValue>,
+    /// Every key written in the environment (merged ones included) that
+    /// reads as a TLS setting (`ssl...`, `tls...`), as spelled, with its
+    /// line: what the adapter may not read (`ssl_ca` under mysql2,
+    /// `sslmode`). Names only, never values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<YmlKey>,
+    /// The fields whose value came from `url:` (its query string holds
+    /// strings only: `?sslverify=false` is a non-empty string, which Ruby
+    /// takes as true).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub url_fields: Vec<String>,
+}
+
+/// A key of a database.yml environment, as written (`:ssl_ca` keeps its
+/// colon off: Rails symbolizes keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YmlKey {
+    pub name: String,
+    pub line: u32,
 }
 
 impl DbEnvironment {
@@ -114,6 +133,47 @@ impl DbEnvironment {
 pub struct DatabaseYml {
     pub path: String,
     pub environments: Vec<DbEnvironment>,
+    /// The application's `Gemfile.lock` (beside `config/`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gemfile_lock: Option<GemfileLock>,
+}
+
+/// The driver gems an application's `Gemfile.lock` pins: what decides how
+/// its database.yml's TLS settings are read (docs/drivers.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GemfileLock {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mysql2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trilogy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activerecord: Option<String>,
+}
+
+/// A MySQL client library installed on a host, as its package metadata
+/// shows it (Debian's `/var/lib/dpkg/info/<package>.shlibs`): what a
+/// mysql2 gem built there links against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientLibrary {
+    pub family: LibraryFamily,
+    /// The package (`libmariadb3`, `libmysqlclient21`).
+    pub package: String,
+    /// The package's version, as its shlibs file states the minimum
+    /// (`1:10.11.19`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The file that showed it.
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LibraryFamily {
+    /// MariaDB Connector/C (`libmariadb.so.3`).
+    Libmariadb,
+    /// Oracle's `libmysqlclient`.
+    Libmysqlclient,
 }
 
 impl DatabaseYml {

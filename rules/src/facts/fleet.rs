@@ -33,6 +33,9 @@ pub struct HostDigest {
     pub certificates: BTreeMap<String, Arc<Vec<Certificate>>>,
     /// The chain a database host presented to the probe, leaf first.
     pub presented: Vec<Certificate>,
+    /// What each MySQL environment of the host's database.yml files does
+    /// with its TLS settings, on its driver (application hosts).
+    pub client_tls: Vec<crate::app::driver::EnvTls>,
 }
 
 impl HostDigest {
@@ -67,6 +70,7 @@ impl HostDigest {
                 Some(p) if host.is_db() => p.chain.clone(),
                 _ => Vec::new(),
             },
+            client_tls: crate::app::driver::client_tls(host),
         }
     }
 
@@ -81,6 +85,15 @@ impl HostDigest {
     /// The certificates of a file the identities name.
     pub fn certificates_of(&self, path: &str) -> Option<&[Certificate]> {
         self.certificates.get(path).map(|c| c.as_slice())
+    }
+
+    /// The certificate the server presents: the probe's leaf, else the
+    /// first certificate of the file its `ssl-cert` names.
+    pub fn server_certificate(&self) -> Option<&Certificate> {
+        self.presented.first().or_else(|| {
+            let path = self.server_identity()?.cert.as_deref()?;
+            self.certificates_of(path)?.first()
+        })
     }
 
     /// The server's own identity, if its options name one.

@@ -20,8 +20,8 @@ pub use attribution::{HostNames, YmlTarget, YmlUse};
 pub(crate) use cert::rfc4514_attributes;
 pub use cert::{Certificate, KeyAlgorithm, PrivateKeyFacts, PublicKeyInfo, common_name_of};
 pub use config::{
-    DatabaseYml, DbEnvironment, OpensslCnf, OptionSet, OptionValue, OsUser, YmlValue,
-    normalize_option_name, resolve_app_path,
+    ClientLibrary, DatabaseYml, DbEnvironment, GemfileLock, LibraryFamily, OpensslCnf, OptionSet,
+    OptionValue, OsUser, YmlKey, YmlValue, normalize_option_name, resolve_app_path,
 };
 pub use fleet::{AppAccount, FleetSummary, FleetView, HostDigest};
 pub use mysql::{Account, Flavor, MysqlFacts, MysqlVersion, ReplicationChannel, Require};
@@ -292,6 +292,9 @@ pub struct HostFacts {
     pub private_keys: BTreeMap<String, PrivateKeyFacts>,
     pub identities: Vec<TlsIdentity>,
     pub database_ymls: Vec<DatabaseYml>,
+    /// MySQL client libraries installed (application hosts), where visible.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_libraries: Vec<ClientLibrary>,
     /// `/etc/passwd`, when collected.
     pub os_users: Option<BTreeMap<String, OsUser>>,
     pub openssl_cnf: Option<OpensslCnf>,
@@ -327,6 +330,7 @@ impl HostFacts {
             private_keys: BTreeMap::new(),
             identities: Vec::new(),
             database_ymls: Vec::new(),
+            client_libraries: Vec::new(),
             os_users: None,
             openssl_cnf: None,
             mysql: None,

@@ -214,6 +214,7 @@ mod tests {
                 database: Some(v("shop")),
                 ..DbEnvironment::default()
             }],
+            gemfile_lock: None,
         });
         h
     }

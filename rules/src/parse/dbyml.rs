@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::yaml::{Entry as YamlEntry, Limits, Node, parse_first_document};
-use crate::facts::{DatabaseYml, DbEnvironment, YmlValue};
+use crate::facts::{DatabaseYml, DbEnvironment, YmlKey, YmlValue};
 
 /// Largest database.yml read ([`super::limits`]).
 pub const MAX_INPUT_BYTES: usize = super::limits::DATABASE_YML_BYTES;
@@ -118,6 +118,7 @@ pub fn parse_database_yml(path: &str, text: &str) -> Result<DatabaseYml, YmlErro
     Ok(DatabaseYml {
         path: path.to_string(),
         environments,
+        gemfile_lock: None,
     })
 }
 
@@ -437,11 +438,28 @@ impl Ctx<'_> {
         };
         let mut aliases: HashMap<&str, YmlValue> = HashMap::new();
         let mut raw_url: Option<(String, YmlValue)> = None;
+        let trilogy = fields.iter().any(|f| {
+            normalize_key(&f.key) == "adapter"
+                && self
+                    .value(&f.value)
+                    .is_some_and(|a| !a.erb && a.value.trim().eq_ignore_ascii_case("trilogy"))
+        });
         for field in fields {
             let key = normalize_key(&field.key);
+            if looks_like_tls_key(key) {
+                env.keys.push(YmlKey {
+                    name: self.restore(key).0,
+                    line: field.key_line,
+                });
+            }
             let Some(value) = self.value(&field.value) else {
                 continue;
             };
+            // Rails' Trilogy adapter hands the options to the trilogy gem,
+            // which reads `ssl_ca`, never mysql2's `sslca`.
+            if trilogy && TRILOGY_UNREAD.contains(&key) {
+                continue;
+            }
             if key == "url" {
                 if let Node::Scalar { text, .. } = &*field.value {
                     raw_url = Some((text.clone(), value));
@@ -468,10 +486,6 @@ impl Ctx<'_> {
                 }
             }
         }
-        let trilogy = env
-            .adapter
-            .as_ref()
-            .is_some_and(|a| !a.erb && a.value.eq_ignore_ascii_case("trilogy"));
         let mut fallbacks = vec![
             ("user", "username"),
             ("hostname", "host"),
@@ -530,10 +544,31 @@ impl Ctx<'_> {
         for (key, part) in url.fields {
             if let Some(slot) = slot(env, key) {
                 *slot = Some(at(&without_passwords(&part)));
+                if !env.url_fields.iter().any(|f| f == key) {
+                    env.url_fields.push(key.to_string());
+                }
             }
         }
     }
 }
+
+/// A key that reads as a TLS setting (`ssl...`, `tls...`, any case): the
+/// ones [`DbEnvironment::keys`] keeps.
+pub fn looks_like_tls_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.starts_with("ssl") || k.starts_with("tls")
+}
+
+/// mysql2's spellings, which the trilogy gem does not read (it has its
+/// own: `ssl_ca`, `ssl_cert`...).
+const TRILOGY_UNREAD: [&str; 6] = [
+    "sslca",
+    "sslkey",
+    "sslcert",
+    "sslcapath",
+    "sslcipher",
+    "sslverify",
+];
 
 fn slot<'e>(env: &'e mut DbEnvironment, key: &str) -> Option<&'e mut Option<YmlValue>> {
     Some(match key {

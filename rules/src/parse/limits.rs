@@ -22,6 +22,8 @@ pub const OPTION_PROBLEMS_PER_FILE: usize = 50;
 
 /// Largest database.yml parsed (real ones are a few KiB).
 pub const DATABASE_YML_BYTES: usize = 1024 * 1024;
+/// A Gemfile.lock: large applications lock a few hundred gems (tens of KB).
+pub const GEMFILE_LOCK_BYTES: usize = 1024 * 1024;
 /// Most YAML nodes aliases may add to one document (each alias adds the
 /// expanded size of what it names): the "billion laughs" bound.
 pub const YAML_EXPANDED_NODES: usize = 100_000;

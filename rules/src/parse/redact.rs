@@ -46,6 +46,10 @@ pub enum Kind {
     Pem,
     /// A DER certificate.
     Der,
+    /// An application's Gemfile.lock: its resolved gems only.
+    GemfileLock,
+    /// Package metadata that names no one (dpkg's `shlibs` files).
+    PackageMetadata,
 }
 
 impl Kind {
@@ -128,6 +132,8 @@ fn redact_once(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, Withheld> {
         Kind::OpensslCnf => openssl_cnf(text)?,
         Kind::Passwd => passwd(text),
         Kind::Pem => pem(text)?,
+        Kind::GemfileLock => gemfile_lock(text),
+        Kind::PackageMetadata => package_metadata(text),
         // Answered before the text is decoded.
         Kind::Der => return Err(withheld("binary content that is not a DER certificate")),
     };
@@ -572,6 +578,56 @@ fn cnf_logical_line(pieces: &[&str], line: usize, out: &mut String) -> Result<()
 }
 
 /// A password field that holds a hash (no shadow file) becomes the marker.
+/// Every line but the resolved gems (`    mysql2 (0.5.3)`) and the section
+/// headers goes blank: a `remote:` of a private gem server may carry a
+/// token, and nothing else of the file is read.
+fn gemfile_lock(text: &str) -> String {
+    keep_lines(text, |line| {
+        let spec = line
+            .strip_prefix("    ")
+            .filter(|l| !l.starts_with(' '))
+            .and_then(|l| l.split_once(" ("))
+            .is_some_and(|(name, v)| {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                    && v.ends_with(')')
+                    && !v.contains(['/', '@', ':'])
+            });
+        let header = line == "  specs:"
+            || (!line.is_empty() && line.chars().all(|c| c.is_ascii_uppercase() || c == ' '));
+        spec || header
+    })
+}
+
+/// Lines of the form `library soversion package (>= version)` stay; any
+/// other line goes blank.
+fn package_metadata(text: &str) -> String {
+    keep_lines(text, |line| {
+        line.len() < 200
+            && line
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " .:_+-~()>=<#*".contains(c))
+    })
+}
+
+/// `text` with every line `keep` refuses made empty (line breaks kept).
+fn keep_lines(text: &str, keep: impl Fn(&str) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive('\n') {
+        let (line, eol) = match piece.strip_suffix('\n') {
+            Some(l) => (l, "\n"),
+            None => (piece, ""),
+        };
+        if keep(line) {
+            out.push_str(line);
+        }
+        out.push_str(eol);
+    }
+    out
+}
+
 fn passwd(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for piece in text.split_inclusive('\n') {
@@ -755,5 +811,22 @@ other:
         let cert = b"-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n";
         assert_eq!(redact(Kind::Pem, cert).unwrap(), cert.to_vec());
         assert!(redact(Kind::Der, &[0x30, 0x01, 0x00]).is_err());
+    }
+
+    #[test]
+    fn gemfile_lock_keeps_resolved_gems_only() {
+        let lock = "GEM\n  remote: https://deploy:s3cret@gems.example.com/\n  specs:\n    mysql2 (0.5.3)\n      bigdecimal\n    rake (13.0.6)\n\nBUNDLED WITH\n   2.4.10\n";
+        let out = String::from_utf8(redact(Kind::GemfileLock, lock.as_bytes()).unwrap()).unwrap();
+        assert!(!out.contains("s3cret"), "{out}");
+        assert_eq!(
+            out,
+            "GEM\n\n  specs:\n    mysql2 (0.5.3)\n\n    rake (13.0.6)\n\nBUNDLED WITH\n\n"
+        );
+        let facts = super::super::gemfile_lock::parse_gemfile_lock("/a", &out);
+        assert_eq!(facts.mysql2.as_deref(), Some("0.5.3"));
+        let shlibs = "libmariadb 3 libmariadb3 (>= 1:10.11.19)\nhttps://x:y@z/\n";
+        let out =
+            String::from_utf8(redact(Kind::PackageMetadata, shlibs.as_bytes()).unwrap()).unwrap();
+        assert_eq!(out, "libmariadb 3 libmariadb3 (>= 1:10.11.19)\n\n");
     }
 }

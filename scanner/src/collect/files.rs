@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use sslaudit_rules::facts::{CollectionProblem, FileMeta, FileStatus};
 use sslaudit_rules::layout::Layout;
-use sslaudit_rules::parse::{FileSource, SourceError, dbyml, mycnf, x509};
+use sslaudit_rules::parse::{FileSource, SourceError, dbyml, gemfile_lock, mycnf, x509};
 
 use crate::evidence::{FileEntry, HostMeta};
 use crate::remote::{Exec, shell_quote};
@@ -236,6 +236,16 @@ fn first_round(layout: &Layout, meta: &HostMeta) -> Vec<Request> {
     r.extend(clean(&layout.openssl_cnf).map(Request::File));
     for p in &meta.database_yml {
         r.extend(clean(p).map(Request::File));
+        // The application's driver gems, beside its config/ folder.
+        r.extend(clean(&gemfile_lock::path_for(p)).map(Request::File));
+    }
+    if !meta.database_yml.is_empty() {
+        // The MySQL client library a mysql2 gem built there links against.
+        for (package, _) in gemfile_lock::LIBRARY_PACKAGES {
+            for arch in gemfile_lock::DPKG_ARCHES {
+                r.push(Request::File(gemfile_lock::shlibs_path(package, arch)));
+            }
+        }
     }
     r.push(Request::Tree("/etc/mysql".to_string(), 2));
     let mut users: Vec<String> = vec!["root".to_string()];

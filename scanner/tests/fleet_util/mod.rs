@@ -123,7 +123,7 @@ impl Fleet {
     pub fn up_with(subnet: u8, spec: &str, extra: &[&str], env: &[(&str, &str)]) -> Fleet {
         assert!(
             // 78: probe_plaintext_live.
-            subnet == 41 || (51..=56).contains(&subnet) || (70..=79).contains(&subnet),
+            subnet == 41 || (51..=57).contains(&subnet) || (70..=79).contains(&subnet),
             "subnet {subnet} is not one of the live tests' (docs/testfleet.md)"
         );
         let dir = tempfile::tempdir().expect("temp dir");
