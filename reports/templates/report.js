@@ -47,8 +47,8 @@
     return p;
   }
 
-  // A paged table with a search box (and a select): rows whose
-  // `data-name` contains the search text, and whose `data-flags` has the
+  // A paged table with a search box (and a select): rows whose first two
+  // cells' text contains the search text, and whose `data-flags` has the
   // select's value, a page at a time.
   function pagedRows(rowsId, pagerId, toolsId, searchId, showId) {
     var body = doc.getElementById(rowsId);
@@ -64,7 +64,7 @@
       var text = search ? search.value.trim().toLowerCase() : "";
       var flag = show ? show.value : "";
       var matching = rows.filter(function (r) {
-        var name = (r.getAttribute("data-name") || "").toLowerCase();
+        var name = (r.cells[0].textContent + " " + (r.cells[1] ? r.cells[1].textContent : "")).toLowerCase();
         var flags = (r.getAttribute("data-flags") || "").split(" ");
         return name.indexOf(text) >= 0 && (!flag || flags.indexOf(flag) >= 0);
       });

@@ -16,12 +16,14 @@ pub(super) const PAGE_SIZE: usize = 50;
 /// hosts that need attention (active findings, or not fully scanned), at
 /// most `LISTED_HOSTS`, and the environment table counts the rest.
 pub(super) const HOST_ROWS: usize = 1_000;
-pub(super) const LISTED_HOSTS: usize = 5_000;
+pub(super) const LISTED_HOSTS: usize = 3_000;
 
 /// Finding cards: the worst active findings up to this many, and the worst
-/// waived ones up to `WAIVED_CARDS` (about 1.6 KB each).
-pub(super) const FINDING_CARDS: usize = 4_000;
-pub(super) const WAIVED_CARDS: usize = 1_000;
+/// waived ones up to `WAIVED_CARDS` (about 1.7 KB each: with the other caps,
+/// what keeps the page under 10 MB whatever the fleet's size, short of
+/// thousands of environments in the overview).
+pub(super) const FINDING_CARDS: usize = 3_000;
+pub(super) const WAIVED_CARDS: usize = 500;
 
 /// The CA-rotation table lists every trust store up to this many; above, the
 /// stores that do not trust their server today or after the rotation (or
