@@ -15,6 +15,18 @@
 //! - an unreachable host was not evaluated: its suite holds one failing
 //!   testcase for SCAN001 (and any other rule that still reported on it).
 //!
+//! A fleet of more than [`HOST_SUITES`] hosts (the 10,000-host benchmark
+//! fleet made 250,000 testcases, 20 MB) is mapped by environment instead,
+//! so the document grows with environments and findings, not hosts x rules:
+//!
+//! - one `<testsuite>` per environment, named after it;
+//! - one `<testcase>` per rule evaluated in it, failing with a single
+//!   `<failure>` whose `message` counts the active findings and the hosts,
+//!   whose `type` is the worst severity, and whose text lists the first
+//!   [`LISTED_PER_CASE`] findings (host, message, location, fingerprint) and
+//!   how many more there are: the JSON report has them all;
+//! - the environment's unreachable hosts fail its SCAN001 testcase.
+//!
 //! `tests`, `failures` and `skipped` count testcases, on each suite and on
 //! `<testsuites>`; `errors` is always 0 (a rule never errors: what could not be
 //! collected is a SCAN002 finding). Nothing in the document depends on time,
@@ -30,6 +42,12 @@ use sslaudit_rules::{RuleMeta, Severity};
 /// The rule that stands for a host that could not be scanned.
 const UNREACHABLE_RULE: &str = "SCAN001";
 const UNREACHABLE_NAME: &str = "host-unreachable";
+
+/// Up to this many hosts, a suite per host; above, a suite per environment.
+pub const HOST_SUITES: usize = 500;
+
+/// In a testcase of an environment suite, the findings its failure lists.
+pub const LISTED_PER_CASE: usize = 20;
 
 /// The report as a JUnit XML document with a trailing newline. `rules` are
 /// the rules that were evaluated (the enabled ones), in catalogue order; a
@@ -54,11 +72,14 @@ pub fn to_junit(report: &ScanReport, rules: &[&RuleMeta]) -> String {
     out
 }
 
-/// One host's suite before it is written.
+/// One host's, or one environment's, suite before it is written.
 struct Suite<'a> {
     environment: &'a str,
-    host: &'a str,
+    /// `None` for an environment's suite.
+    host: Option<&'a str>,
     summary: Option<&'a HostSummary>,
+    /// Hosts of an environment's suite.
+    hosts: usize,
     cases: Vec<Case<'a>>,
 }
 
@@ -82,10 +103,10 @@ struct Case<'a> {
     rule_id: &'a str,
     rule_name: &'a str,
     findings: Vec<&'a Finding>,
-    /// An unreachable host without a SCAN001 finding (the rule disabled):
-    /// the testcase fails on the host's status alone, so the audit does not
-    /// pass by silence.
-    unreachable_without_finding: bool,
+    /// Unreachable hosts without a SCAN001 finding (the rule disabled): the
+    /// testcase fails on their status alone, so the audit does not pass by
+    /// silence.
+    unreached: Vec<&'a str>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -97,8 +118,7 @@ enum Outcome {
 
 impl Case<'_> {
     fn outcome(&self) -> Outcome {
-        if self.unreachable_without_finding || self.findings.iter().any(|f| f.suppressed.is_none())
-        {
+        if !self.unreached.is_empty() || self.findings.iter().any(|f| f.suppressed.is_none()) {
             Outcome::Failed
         } else if self.findings.is_empty() {
             Outcome::Passed
@@ -109,6 +129,16 @@ impl Case<'_> {
 }
 
 fn suites<'a>(report: &'a ScanReport, rules: &[&'a RuleMeta]) -> Vec<Suite<'a>> {
+    let catalogue = catalogue(report, rules);
+    if report.hosts.len() > HOST_SUITES {
+        environment_suites(report, &catalogue)
+    } else {
+        host_suites(report, &catalogue)
+    }
+}
+
+/// The rules in the given order, then rule ids only findings know, sorted.
+fn catalogue<'a>(report: &'a ScanReport, rules: &[&'a RuleMeta]) -> Vec<(&'a str, &'a str)> {
     // The rules in the given order, then rule ids only findings know, sorted.
     let mut catalogue: Vec<(&str, &str)> = Vec::new();
     let mut known: BTreeSet<&str> = BTreeSet::new();
@@ -124,7 +154,10 @@ fn suites<'a>(report: &'a ScanReport, rules: &[&'a RuleMeta]) -> Vec<Suite<'a>> 
         .filter(|id| !known.contains(id))
         .collect();
     catalogue.extend(unknown.into_iter().map(|id| (id, id)));
+    catalogue
+}
 
+fn host_suites<'a>(report: &'a ScanReport, catalogue: &[(&'a str, &'a str)]) -> Vec<Suite<'a>> {
     // Every host of the report, plus any host a finding names that the host
     // list lacks (a hand-edited or merged report), so no finding is dropped.
     let mut hosts: BTreeMap<(&str, &str), Option<&HostSummary>> = report
@@ -152,7 +185,7 @@ fn suites<'a>(report: &'a ScanReport, rules: &[&'a RuleMeta]) -> Vec<Suite<'a>> 
         }
         let unreachable = summary.is_some_and(|s| s.status == HostStatus::Unreachable);
         let mut cases = Vec::new();
-        for &(rule_id, rule_name) in &catalogue {
+        for &(rule_id, rule_name) in catalogue {
             let list = findings.remove(rule_id).unwrap_or_default();
             // Nothing was evaluated on an unreachable host: only the rules
             // that still said something about it, and SCAN001, are cases.
@@ -162,7 +195,11 @@ fn suites<'a>(report: &'a ScanReport, rules: &[&'a RuleMeta]) -> Vec<Suite<'a>> 
             cases.push(Case {
                 rule_id,
                 rule_name,
-                unreachable_without_finding: unreachable && list.is_empty(),
+                unreached: if unreachable && list.is_empty() {
+                    vec![host]
+                } else {
+                    Vec::new()
+                },
                 findings: list,
             });
         }
@@ -173,35 +210,132 @@ fn suites<'a>(report: &'a ScanReport, rules: &[&'a RuleMeta]) -> Vec<Suite<'a>> 
                     rule_id: UNREACHABLE_RULE,
                     rule_name: UNREACHABLE_NAME,
                     findings: Vec::new(),
-                    unreachable_without_finding: true,
+                    unreached: vec![host],
                 },
             );
         }
         out.push(Suite {
             environment,
-            host,
+            host: Some(host),
             summary,
+            hosts: 1,
             cases,
         });
     }
     out
 }
 
+/// A suite per environment, a testcase per rule: a large fleet's document
+/// grows with its environments and findings, not with hosts x rules.
+fn environment_suites<'a>(
+    report: &'a ScanReport,
+    catalogue: &[(&'a str, &'a str)],
+) -> Vec<Suite<'a>> {
+    struct Env<'a> {
+        hosts: usize,
+        /// Unreachable hosts, and whether a SCAN001 finding names each.
+        unreachable: BTreeMap<&'a str, bool>,
+        findings: BTreeMap<&'a str, Vec<&'a Finding>>,
+    }
+    let mut envs: BTreeMap<&str, Env> = BTreeMap::new();
+    let env = |envs: &mut BTreeMap<&'a str, Env<'a>>, name: &'a str| {
+        envs.entry(name).or_insert_with(|| Env {
+            hosts: 0,
+            unreachable: BTreeMap::new(),
+            findings: BTreeMap::new(),
+        });
+    };
+    for h in &report.hosts {
+        env(&mut envs, &h.environment);
+        let e = envs
+            .get_mut(h.environment.as_str())
+            .expect("inserted above");
+        e.hosts += 1;
+        if h.status == HostStatus::Unreachable {
+            e.unreachable.insert(&h.name, false);
+        }
+    }
+    for f in &report.findings {
+        env(&mut envs, &f.environment);
+        let e = envs
+            .get_mut(f.environment.as_str())
+            .expect("inserted above");
+        if f.rule_id == UNREACHABLE_RULE {
+            if let Some(named) = e.unreachable.get_mut(f.host.as_str()) {
+                *named = true;
+            }
+        }
+        e.findings.entry(f.rule_id.as_str()).or_default().push(f);
+    }
+    envs.into_iter()
+        .map(|(environment, mut e)| {
+            let unreached: Vec<&str> = e
+                .unreachable
+                .iter()
+                .filter(|(_, named)| !**named)
+                .map(|(h, _)| *h)
+                .collect();
+            let mut cases: Vec<Case> = catalogue
+                .iter()
+                .map(|&(rule_id, rule_name)| {
+                    let mut findings = e.findings.remove(rule_id).unwrap_or_default();
+                    findings.sort_by(|a, b| (&a.host, a.sort_key()).cmp(&(&b.host, b.sort_key())));
+                    Case {
+                        rule_id,
+                        rule_name,
+                        findings,
+                        unreached: if rule_id == UNREACHABLE_RULE {
+                            unreached.clone()
+                        } else {
+                            Vec::new()
+                        },
+                    }
+                })
+                .collect();
+            if !unreached.is_empty() && !cases.iter().any(|c| c.rule_id == UNREACHABLE_RULE) {
+                cases.insert(
+                    0,
+                    Case {
+                        rule_id: UNREACHABLE_RULE,
+                        rule_name: UNREACHABLE_NAME,
+                        findings: Vec::new(),
+                        unreached,
+                    },
+                );
+            }
+            Suite {
+                environment,
+                host: None,
+                summary: None,
+                hosts: e.hosts,
+                cases,
+            }
+        })
+        .collect()
+}
+
 fn write_suite(out: &mut String, suite: &Suite<'_>, as_of: &str) {
+    let (name, hostname) = match suite.host {
+        Some(host) => (
+            format!("{}/{}", suite.environment, host),
+            format!(" hostname=\"{}\"", attr(host)),
+        ),
+        None => (suite.environment.to_string(), String::new()),
+    };
     let _ = writeln!(
         out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" hostname=\"{}\">",
-        attr(&format!("{}/{}", suite.environment, suite.host)),
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\"{hostname}>",
+        attr(&name),
         suite.cases.len(),
         suite.failures(),
         suite.skipped(),
-        attr(suite.host),
     );
     out.push_str("    <properties>\n");
-    let mut properties = vec![
-        ("environment", suite.environment.to_string()),
-        ("host", suite.host.to_string()),
-    ];
+    let mut properties = vec![("environment", suite.environment.to_string())];
+    match suite.host {
+        Some(host) => properties.push(("host", host.to_string())),
+        None => properties.push(("hosts", suite.hosts.to_string())),
+    }
     if let Some(s) = suite.summary {
         properties.push(("roles", s.roles.join(",")));
         properties.push((
@@ -239,6 +373,11 @@ fn write_case(out: &mut String, suite: &Suite<'_>, case: &Case<'_>) {
     let (active, waived): (Vec<&Finding>, Vec<&Finding>) =
         case.findings.iter().partition(|f| f.suppressed.is_none());
     match case.outcome() {
+        Outcome::Failed if suite.host.is_none() => {
+            let _ = writeln!(out, "{open}>");
+            write_grouped_failure(out, suite.environment, case, &active, &waived);
+            let _ = writeln!(out, "    </testcase>");
+        }
         Outcome::Passed => {
             let _ = writeln!(out, "{open}/>");
         }
@@ -255,10 +394,10 @@ fn write_case(out: &mut String, suite: &Suite<'_>, case: &Case<'_>) {
         }
         Outcome::Failed => {
             let _ = writeln!(out, "{open}>");
-            if case.unreachable_without_finding {
+            for host in &case.unreached {
                 let message = format!(
-                    "host {}/{} could not be reached: nothing on it was checked",
-                    suite.environment, suite.host
+                    "host {}/{host} could not be reached: nothing on it was checked",
+                    suite.environment
                 );
                 let _ = writeln!(
                     out,
@@ -288,6 +427,69 @@ fn write_case(out: &mut String, suite: &Suite<'_>, case: &Case<'_>) {
             let _ = writeln!(out, "    </testcase>");
         }
     }
+}
+
+/// An environment's testcase: one `<failure>` that counts the active
+/// findings and the hosts and lists the first [`LISTED_PER_CASE`].
+fn write_grouped_failure(
+    out: &mut String,
+    environment: &str,
+    case: &Case<'_>,
+    active: &[&Finding],
+    waived: &[&Finding],
+) {
+    let hosts: BTreeSet<&str> = active
+        .iter()
+        .map(|f| f.host.as_str())
+        .chain(case.unreached.iter().copied())
+        .collect();
+    let worst = active
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Severity::High);
+    let mut message = format!(
+        "{} on {} of {environment}",
+        crate::plural(active.len(), "active finding"),
+        crate::plural(hosts.len(), "host")
+    );
+    if let Some(first) = active.first() {
+        let _ = write!(message, ", first: {}", first.message);
+    }
+    let mut body = String::new();
+    for host in &case.unreached {
+        let _ = writeln!(
+            body,
+            "{host}: could not be reached, nothing on it was checked (no SCAN001 finding: the rule is disabled)"
+        );
+    }
+    for f in active.iter().take(LISTED_PER_CASE) {
+        let mut location = f.location.display();
+        if location.is_empty() {
+            location = "host".to_string();
+        }
+        let _ = writeln!(
+            body,
+            "{}: [{}] {} ({location}) fingerprint {}",
+            f.host, f.severity, f.message, f.fingerprint
+        );
+    }
+    if active.len() > LISTED_PER_CASE {
+        let _ = writeln!(
+            body,
+            "... and {} more: the JSON report (--json) lists every finding",
+            active.len() - LISTED_PER_CASE
+        );
+    }
+    if !waived.is_empty() {
+        let _ = writeln!(body, "{} waived", crate::plural(waived.len(), "finding"));
+    }
+    let _ = writeln!(
+        out,
+        "      <failure message=\"{}\" type=\"{worst}\">{}</failure>",
+        attr(&message),
+        text(body.trim_end())
+    );
 }
 
 /// Where the finding points, what backs it, and how to find it again.

@@ -2,6 +2,13 @@
 //! grouped by environment and host, the waived findings apart, and the
 //! waivers that expired. The CI gate line is the CLI's, not this module's.
 //!
+//! With a [`TerminalOptions::limit`] (the CLI's default, `--all` lifts it) a
+//! large fleet's summary stays a screenful or two: when there are more
+//! active findings than the limit, the active findings are counted by rule
+//! and only the worst `limit` are listed; every other list (trust stores that
+//! break, hosts audited from the wire, waived findings) shows its first
+//! `limit` entries and says how many it left out.
+//!
 //! Text that comes from hosts (messages, paths, justifications) is printed
 //! with control characters escaped, so a crafted certificate subject or file
 //! name cannot move the cursor or recolor the terminal.
@@ -45,10 +52,30 @@ impl Painter {
     }
 }
 
+/// How the summary is printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TerminalOptions {
+    /// ANSI colors.
+    pub color: bool,
+    /// List at most this many entries in each list (the worst findings
+    /// first); `None` lists everything.
+    pub limit: Option<usize>,
+}
+
+/// The CLI's default [`TerminalOptions::limit`], as the Markdown summary's
+/// top findings.
+pub const DEFAULT_LIMIT: usize = 50;
+
+/// The whole summary, every finding listed: [`summary_with`] without a limit.
+pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String {
+    summary_with(report, rules, &TerminalOptions { color, limit: None })
+}
+
 /// The summary as lines of text, each ending in a newline. `rules` names the
 /// rules (`SSL001 have-ssl-disabled`); a rule missing from it shows its id only.
-pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String {
-    let p = Painter { color };
+pub fn summary_with(report: &ScanReport, rules: &[&RuleMeta], opts: &TerminalOptions) -> String {
+    let p = Painter { color: opts.color };
+    let limit = opts.limit.unwrap_or(usize::MAX);
     let names: BTreeMap<&str, &str> = rules
         .iter()
         .map(|m| (m.id.as_ref(), m.name.as_ref()))
@@ -77,21 +104,55 @@ pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String 
     if active.is_empty() {
         out.push_str("\nno findings\n");
     }
-    for group in groups(&active) {
+    let listed: Vec<&Finding> = if active.len() > limit {
+        out.push_str(&by_rule(&active, &names, &p));
+        let mut worst = active.clone();
+        worst.sort_by_key(|f| Reverse(f.severity));
+        worst.truncate(limit);
+        // Back in environment and host order, as the whole list is printed.
+        worst.sort_by(|a, b| {
+            (&a.environment, &a.host, Reverse(a.severity), a.sort_key()).cmp(&(
+                &b.environment,
+                &b.host,
+                Reverse(b.severity),
+                b.sort_key(),
+            ))
+        });
+        let title = format!("the {} worst of {} active findings", limit, active.len());
+        let _ = write!(out, "\n{}\n", p.paint(BOLD, &title));
+        worst
+    } else {
+        active.clone()
+    };
+    for group in groups(&listed) {
         out.push('\n');
         out.push_str(&host_heading(group[0], &hosts, &p));
         for f in group {
             out.push_str(&finding_line(f, &names, &p));
         }
     }
+    if listed.len() < active.len() {
+        let _ = write!(
+            out,
+            "\n{}\n",
+            p.paint(
+                DIM,
+                &format!(
+                    "... {} more active findings: --all lists them; --json and --html keep them all",
+                    active.len() - listed.len()
+                )
+            )
+        );
+    }
 
     if let Some(line) = readiness_line(report) {
         let _ = write!(out, "\n{}\n", p.paint(BOLD, &clean(&line)));
-        for r in report
+        let failing: Vec<_> = report
             .readiness
             .iter()
             .filter(|r| r.trusts_next == Some(false) || r.trusts_current == Some(false))
-        {
+            .collect();
+        for r in failing.iter().take(limit) {
             let mut what = Vec::new();
             if r.trusts_current == Some(false) {
                 what.push("does not trust the server today");
@@ -109,6 +170,7 @@ pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String 
                 what.join(", ")
             );
         }
+        more(&mut out, failing.len(), limit, "trust stores", &p);
     }
 
     let wire: Vec<&HostSummary> = report.hosts.iter().filter(|h| !h.access.is_ssh()).collect();
@@ -118,7 +180,8 @@ pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String 
             wire.len()
         );
         let _ = write!(out, "\n{}\n", p.paint(BOLD, &title));
-        for h in wire {
+        let total = wire.len();
+        for h in wire.into_iter().take(limit) {
             let ids: Vec<&str> = h.not_applicable.iter().map(|n| n.rule.as_str()).collect();
             let _ = writeln!(
                 out,
@@ -128,6 +191,7 @@ pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String 
                 p.paint(DIM, &clean(&format!("not judged: {}", ids.join(", "))))
             );
         }
+        more(&mut out, total, limit, "hosts", &p);
     }
 
     if !waived.is_empty() {
@@ -136,7 +200,8 @@ pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String 
             "\n{}\n",
             p.paint(BOLD, &format!("waived ({})", waived.len()))
         );
-        for group in groups(&waived) {
+        let shown: Vec<&Finding> = waived.iter().copied().take(limit).collect();
+        for group in groups(&shown) {
             out.push_str(&host_heading(group[0], &hosts, &p));
             for f in group {
                 out.push_str(&finding_line(f, &names, &p));
@@ -150,12 +215,13 @@ pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String 
                 }
             }
         }
+        more(&mut out, waived.len(), limit, "waived findings", &p);
     }
 
     if !report.expired_waivers.is_empty() {
         let title = format!("expired waivers ({})", report.expired_waivers.len());
         let _ = write!(out, "\n{}\n", p.paint(BOLD, &title));
-        for w in &report.expired_waivers {
+        for w in report.expired_waivers.iter().take(limit) {
             let object = w
                 .object
                 .as_deref()
@@ -170,6 +236,65 @@ pub fn summary(report: &ScanReport, rules: &[&RuleMeta], color: bool) -> String 
                 p.paint(DIM, &format!("({})", clean(&w.origin))),
             );
         }
+        more(
+            &mut out,
+            report.expired_waivers.len(),
+            limit,
+            "expired waivers",
+            &p,
+        );
+    }
+    out
+}
+
+/// `  ... 120 more trust stores: --all lists them`, when a list was cut.
+fn more(out: &mut String, total: usize, limit: usize, what: &str, p: &Painter) {
+    if total > limit {
+        let _ = writeln!(
+            out,
+            "  {}",
+            p.paint(
+                DIM,
+                &format!("... {} more {what}: --all lists them", total - limit)
+            )
+        );
+    }
+}
+
+/// The active findings counted by rule, the most first: what a large
+/// fleet's summary shows before its worst findings.
+fn by_rule(active: &[&Finding], names: &BTreeMap<&str, &str>, p: &Painter) -> String {
+    /// Per severity, worst first, and the (environment, host) pairs.
+    type Tally<'a> = ([usize; 4], std::collections::BTreeSet<(&'a str, &'a str)>);
+    let mut counts: BTreeMap<&str, Tally> = BTreeMap::new();
+    for f in active {
+        let entry = counts.entry(f.rule_id.as_str()).or_default();
+        if let Some(i) = Severity::ALL.iter().position(|&s| s == f.severity) {
+            entry.0[i] += 1;
+        }
+        entry.1.insert((f.environment.as_str(), f.host.as_str()));
+    }
+    let mut rows: Vec<_> = counts.into_iter().collect();
+    rows.sort_by_key(|(id, (n, _))| (Reverse(*n), *id));
+    let mut out = format!("\n{}\n", p.paint(BOLD, "active findings by rule"));
+    for (id, (n, hosts)) in rows {
+        let name = names
+            .get(id)
+            .map(|n| format!(" {}", clean(n)))
+            .unwrap_or_default();
+        let by_sev: Vec<String> = Severity::ALL
+            .iter()
+            .zip(n)
+            .filter(|(_, k)| *k > 0)
+            .map(|(&sev, k)| p.paint(severity_style(sev), &format!("{k} {sev}")))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {}{name}  {} on {}",
+            clean(id),
+            by_sev.join(", "),
+            plural(hosts.len(), "host")
+        );
     }
     out
 }

@@ -8,11 +8,11 @@
 
 #![allow(clippy::unwrap_used)] // helpers of integration tests panic like the tests do
 
-use std::borrow::Cow;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod browser;
 
+use std::borrow::Cow;
+
+use browser::{chromium, file_url, run_chromium, write_page};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sslaudit_reports::html::{HtmlOptions, render};
@@ -661,75 +661,6 @@ fn filters_are_hidden_until_javascript_runs() {
 
 // ---------------------------------------------------------------------------
 // A real browser.
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// `Some(path)` when Chromium is installed; `None` (the test then passes with
-/// a note) only when SSLAUDIT_REQUIRE_CHROMIUM is unset.
-fn chromium() -> Option<&'static Path> {
-    let path = Path::new(CHROMIUM);
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var_os("SSLAUDIT_REQUIRE_CHROMIUM").is_some() {
-        panic!("SSLAUDIT_REQUIRE_CHROMIUM is set but {CHROMIUM} does not exist");
-    }
-    eprintln!(
-        "skipped: {CHROMIUM} not found (apt-get install chromium; CI sets \
-         SSLAUDIT_REQUIRE_CHROMIUM=1 so this cannot be skipped there)"
-    );
-    None
-}
-
-/// Runs headless Chromium on `url` with `extra` arguments, stdout to a file,
-/// killing it after a minute; returns stdout.
-fn run_chromium(chromium: &Path, profile: &Path, extra: &[String], url: &str) -> String {
-    let out_path = profile.with_extension("stdout");
-    let out = std::fs::File::create(&out_path).unwrap();
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "chromium exited with {status}");
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 60s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::fs::read_to_string(&out_path).unwrap()
-}
-
-fn file_url(path: &Path) -> String {
-    format!("file://{}", path.display())
-}
-
-fn write_page(dir: &Path, name: &str, html: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, html).unwrap();
-    path
-}
 
 #[test]
 fn chromium_screenshot_is_not_blank() {

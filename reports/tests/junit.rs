@@ -298,3 +298,86 @@ fn empty_report_is_still_a_document() {
 fn deterministic() {
     assert_eq!(junit(&sample_report()), junit(&sample_report()));
 }
+
+// ---------------------------------------------------------------------------
+// A large fleet: a suite per environment (issue #20).
+
+#[test]
+fn a_large_fleet_gets_a_suite_per_environment_and_a_case_per_rule() {
+    let report = common::large::fleet(2_000);
+    assert!(report.hosts.len() > sslaudit_reports::junit::HOST_SUITES);
+    let text = junit(&report);
+    let doc = Document::parse(&text).unwrap();
+    assert_counts(&doc);
+    let suites: Vec<Node> = children(doc.root_element(), "testsuite").collect();
+    assert_eq!(suites.len(), 200);
+    // Bounded by environments x rules: the 7 rules given and the 3 that only
+    // findings name (SSL006, SSL011, SSL013).
+    let rules = with_rules(|r| r.len()) + 3;
+    assert!(suites.iter().all(|s| count(*s, "tests") == rules));
+    // The document no longer grows with hosts x rules (that was 14,000
+    // testcases and about 2.9 MB for these 2,000 hosts).
+    assert!(text.len() < 1_000_000, "{} bytes", text.len());
+
+    // An environment with an unreachable host fails its SCAN001 case, with
+    // the host named.
+    let down = report
+        .hosts
+        .iter()
+        .find(|h| h.status == HostStatus::Unreachable)
+        .unwrap();
+    let s = suite(&doc, &down.environment);
+    assert!(s.attribute("hostname").is_none());
+    let scan001 = case(s, "SCAN001");
+    assert_eq!(children(scan001, "failure").count(), 1);
+    let failure = children(scan001, "failure").next().unwrap();
+    assert_eq!(attr(failure, "type"), "high");
+    assert!(
+        attr(failure, "message").starts_with(&format!(
+            "1 active finding on 1 host of {}, first: host could not be reached",
+            down.environment
+        )),
+        "{}",
+        attr(failure, "message")
+    );
+    assert!(
+        failure
+            .text()
+            .unwrap()
+            .starts_with(&format!("{}: [high]", down.name))
+    );
+}
+
+#[test]
+fn an_environment_case_lists_its_first_findings_and_counts_the_rest() {
+    let mut report = common::large::fleet(2_000);
+    report.findings.retain(|f| f.environment != "env-00000");
+    for i in 0..30 {
+        report.findings.push(Finding::new(
+            "SSL001",
+            Severity::High,
+            &format!("db-{i:02}"),
+            "env-00000",
+            "have_ssl is DISABLED",
+            Location::file("/etc/mysql/my.cnf", Some(12)),
+        ));
+    }
+    let text = junit(&report);
+    let doc = Document::parse(&text).unwrap();
+    let ssl001 = case(suite(&doc, "env-00000"), "SSL001");
+    let failure = children(ssl001, "failure").next().unwrap();
+    assert_eq!(
+        attr(failure, "message"),
+        "30 active findings on 30 hosts of env-00000, first: have_ssl is DISABLED"
+    );
+    let body = failure.text().unwrap();
+    assert_eq!(body.lines().count(), 21, "{body}");
+    assert!(body.starts_with("db-00: [high] have_ssl is DISABLED (/etc/mysql/my.cnf:12)"));
+    assert!(body.ends_with("... and 10 more: the JSON report (--json) lists every finding"));
+    // The other rules of that environment pass.
+    assert!(
+        children(case(suite(&doc, "env-00000"), "SSL004"), "failure")
+            .next()
+            .is_none()
+    );
+}

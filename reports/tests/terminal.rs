@@ -88,3 +88,92 @@ fn a_clean_scan_says_so() {
          0 findings (0 critical, 0 high, 0 medium, 0 low); 0 suppressed\n\nno findings\n"
     );
 }
+
+// ---------------------------------------------------------------------------
+// A large fleet (issue #20): counts by rule and the worst findings.
+
+use sslaudit_reports::terminal::{DEFAULT_LIMIT, TerminalOptions, summary_with};
+use sslaudit_rules::Severity;
+
+fn limited(report: &sslaudit_rules::report::ScanReport, limit: Option<usize>) -> String {
+    with_rules(|rules| {
+        summary_with(
+            report,
+            rules,
+            &TerminalOptions {
+                color: false,
+                limit,
+            },
+        )
+    })
+}
+
+/// Lines that list a finding (`  HIGH      SSL001 ...`).
+fn finding_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| {
+            ["CRITICAL", "HIGH", "MEDIUM", "LOW"]
+                .iter()
+                .any(|s| l.starts_with(&format!("  {s} ")))
+        })
+        .collect()
+}
+
+#[test]
+fn a_small_fleet_is_listed_whole_under_the_default_limit() {
+    let report = sample_report();
+    assert_eq!(
+        limited(&report, Some(DEFAULT_LIMIT)),
+        with_rules(|rules| summary(&report, rules, false))
+    );
+}
+
+#[test]
+fn a_large_fleet_shows_counts_by_rule_and_its_worst_findings() {
+    let report = common::large::fleet(2_000);
+    let active = report.active().count();
+    assert!(active > DEFAULT_LIMIT);
+    let text = limited(&report, Some(DEFAULT_LIMIT));
+    // About four lines per listed entry at most, whatever the fleet size.
+    assert!(text.lines().count() < 300, "{} lines", text.lines().count());
+    assert!(text.contains("\nactive findings by rule\n"));
+    assert!(text.contains(&format!("\nthe 50 worst of {active} active findings\n")));
+    assert!(text.contains(&format!(
+        "... {} more active findings: --all lists them; --json and --html keep them all",
+        active - 50
+    )));
+    // Worst first: no listed finding is less severe than one left out.
+    let lines = finding_lines(&text);
+    assert_eq!(lines.len(), 50);
+    let mut severities: Vec<Severity> = report.active().map(|f| f.severity).collect();
+    severities.sort_by(|a, b| b.cmp(a));
+    assert!(
+        severities[49] > *severities.last().unwrap(),
+        "a cut that tells nothing"
+    );
+    for sev in Severity::ALL {
+        let label = format!("  {} ", sev.as_str().to_uppercase());
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with(&label)).count(),
+            severities[..50].iter().filter(|&&s| s == sev).count(),
+            "{sev}"
+        );
+    }
+    // The trust stores that break are cut at the limit too.
+    let broken = report
+        .readiness
+        .iter()
+        .filter(|r| r.trusts_current == Some(false))
+        .count();
+    assert!(broken > 10);
+    let ten = limited(&report, Some(10));
+    assert!(ten.contains(&format!(
+        "... {} more trust stores: --all lists them",
+        broken - 10
+    )));
+
+    // --all: everything.
+    let all = limited(&report, None);
+    assert_eq!(finding_lines(&all).len(), active);
+    assert!(!all.contains("--all lists them"));
+}

@@ -16,16 +16,27 @@
 //! allows that one script (by hash) and forbids fetching anything, so the file
 //! makes no request when opened.
 //!
-//! Filters by severity, environment and rule are a few lines of inline
-//! JavaScript that only toggle `hidden`; with JavaScript off the filter bar
-//! stays hidden and the page shows everything.
+//! Filters by severity, environment and rule, and the pagers of long lists,
+//! are a few lines of inline JavaScript that only toggle `hidden`; with
+//! JavaScript off the filter bar and the pagers stay hidden and the page
+//! shows everything it lists.
+//!
+//! The page scales to fleets of thousands of hosts (docs/large-fleets.md):
+//! the summary and an overview (findings counted by rule and by
+//! environment, with drill-down links that set the filters) come before any
+//! list, and past the limits of `limits` a section aggregates (expiries per
+//! month) or lists what needs attention and says what it left out.
 //!
 //! Here: the entry point, the page's Content-Security-Policy and the text
 //! helpers every part shares. `view` builds the model the template reads,
-//! `verdict` judges the gate, `rule_help` turns rule help into plain-text
-//! blocks, and `timeline` makes the certificate expiry section.
+//! `overview` counts findings by rule and environment, `verdict` judges the
+//! gate, `rule_help` turns rule help into plain-text blocks, `timeline` and
+//! `expiry_chart` make the certificate expiry section.
 
 mod client_tls;
+mod expiry_chart;
+mod limits;
+mod overview;
 mod rule_help;
 mod timeline;
 mod verdict;

@@ -169,19 +169,7 @@ fn round1(v: f64) -> f64 {
 
 impl Timeline {
     pub(super) fn build(as_of: &str, certs: &[&CertificateSummary]) -> Option<Timeline> {
-        if certs.is_empty() {
-            return None;
-        }
-        // as_of may be a date or an RFC 3339 instant; failing both, recover it
-        // from any certificate's expiry and days left.
-        let now = parse_day(as_of).or_else(|| {
-            certs.iter().find_map(|cs| {
-                let days_left = Duration::days(i32::try_from(cs.days_left).ok()?.into());
-                parse_day(&cs.not_after)?.checked_sub(days_left)
-            })
-        })?;
-        let start = now.checked_sub(Duration::days(TL_DAYS_BEFORE))?;
-        let end = now.checked_add(Duration::days(TL_DAYS_AFTER))?;
+        let (now, start, end) = window(as_of, certs)?;
         let x_of = |day: Date| {
             let t = (day.clamp(start, end) - start).whole_days() as f64
                 / (end - start).whole_days() as f64;
@@ -297,6 +285,25 @@ impl Timeline {
     }
 }
 
+/// As-of, and the window a chart shows around it: `None` without
+/// certificates, or when no day can be read. as_of may be a date or an RFC
+/// 3339 instant; failing both, it is recovered from any certificate's
+/// expiry and days left.
+pub(super) fn window(as_of: &str, certs: &[&CertificateSummary]) -> Option<(Date, Date, Date)> {
+    if certs.is_empty() {
+        return None;
+    }
+    let now = parse_day(as_of).or_else(|| {
+        certs.iter().find_map(|cs| {
+            let days_left = Duration::days(i32::try_from(cs.days_left).ok()?.into());
+            parse_day(&cs.not_after)?.checked_sub(days_left)
+        })
+    })?;
+    let start = now.checked_sub(Duration::days(TL_DAYS_BEFORE))?;
+    let end = now.checked_add(Duration::days(TL_DAYS_AFTER))?;
+    Some((now, start, end))
+}
+
 /// A small triangle at `x` pointing left (`dir` -1) or right (+1).
 fn arrow(x: f64, cy: f64, dir: f64) -> String {
     let tip = round1(x + dir * 7.0);
@@ -340,7 +347,7 @@ const DAY: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-
 const SHORT_MONTH: &[BorrowedFormatItem<'static>] = format_description!("[month repr:short]");
 
 /// The `YYYY-MM-DD` a date or an RFC 3339 instant starts with.
-fn parse_day(s: &str) -> Option<Date> {
+pub(super) fn parse_day(s: &str) -> Option<Date> {
     Date::parse(s.get(..10)?, DAY).ok()
 }
 

@@ -14,6 +14,12 @@ use sslaudit_rules::report::{
 };
 use sslaudit_rules::{RuleMeta, Severity};
 
+use super::expiry_chart::ExpiryChart;
+use super::limits::{
+    CERT_ROWS, FINDING_CARDS, HOST_ROWS, LISTED_HOSTS, NAMED_ENVIRONMENTS, PAGE_SIZE,
+    READINESS_ROWS, RULE_ROWS, TIMELINE_BARS, WAIVED_CARDS, thousands,
+};
+use super::overview::{Overview, drill_link};
 use super::rule_help::{Block, markdown};
 use super::timeline::{CertGroup, Timeline, cert_groups};
 use super::verdict::{Verdict, verdict};
@@ -28,14 +34,30 @@ pub(super) struct Page {
     as_of: String,
     schema_version: u32,
     csp: String,
-    environments_label: String,
+    /// The environments' names, when there are few enough to read in a line.
+    environments_named: Option<String>,
+    /// `1,000 environments`, when there are too many to name.
+    environments_count: Option<String>,
     verdict: Verdict,
     hosts: HostCounts,
     severities: Vec<SeverityCount>,
     active_total: usize,
+    /// What the finding cards leave out, when they do.
+    cards_note: Option<String>,
     waived_total: usize,
     expired_waiver_total: usize,
     certs: CertCounts,
+    overview: Overview,
+    /// Rows or cards the script shows at once in a paged list.
+    page_size: usize,
+    hosts_paged: bool,
+    /// Every host, listed or not.
+    hosts_total: usize,
+    /// What the host table leaves out, when it does.
+    hosts_note: Option<String>,
+    findings_paged: bool,
+    /// Whether "Findings by rule" lists each finding under its rule.
+    rule_rows: bool,
     host_rows: Vec<HostRow>,
     environments: Vec<EnvGroup>,
     rules: Vec<RuleView>,
@@ -43,7 +65,11 @@ pub(super) struct Page {
     waived: Vec<HostGroup>,
     expired_waivers: Vec<ExpiredWaiverView>,
     timeline: Option<Timeline>,
+    /// Many certificates: expiries per month instead of a bar each.
+    chart: Option<ExpiryChart>,
     cert_groups: Vec<CertGroup>,
+    /// What the certificate table leaves out, when it does.
+    cert_note: Option<String>,
     filter_envs: Vec<String>,
     filter_rules: Vec<FilterRule>,
     readiness: Option<ReadinessView>,
@@ -61,6 +87,10 @@ struct ReadinessView {
     breaking: usize,
     /// Stores that do not trust their server's chain today.
     broken_now: usize,
+    /// Every store, listed or not.
+    total: usize,
+    /// What the table leaves out, when it does.
+    note: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -112,10 +142,40 @@ impl ReadinessView {
                     .join(", "),
             })
             .collect();
+        let total = rows.len();
+        let breaking = rows.iter().filter(|r| r.next == "no").count();
+        let broken_now = rows.iter().filter(|r| r.current == "no").count();
+        let (rows, note) = if total <= READINESS_ROWS {
+            (rows, None)
+        } else {
+            let mut rows: Vec<ReadinessRow> = rows
+                .into_iter()
+                .filter(|r| r.current != "yes" || !matches!(r.next, "yes" | "-"))
+                .collect();
+            let problems = rows.len();
+            rows.truncate(READINESS_ROWS);
+            let note = format!(
+                "{} of {} trust stores are listed: those that do not trust their server today or after the rotation, or could not be judged{}. The JSON report (--json) lists every store.",
+                thousands(rows.len()),
+                thousands(total),
+                if rows.len() < problems {
+                    format!(
+                        " (the first {} of {})",
+                        thousands(rows.len()),
+                        thousands(problems)
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            (rows, Some(note))
+        };
         Some(ReadinessView {
             next_ca: report.next_ca.iter().map(|n| c(n)).collect(),
-            breaking: rows.iter().filter(|r| r.next == "no").count(),
-            broken_now: rows.iter().filter(|r| r.current == "no").count(),
+            breaking,
+            broken_now,
+            total,
+            note,
             rows,
         })
     }
@@ -160,6 +220,9 @@ struct HostRow {
     counts: Vec<usize>,
     waived: usize,
     certificates: usize,
+    /// What the host filter matches: `active` (it has active findings),
+    /// `gap` (not fully scanned), space-separated.
+    flags: &'static str,
 }
 
 #[derive(Serialize)]
@@ -171,6 +234,9 @@ struct EnvGroup {
 
 #[derive(Serialize)]
 struct HostGroup {
+    /// (environment, host) as the report writes them.
+    #[serde(skip)]
+    key: (String, String),
     anchor: String,
     environment: String,
     name: String,
@@ -223,6 +289,9 @@ struct RuleView {
     references: Vec<String>,
     active: usize,
     waived: usize,
+    /// The fragment that filters the finding cards to this rule.
+    drill: String,
+    /// Empty when the page is too large to repeat findings here.
     findings: Vec<FindingRef>,
 }
 
@@ -440,6 +509,7 @@ impl Page {
                 None => ("unknown", "not in inventory"),
             };
             HostGroup {
+                key: key.clone(),
                 anchor: host_anchor.get(key).cloned().unwrap_or_default(),
                 environment: c(&key.0),
                 name: c(&key.1),
@@ -453,7 +523,38 @@ impl Page {
         // Findings by environment and host (active), and waived ones apart.
         let mut active_by_host: BTreeMap<(String, String), Vec<FindingView>> = BTreeMap::new();
         let mut waived_by_host: BTreeMap<(String, String), Vec<FindingView>> = BTreeMap::new();
-        for &(i, f) in &order {
+        // Each list keeps its worst findings up to its cap (the rest are
+        // counted, and in the JSON report).
+        let mut worst: Vec<(usize, &Finding)> = order.clone();
+        worst.sort_by_key(|&(i, f)| (Reverse(f.severity), i));
+        let (mut active_left, mut waived_left) = (FINDING_CARDS, WAIVED_CARDS);
+        let carded: BTreeSet<usize> = worst
+            .iter()
+            .filter(|(_, f)| {
+                let left = if f.suppressed.is_some() {
+                    &mut waived_left
+                } else {
+                    &mut active_left
+                };
+                let keep = *left > 0;
+                *left = left.saturating_sub(1);
+                keep
+            })
+            .map(|&(i, _)| i)
+            .collect();
+        let active_total = report.active().count();
+        let cards_note = (active_total > FINDING_CARDS
+            || report.findings.len() - active_total > WAIVED_CARDS)
+            .then(|| {
+                format!(
+                    "This page shows the {} worst of {} active findings and the {} worst of {} waived ones; the JSON report (--json) has them all.",
+                    thousands(active_total.min(FINDING_CARDS)),
+                    thousands(active_total),
+                    thousands((report.findings.len() - active_total).min(WAIVED_CARDS)),
+                    thousands(report.findings.len() - active_total),
+                )
+            });
+        for &(i, f) in order.iter().filter(|(i, _)| carded.contains(i)) {
             let key = (f.environment.clone(), f.host.clone());
             let target = if f.suppressed.is_some() {
                 &mut waived_by_host
@@ -477,6 +578,11 @@ impl Page {
                 }),
             }
         }
+        let active_hosts: BTreeSet<(String, String)> = environments
+            .iter()
+            .flat_map(|e| e.hosts.iter())
+            .map(|h| (h.key.0.clone(), h.key.1.clone()))
+            .collect();
         let waived: Vec<HostGroup> = waived_by_host
             .into_iter()
             .map(|(key, findings)| group_of(&key, findings))
@@ -487,6 +593,7 @@ impl Page {
         by_severity.sort_by(|(_, a), (_, b)| {
             (Reverse(a.severity), a.sort_key()).cmp(&(Reverse(b.severity), b.sort_key()))
         });
+        let rule_rows = report.findings.len() <= RULE_ROWS;
         let mut by_rule: BTreeMap<&str, Vec<FindingRef>> = BTreeMap::new();
         for &(i, f) in &by_severity {
             by_rule
@@ -527,7 +634,10 @@ impl Page {
                     None => format!("{} ({})", c(id), findings.len()),
                 },
             });
+            let waived = findings.len() - active;
+            let findings = if rule_rows { findings } else { Vec::new() };
             rule_views.push(RuleView {
+                drill: drill_link("rule", &c(id)),
                 anchor: rule_anchor[id.as_str()].clone(),
                 id: c(id),
                 name: meta.map(|m| c(&m.name)),
@@ -537,52 +647,81 @@ impl Page {
                 references: meta
                     .map(|m| m.references.iter().map(|r| c(r)).collect())
                     .unwrap_or_default(),
-                waived: findings.len() - active,
+                waived,
                 active,
                 findings,
             });
         }
 
-        // Host overview: every host, with its counts.
+        // Host overview: every host, with its counts. Counted in one pass
+        // over the findings and the certificates: a fleet of 10,000 hosts
+        // must not cost hosts x findings comparisons.
+        let mut per_host: BTreeMap<(&str, &str), ([usize; 4], usize, usize)> = BTreeMap::new();
+        for f in &report.findings {
+            let entry = per_host
+                .entry((f.environment.as_str(), f.host.as_str()))
+                .or_default();
+            if f.suppressed.is_some() {
+                entry.1 += 1;
+            } else if let Some(i) = SEVERITIES.iter().position(|&s| s == f.severity) {
+                entry.0[i] += 1;
+            }
+        }
+        for cs in &report.certificates {
+            per_host
+                .entry((cs.environment.as_str(), cs.host.as_str()))
+                .or_default()
+                .2 += 1;
+        }
         let mut host_rows = Vec::new();
         for (key, info) in &hosts {
-            let of_host = || {
-                report
-                    .findings
-                    .iter()
-                    .filter(move |f| f.environment == key.0 && f.host == key.1)
-            };
-            let counts: Vec<usize> = SEVERITIES
-                .iter()
-                .map(|&s| {
-                    of_host()
-                        .filter(|f| f.suppressed.is_none() && f.severity == s)
-                        .count()
-                })
-                .collect();
+            let (counts, waived, certificates) = per_host
+                .get(&(key.0.as_str(), key.1.as_str()))
+                .copied()
+                .unwrap_or_default();
             let (status, status_label) = match &info.status {
                 Some(s) => status_key(s),
                 None => ("unknown", "not in inventory"),
             };
             let has_active = counts.iter().any(|&n| n > 0);
+            let carded = has_active && active_hosts.contains(key);
             host_rows.push(HostRow {
-                anchor: has_active.then(|| host_anchor[key].clone()),
+                anchor: carded.then(|| host_anchor[key].clone()),
                 environment: c(&key.0),
                 name: c(&key.1),
                 roles: info.roles.clone(),
                 status,
                 status_label,
                 wire: info.wire.clone(),
-                counts,
-                waived: of_host().filter(|f| f.suppressed.is_some()).count(),
-                certificates: report
-                    .certificates
-                    .iter()
-                    .filter(|cs| cs.environment == key.0 && cs.host == key.1)
-                    .count(),
+                counts: counts.to_vec(),
+                waived,
+                certificates,
+                flags: match (has_active, status != "scanned") {
+                    (true, true) => "active gap",
+                    (true, false) => "active",
+                    (false, true) => "gap",
+                    (false, false) => "",
+                },
             });
         }
 
+        // A large fleet's table lists the hosts that need attention.
+        let hosts_total = host_rows.len();
+        let hosts_note = (hosts_total > HOST_ROWS).then(|| {
+            host_rows.retain(|h| !h.flags.is_empty());
+            let attention = host_rows.len();
+            host_rows.truncate(LISTED_HOSTS);
+            format!(
+                "{} of {} hosts are listed: those with active findings or not fully scanned{}. The environment table above counts every host; the JSON report (--json) lists them all.",
+                thousands(host_rows.len()),
+                thousands(hosts_total),
+                if host_rows.len() < attention {
+                    format!(" (the first {} of {})", thousands(host_rows.len()), thousands(attention))
+                } else {
+                    String::new()
+                }
+            )
+        });
         let count_status = |s: HostStatus| report.hosts.iter().filter(|h| h.status == s).count();
         let host_counts = HostCounts {
             total: report.hosts.len(),
@@ -618,15 +757,53 @@ impl Page {
             .map(c)
             .unwrap_or_else(|| "MySQL SSL/TLS audit".to_string());
 
-        let mut certs: Vec<&CertificateSummary> = report.certificates.iter().collect();
-        certs.sort_by(|a, b| {
+        let by_place = |a: &&CertificateSummary, b: &&CertificateSummary| {
             (&a.environment, &a.host, &a.path, a.index).cmp(&(
                 &b.environment,
                 &b.host,
                 &b.path,
                 b.index,
             ))
-        });
+        };
+        let mut certs: Vec<&CertificateSummary> = report.certificates.iter().collect();
+        certs.sort_by(by_place);
+        // A large fleet's table lists what needs action: expired and
+        // expiring certificates, the soonest first, then by place.
+        let (listed, cert_note) = if certs.len() <= CERT_ROWS {
+            (certs.clone(), None)
+        } else {
+            let mut due: Vec<&CertificateSummary> = certs
+                .iter()
+                .copied()
+                .filter(|x| x.status != ExpiryStatus::Ok)
+                .collect();
+            due.sort_by_key(|x| x.days_left);
+            let due_total = due.len();
+            due.truncate(CERT_ROWS);
+            due.sort_by(by_place);
+            let note = format!(
+                "{} of {} certificates are listed: {}. The JSON report (--json) lists every certificate.",
+                thousands(due.len()),
+                thousands(certs.len()),
+                if due.len() < due_total {
+                    format!(
+                        "the {} expired or expiring soonest of {} expired or expiring",
+                        thousands(due.len()),
+                        thousands(due_total)
+                    )
+                } else {
+                    "the expired and expiring ones; valid certificates are counted above and in the chart"
+                        .to_string()
+                }
+            );
+            (due, Some(note))
+        };
+        let (timeline, chart) = if certs.len() <= TIMELINE_BARS {
+            (Timeline::build(&report.as_of, &certs), None)
+        } else {
+            (None, ExpiryChart::build(&report.as_of, &certs))
+        };
+        let overview = Overview::build(report, &rule_order, &metas, &rule_anchor);
 
         Page {
             html_title: format!("{title}, as of {}", c(&report.as_of)),
@@ -635,11 +812,15 @@ impl Page {
             as_of: c(&report.as_of),
             schema_version: report.schema_version,
             csp: content_security_policy(),
-            environments_label: envs.iter().map(|e| c(e)).collect::<Vec<_>>().join(", "),
+            environments_named: (!envs.is_empty() && envs.len() <= NAMED_ENVIRONMENTS)
+                .then(|| envs.iter().map(|e| c(e)).collect::<Vec<_>>().join(", ")),
+            environments_count: (envs.len() > NAMED_ENVIRONMENTS)
+                .then(|| format!("{} environments", thousands(envs.len()))),
             verdict: verdict(report, opts.gate, opts.new_only.as_ref()),
             hosts: host_counts,
             severities,
-            active_total: report.active().count(),
+            active_total,
+            cards_note,
             waived_total: report.findings.len() - report.active().count(),
             expired_waiver_total: report.expired_waivers.len(),
             certs: CertCounts {
@@ -648,6 +829,13 @@ impl Page {
                 soon: cert_count(ExpiryStatus::Soon),
                 ok: cert_count(ExpiryStatus::Ok),
             },
+            overview,
+            page_size: PAGE_SIZE,
+            hosts_paged: host_rows.len() > PAGE_SIZE,
+            hosts_total,
+            hosts_note,
+            findings_paged: report.active().count() > PAGE_SIZE,
+            rule_rows,
             host_rows,
             environments,
             rules: rule_views,
@@ -664,8 +852,10 @@ impl Page {
                     origin: c(&w.origin),
                 })
                 .collect(),
-            timeline: Timeline::build(&report.as_of, &certs),
-            cert_groups: cert_groups(&certs),
+            timeline,
+            chart,
+            cert_groups: cert_groups(&listed),
+            cert_note,
             filter_envs: envs.iter().map(|e| c(e)).collect(),
             filter_rules,
             readiness: ReadinessView::of(report),

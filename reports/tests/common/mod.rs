@@ -227,3 +227,4 @@ pub fn with_rules<T>(f: impl FnOnce(&[&RuleMeta]) -> T) -> T {
     ];
     f(&rules)
 }
+pub mod large;

@@ -321,8 +321,10 @@ struct ScanArgs {
     /// Write a JUnit XML report here (`-` for stdout): a test suite per host, a test case per rule
     ///
     /// Each active finding is a <failure>, a rule whose findings are all waived is <skipped>,
-    /// an unreachable host is one failing SCAN001 test case. For GitLab's
-    /// artifacts:reports:junit, Jenkins and the like. Example: --junit junit.xml
+    /// an unreachable host is one failing SCAN001 test case. Above 500 hosts, a test suite per
+    /// environment, each rule's case failing once with a count and its first 20 findings
+    /// (docs/large-fleets.md). For GitLab's artifacts:reports:junit, Jenkins and the like.
+    /// Example: --junit junit.xml
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// Write a Markdown summary here (`-` for stdout): gate verdict, counts, top findings
@@ -333,7 +335,10 @@ struct ScanArgs {
     markdown: Option<PathBuf>,
     /// Write the HTML report here (`-` for stdout)
     ///
-    /// Example: --html report.html
+    /// One self-contained page: the gate verdict and the counts first, then the findings by
+    /// rule and by environment, filters and the lists. For a large fleet it stays bounded:
+    /// long lists are paged, and past documented limits a section lists what needs attention
+    /// and counts the rest (docs/large-fleets.md). Example: --html report.html
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// Write Prometheus metrics here (`-` for stdout), for node_exporter's textfile collector
@@ -382,6 +387,14 @@ struct ScanArgs {
     /// No terminal summary (reports and exit code only)
     #[arg(short, long)]
     quiet: bool,
+    /// List every finding in the terminal summary
+    ///
+    /// By default, with more than 50 active findings the summary counts them by rule and
+    /// lists the 50 worst, and every other list (trust stores that break, hosts audited from
+    /// the wire, waived findings) shows its first 50 (docs/large-fleets.md). The reports
+    /// written to files are not affected.
+    #[arg(long, conflicts_with = "quiet")]
+    all: bool,
     /// Colors in the terminal summary
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorWhen::Auto)]
     color: ColorWhen,
@@ -831,7 +844,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     }
 
     if !args.quiet {
-        let mut out = terminal::summary(&report, &metas, color);
+        let opts = terminal::TerminalOptions {
+            color,
+            limit: (!args.all).then_some(terminal::DEFAULT_LIMIT),
+        };
+        let mut out = terminal::summary_with(&report, &metas, &opts);
         if let (Some(l), Some(c)) = (&loaded, &comparison) {
             out.push_str(&format!(
                 "baseline {}: {} new, {} unchanged, {} fixed\n",
