@@ -10,7 +10,7 @@ use sslaudit_rules::facts::{
     ProbeFacts, Reachability, TlsIdentity, what,
 };
 use sslaudit_rules::layout::Layout;
-use sslaudit_rules::parse::{dbyml, mycnf, openssl_cnf, passwd, version, x509};
+use sslaudit_rules::parse::{dbyml, galera, mycnf, openssl_cnf, passwd, version, x509};
 
 use crate::evidence::{HostEvidence, MysqlRecord, ProbeRecord};
 
@@ -84,6 +84,7 @@ pub fn build_host(ev: &HostEvidence) -> HostFacts {
             &mycnf::client_groups(server_version),
         ));
     }
+    h.galera = galera::galera_facts(&parsed.entries, server_version, h.mysql.as_ref());
     h.option_files = parsed.files_read;
 
     if let Some(text) = text_of(ev, "/etc/passwd", &mut h.problems) {

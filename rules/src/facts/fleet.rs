@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::attribution::is_loopback;
+pub use super::galera::GaleraDigest;
 use super::{Certificate, Fleet, HostFacts, HostNames, Role, TlsIdentity, YmlTarget, YmlUse};
 
 /// One host as rules that compare hosts see it.
@@ -33,6 +34,8 @@ pub struct HostDigest {
     pub certificates: BTreeMap<String, Arc<Vec<Certificate>>>,
     /// The chain a database host presented to the probe, leaf first.
     pub presented: Vec<Certificate>,
+    /// A Galera node's cluster and the TLS settings its members must agree on.
+    pub galera: Option<GaleraDigest>,
 }
 
 impl HostDigest {
@@ -67,6 +70,7 @@ impl HostDigest {
                 Some(p) if host.is_db() => p.chain.clone(),
                 _ => Vec::new(),
             },
+            galera: host.galera.as_ref().map(|g| g.digest(host)),
         }
     }
 

@@ -9,6 +9,7 @@ mod attribution;
 mod cert;
 mod config;
 mod fleet;
+pub mod galera;
 mod mysql;
 mod net;
 
@@ -23,7 +24,8 @@ pub use config::{
     DatabaseYml, DbEnvironment, OpensslCnf, OptionSet, OptionValue, OsUser, YmlValue,
     normalize_option_name, resolve_app_path,
 };
-pub use fleet::{AppAccount, FleetSummary, FleetView, HostDigest};
+pub use fleet::{AppAccount, FleetSummary, FleetView, GaleraDigest, HostDigest};
+pub use galera::{GaleraFacts, GaleraValue, ReplicationTls, SstTls};
 pub use mysql::{Account, Flavor, MysqlFacts, MysqlVersion, ReplicationChannel, Require};
 pub use net::{
     ConnectionFacts, ER_ACCESS_DENIED_ERROR, ER_SECURE_TRANSPORT_REQUIRED, PlaintextAnswer,
@@ -301,6 +303,9 @@ pub struct HostFacts {
     pub connection: Option<ConnectionFacts>,
     /// The credential-less TLS probe of the server's port.
     pub probe: Option<ProbeFacts>,
+    /// The node's Galera settings, when it replicates with Galera.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub galera: Option<GaleraFacts>,
 }
 
 impl HostFacts {
@@ -332,6 +337,7 @@ impl HostFacts {
             mysql: None,
             connection: None,
             probe: None,
+            galera: None,
         }
     }
 
