@@ -27,6 +27,9 @@ pub static RULES: &[&dyn Rule] = &[
     &crate::mysql::ReplicationSslUnverified,
     &crate::app::ClientTlsDisabled,
     &crate::certs::CaRotationNotReady,
+    &crate::galera::GaleraReplicationUnencrypted,
+    &crate::galera::GaleraSstUnencrypted,
+    &crate::galera::GaleraTlsInconsistent,
 ];
 
 /// Looks a rule up by id (`SSL004`) or name (`certificate-expiry`).
