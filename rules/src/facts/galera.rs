@@ -215,6 +215,28 @@ impl GaleraFacts {
         }
     }
 
+    /// What of Galera's uses the certificate file at `path` (absolute, as
+    /// collected): `Galera replication`, `Galera SST`. Relative settings
+    /// resolve against the data directory, so they match by file name.
+    pub fn uses_of(&self, path: &str) -> Vec<&'static str> {
+        let names = |f: &GaleraTlsFiles| {
+            [&f.ca, &f.cert].into_iter().flatten().any(|v| {
+                let v = v.value.trim();
+                v == path || (!v.starts_with('/') && path.ends_with(&format!("/{v}")))
+            })
+        };
+        let mut out = Vec::new();
+        if matches!(self.replication_tls(), ReplicationTls::Encrypted { .. })
+            && names(&self.replication_files())
+        {
+            out.push("Galera replication");
+        }
+        if matches!(self.sst_tls(), SstTls::Encrypted { .. }) && names(&self.sst_files()) {
+            out.push("Galera SST");
+        }
+        out
+    }
+
     /// Replication and IST: galera encrypts when `socket.ssl=YES`, or when
     /// `socket.ssl_key` and `socket.ssl_cert` are both set and `socket.ssl`
     /// is not `NO`; MariaDB 11.4's `wsrep_ssl_mode=SERVER[_X509]` and PXC's
