@@ -103,6 +103,11 @@ pub struct GaleraFacts {
     /// Percona XtraDB Cluster's `pxc_encrypt_cluster_traffic`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pxc_encrypt_cluster_traffic: Option<GaleraValue>,
+    /// The option files were read: without them (a host audited from the
+    /// wire, an unreadable my.cnf) the SST settings are unknown, never
+    /// "none".
+    #[serde(default)]
+    pub option_files_read: bool,
     /// The server's own `ssl_cert` and `ssl_key` are set: what
     /// `wsrep_ssl_mode=SERVER` and PXC's cluster traffic encryption use.
     #[serde(default)]
@@ -312,6 +317,9 @@ impl GaleraFacts {
     /// State snapshot transfers, as MariaDB 10.11's SST scripts decide.
     pub fn sst_tls(&self) -> SstTls {
         let method = self.sst_method();
+        if !self.option_files_read {
+            return SstTls::Unknown { method };
+        }
         let files = self.sst_files();
         let has_pair = files.cert.is_some() && files.key.is_some();
         let mode_opt = self.sst_option("ssl_mode");
@@ -603,6 +611,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), opt(v)))
                 .collect(),
+            option_files_read: true,
             ..GaleraFacts::default()
         }
     }
@@ -670,6 +679,13 @@ mod tests {
             sst("mysqldump", &[], &[]).sst_tls(),
             SstTls::Unknown { .. }
         ));
+    }
+
+    #[test]
+    fn no_option_files_no_sst_verdict() {
+        let mut g = sst("rsync", &[], &[]);
+        g.option_files_read = false;
+        assert!(matches!(g.sst_tls(), SstTls::Unknown { .. }));
     }
 
     #[test]

@@ -64,6 +64,9 @@ static META: RuleMeta = RuleMeta::new(
         "Percona XtraDB Cluster Documentation: Encrypting PXC Traffic",
     ],
 )
+// The SST script reads the option files, never the server: a host seen
+// from the wire alone cannot be judged.
+.from_host_files()
 .controls(&[
     Control::nist("SC-8(1)", "cryptographic protection of a transfer that copies the whole database between nodes"),
     Control::nist("SC-28", "protection of information at rest leaves the host as a plaintext copy when a node joins"),

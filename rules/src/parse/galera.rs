@@ -98,6 +98,9 @@ pub fn galera_facts(
         wsrep_ssl_mode: get("wsrep_ssl_mode"),
         pxc_encrypt_cluster_traffic: get("pxc_encrypt_cluster_traffic"),
         server_has_tls: server_tls("ssl_cert") && server_tls("ssl_key"),
+        // No option line at all: nothing was read (a host audited from the
+        // wire), and no node runs without one anyway.
+        option_files_read: !entries.is_empty(),
     })
 }
 
@@ -211,6 +214,15 @@ mod tests {
         let mut m = MysqlFacts::default();
         m.variables.insert("wsrep_on".into(), "OFF".into());
         assert_eq!(galera_facts(&entries, None, Some(&m)), None);
+        // From the wire alone (no option file read): the running server
+        // says it is a node, and nothing can be said of its SST.
+        m.variables.insert("wsrep_on".into(), "ON".into());
+        m.variables.insert(
+            "wsrep_provider".into(),
+            "/usr/lib/galera/libgalera_smm.so".into(),
+        );
+        let wire = galera_facts(&[], None, Some(&m)).expect("a galera node");
+        assert!(matches!(wire.sst_tls(), SstTls::Unknown { .. }));
         m.variables.insert("wsrep_on".into(), "ON".into());
         m.variables.insert(
             "wsrep_provider".into(),
