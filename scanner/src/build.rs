@@ -85,6 +85,9 @@ pub fn build_host(ev: &HostEvidence) -> HostFacts {
         ));
     }
     h.galera = galera::galera_facts(&parsed.entries, server_version, h.mysql.as_ref());
+    if let Some(g) = h.galera.as_mut() {
+        g.ports = ev.galera_ports.clone();
+    }
     h.option_files = parsed.files_read;
 
     if let Some(text) = text_of(ev, "/etc/passwd", &mut h.problems) {

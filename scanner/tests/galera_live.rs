@@ -5,7 +5,9 @@
 //! scan through the CLI must find the plaintext cluster's replication and
 //! state transfers (SSL025, SSL026) on every node, leave the encrypted one
 //! clean of them, and name the one member whose cipher list differs
-//! (SSL027). Runs only with SSLAUDIT_LIVE=1; subnets 80 and 81.
+//! (SSL027); every encrypted node's replication port must complete the
+//! scanner's TLS handshake and no plaintext node's may. Runs only with
+//! SSLAUDIT_LIVE=1; subnets 80 and 81.
 #![allow(clippy::unwrap_used)] // helpers of integration tests panic like the tests do
 
 mod fleet_util;
@@ -170,24 +172,39 @@ fn galera_clusters_are_audited_for_their_own_traffic() {
         ],
     );
     // The facts say what the nodes run: the provider's own view of TLS,
-    // three members.
-    let o = sslaudit(
-        &["facts", "--inventory", &tls.path("inventory.yaml")],
-        &[],
-        tls.dir.path(),
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let facts: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let g1 = facts["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["name"] == "g-1")
-        .unwrap();
-    assert_eq!(
-        g1["galera"]["provider_options"]["socket.ssl"]["value"],
-        "YES"
-    );
-    assert_eq!(g1["galera"]["members"].as_array().unwrap().len(), 3);
+    // three members, and what each replication port answered to the
+    // scanner's own TLS handshake.
+    let facts = |fleet: &Fleet| -> serde_json::Value {
+        let o = sslaudit(
+            &["facts", "--inventory", &fleet.path("inventory.yaml")],
+            &[],
+            fleet.dir.path(),
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let f = facts(&tls);
+    for h in f["hosts"].as_array().unwrap() {
+        let g = &h["galera"];
+        assert_eq!(g["provider_options"]["socket.ssl"]["value"], "YES", "{h}");
+        assert_eq!(g["members"].as_array().unwrap().len(), 3, "{h}");
+        let port = &g["ports"][0];
+        assert_eq!(port["tls"], true, "{h}");
+        assert!(
+            port["address"].as_str().unwrap().ends_with(":4567"),
+            "{port}"
+        );
+        assert!(
+            port["protocol"].as_str().unwrap().starts_with("TLSv1."),
+            "{port}"
+        );
+    }
+    let f = facts(&plain);
+    for h in f["hosts"].as_array().unwrap() {
+        // Galera's own protocol, or a close: never a TLS handshake.
+        let port = &h["galera"]["ports"][0];
+        assert_ne!(port["tls"], true, "{h}");
+        assert!(port["error"].is_string(), "{port}");
+    }
     eprintln!("galera_live took {:?}", started.elapsed());
 }

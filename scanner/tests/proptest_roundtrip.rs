@@ -295,6 +295,7 @@ fn evidence() -> impl Strategy<Value = HostEvidence> {
                 mysql,
                 connection,
                 probe,
+                galera_ports: Vec::new(),
                 problems,
             },
         )

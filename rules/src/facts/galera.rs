@@ -18,6 +18,49 @@ use serde::{Deserialize, Serialize};
 
 use crate::Location;
 
+/// What the scanner's bare TLS handshake on one of a node's Galera ports
+/// found (its replication port: galera speaks TLS there from the first
+/// byte when replication is encrypted, its own protocol otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GaleraPort {
+    /// `10.0.0.11:4567`.
+    pub address: String,
+    /// `Some(true)`: a TLS handshake completed; `Some(false)`: the port
+    /// answered with bytes that are not TLS; `None`: neither could be told
+    /// (refused, timed out, closed without a word).
+    #[serde(default)]
+    pub tls: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl GaleraPort {
+    /// `answered TLSv1.3 (TLS_AES_256_GCM_SHA384)`, `answered without TLS`...
+    pub fn describe(&self) -> String {
+        match self.tls {
+            Some(true) => format!(
+                "{} answered {}{}",
+                self.address,
+                self.protocol.as_deref().unwrap_or("TLS"),
+                self.cipher
+                    .as_deref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default()
+            ),
+            Some(false) => format!("{} answered without TLS", self.address),
+            None => format!(
+                "{}: {}",
+                self.address,
+                self.error.as_deref().unwrap_or("no answer")
+            ),
+        }
+    }
+}
+
 /// One Galera setting and where it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GaleraValue {
@@ -108,6 +151,9 @@ pub struct GaleraFacts {
     /// "none".
     #[serde(default)]
     pub option_files_read: bool,
+    /// The scanner's TLS handshakes on the node's Galera ports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<GaleraPort>,
     /// The server's own `ssl_cert` and `ssl_key` are set: what
     /// `wsrep_ssl_mode=SERVER` and PXC's cluster traffic encryption use.
     #[serde(default)]
@@ -513,6 +559,18 @@ pub fn parse_provider_options(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The replication (group communication) port of parsed provider options
+/// ([`parse_provider_options`]): `gmcast.listen_addr`'s, else `base_port`,
+/// else galera's 4567.
+pub fn replication_port(options: &BTreeMap<String, String>) -> u16 {
+    let port_of = |v: &String| v.trim().rsplit_once(':').and_then(|(_, p)| p.parse().ok());
+    options
+        .get("gmcast.listen_addr")
+        .and_then(port_of)
+        .or_else(|| options.get("base_port").and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(4567)
+}
+
 /// The hosts of a `gcomm://a:4567,b,c?pc.wait_prim=no` address.
 pub fn cluster_address_hosts(address: &str) -> Vec<String> {
     let rest = address
@@ -553,6 +611,17 @@ mod tests {
         assert_eq!(o["socket.ssl_cert"], "/x/server.crt");
         assert_eq!(o["gcache.size"], "1G");
         assert_eq!(o.len(), 3);
+    }
+
+    #[test]
+    fn replication_ports() {
+        let p = |o: &str| replication_port(&parse_provider_options(o));
+        assert_eq!(
+            p("gmcast.listen_addr=tcp://10.0.0.1:14567;base_port=4000"),
+            14567
+        );
+        assert_eq!(p("base_port = 4000"), 4000);
+        assert_eq!(p("gcache.size=1G"), 4567);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use config::{
     normalize_option_name, resolve_app_path,
 };
 pub use fleet::{AppAccount, FleetSummary, FleetView, GaleraDigest, HostDigest};
-pub use galera::{GaleraFacts, GaleraValue, ReplicationTls, SstTls};
+pub use galera::{GaleraFacts, GaleraPort, GaleraValue, ReplicationTls, SstTls};
 pub use mysql::{Account, Flavor, MysqlFacts, MysqlVersion, ReplicationChannel, Require};
 pub use net::{
     ConnectionFacts, ER_ACCESS_DENIED_ERROR, ER_SECURE_TRANSPORT_REQUIRED, PlaintextAnswer,

@@ -21,9 +21,12 @@ Galera's replication traffic (group communication on port 4567, incremental stat
 on 4568) is encrypted when the provider has `socket.ssl=YES`, or when `socket.ssl_cert` and
 `socket.ssl_key` are both set and `socket.ssl` is not `NO` (galera 26.4). MariaDB 11.4's
 `wsrep_ssl_mode=SERVER`/`SERVER_X509` and Percona's `pxc_encrypt_cluster_traffic=ON` hand the
-server's own `ssl-cert`/`ssl-key` to the provider instead. A node is reported when none of
-these encrypts its traffic (high), or when it does but `socket.dynamic=YES` still lets
-plaintext peers connect (medium).
+server's own `ssl-cert`/`ssl-key` to the provider instead. Where the scanner reached the node over SSH it also
+makes a bare TLS handshake on the replication port (`gmcast.listen_addr`'s, default 4567)
+from the host itself: a port that answers with galera's own protocol instead of TLS is
+reported whatever the configuration says. A node is reported when none of these encrypts
+its traffic (high), or when it does but `socket.dynamic=YES` still lets plaintext peers
+connect (medium).
 
 ## Why it matters
 
@@ -77,7 +80,20 @@ impl Rule for GaleraReplicationUnencrypted {
             return;
         };
         let object = Subject::galera("replication-tls");
+        // The scanner's own TLS handshake on the replication port, where it
+        // made one: a port that answers without TLS overrules a
+        // configuration that says otherwise (it is not what runs).
+        let plain_port = g.ports.iter().find(|p| p.tls == Some(false));
         let (message, at, severity) = match g.replication_tls() {
+            ReplicationTls::Encrypted { why, .. } if plain_port.is_some() => (
+                format!(
+                    "replication of Galera cluster '{}' is not encrypted: {} although {why}",
+                    g.cluster_name(),
+                    plain_port.map(|p| p.describe()).unwrap_or_default()
+                ),
+                None,
+                Severity::High,
+            ),
             ReplicationTls::Encrypted { dynamic: false, .. } => return,
             ReplicationTls::Encrypted { dynamic: true, .. } => (
                 format!(
@@ -108,6 +124,9 @@ impl Rule for GaleraReplicationUnencrypted {
         }
         if let Some(a) = &g.node_address {
             f = f.evidence("node_address", a.value.clone());
+        }
+        for p in &g.ports {
+            f = f.evidence(&format!("port {}", p.address), p.describe());
         }
         f.severity = severity;
         out.push(f);
@@ -164,6 +183,34 @@ mod tests {
         let out = run(&GaleraReplicationUnencrypted, &h);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].severity, Severity::Medium);
+    }
+
+    /// What the port says overrules the files.
+    #[test]
+    fn a_port_that_answers_without_tls_fires() {
+        let mut h = galera_node("db-1", TLS);
+        let port = |tls| crate::facts::GaleraPort {
+            address: "10.0.0.11:4567".into(),
+            tls,
+            protocol: None,
+            cipher: None,
+            error: None,
+        };
+        h.galera.as_mut().unwrap().ports = vec![port(Some(true))];
+        assert!(run(&GaleraReplicationUnencrypted, &h).is_empty());
+        h.galera.as_mut().unwrap().ports = vec![port(None)];
+        assert!(run(&GaleraReplicationUnencrypted, &h).is_empty());
+        h.galera.as_mut().unwrap().ports = vec![port(Some(false))];
+        let out = run(&GaleraReplicationUnencrypted, &h);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(
+            out[0].message,
+            "replication of Galera cluster 'my_wsrep_cluster' is not encrypted: 10.0.0.11:4567 answered without TLS although socket.ssl_cert and socket.ssl_key are set"
+        );
+        assert_eq!(
+            out[0].evidence["port 10.0.0.11:4567"],
+            "10.0.0.11:4567 answered without TLS"
+        );
     }
 
     #[test]

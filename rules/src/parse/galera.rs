@@ -101,6 +101,7 @@ pub fn galera_facts(
         // No option line at all: nothing was read (a host audited from the
         // wire), and no node runs without one anyway.
         option_files_read: !entries.is_empty(),
+        ports: Vec::new(),
     })
 }
 
