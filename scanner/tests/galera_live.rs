@@ -153,6 +153,33 @@ fn galera_clusters_are_audited_for_their_own_traffic() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     check(&report(&json), &expect);
 
+    // Collected as evidence, the same findings offline: the port's answer
+    // travels in galera_ports.json.
+    let evidence = plain.path("evidence");
+    let o = sslaudit(
+        &[
+            "collect",
+            "--inventory",
+            &plain.path("inventory.yaml"),
+            "--out",
+            &evidence,
+        ],
+        &[],
+        plain.dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let ports =
+        std::fs::read_to_string(format!("{evidence}/cluster-plain/p-1/galera_ports.json")).unwrap();
+    assert!(ports.contains("127.0.81.1:4567"), "{ports}");
+    let json = plain.path("offline.json");
+    let o = sslaudit(
+        &["scan", "--snapshot", &evidence, "--json", &json],
+        &[],
+        plain.dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    check(&report(&json), &expect);
+
     // Encrypted: clean of SSL025/SSL026; g-3's own cipher list is the one
     // disagreement, named on g-3 alone.
     let r = scan(&tls, "inventory.yaml", "tls.json");
