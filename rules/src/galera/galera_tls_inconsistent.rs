@@ -202,6 +202,49 @@ mod tests {
         assert_eq!(out[0].location.line, Some(11));
     }
 
+    /// CAs are compared by content: the same path holding another CA on
+    /// one member is a disagreement, and the message names both.
+    #[test]
+    fn a_member_trusting_another_ca_is_named() {
+        let cnf = "wsrep_cluster_name = shop\nwsrep_provider_options = \"socket.ssl_cert=/c;socket.ssl_key=/k;socket.ssl_ca=/etc/mysql/ca.pem\"\n\
+                   wsrep_sst_method = mysqldump\n";
+        let with_ca = |name: &str, subject: &str| {
+            let mut h = node(name, cnf);
+            let c = cert("/etc/mysql/ca.pem", 0, subject, subject, ts("2030-01-01"));
+            h.certificates.insert(c.path.clone(), vec![c]);
+            h
+        };
+        let out = run_at(
+            &GaleraTlsInconsistent,
+            vec![
+                with_ca("db-1", "CN=cluster CA"),
+                with_ca("db-2", "CN=cluster CA"),
+                with_ca("db-3", "CN=old CA"),
+            ],
+            AS_OF,
+        );
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].host, "db-3");
+        assert_eq!(out[0].subject(), "galera:replication-ca");
+        assert!(
+            out[0].message.starts_with(
+                "members of Galera cluster 'shop' disagree: replication-ca is CN=old CA (sha256 "
+            ),
+            "{}",
+            out[0].message
+        );
+        assert!(
+            out[0].message.contains("CN=cluster CA (sha256 "),
+            "{}",
+            out[0].message
+        );
+        assert!(
+            out[0].message.ends_with(" on db-1, db-2"),
+            "{}",
+            out[0].message
+        );
+    }
+
     #[test]
     fn a_tie_reports_every_member() {
         let odd = TLS.replace(
