@@ -11,6 +11,7 @@ pub mod certs;
 pub mod digest;
 pub mod facts;
 pub mod finding;
+pub mod galera;
 pub mod host;
 pub mod layout;
 pub mod mysql;

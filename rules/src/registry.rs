@@ -30,6 +30,9 @@ pub static RULES: &[&dyn Rule] = &[
     &crate::app::AppTlsUnverified,
     &crate::app::AppServerNameMismatch,
     &crate::app::DatabaseYmlUnreadKey,
+    &crate::galera::GaleraReplicationUnencrypted,
+    &crate::galera::GaleraSstUnencrypted,
+    &crate::galera::GaleraTlsInconsistent,
     &crate::mysql::PlaintextSessions,
 ];
 

@@ -115,6 +115,12 @@ impl Subject {
         Self::built(format!("probe:{what}"), SubjectKind::Probe(what.into()))
     }
 
+    /// `galera:<setting>`: a Galera setting a cluster's members compare
+    /// (`galera:socket.ssl_cipher`, `galera:sst-tls`).
+    pub fn galera(setting: &str) -> Self {
+        Self::built(format!("galera:{setting}"), SubjectKind::Other)
+    }
+
     fn built(text: String, kind: SubjectKind) -> Self {
         Subject { text, kind }
     }

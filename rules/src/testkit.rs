@@ -143,6 +143,23 @@ pub fn db_host(name: &str) -> HostFacts {
     h
 }
 
+/// A Galera node of `cluster` (a db_master of `production`, SQL facts
+/// empty) whose `/etc/mysql/my.cnf` is `[mysqld]` + `wsrep_on`, the
+/// provider, and `cnf` (more options, more groups: `[sst]`...), read as a
+/// scan reads it.
+pub fn galera_node(name: &str, cnf: &str) -> HostFacts {
+    let mut h = db_host(name);
+    let text = format!(
+        "[mysqld]\nwsrep_on = ON\nwsrep_provider = /usr/lib/galera/libgalera_smm.so\n{cnf}"
+    );
+    let fs = MemFs::with(&[(MY_CNF, text.as_str())]);
+    let parsed = crate::parse::mycnf::parse_option_files(&[MY_CNF.to_string()], &fs);
+    h.galera = crate::parse::galera::galera_facts(&parsed.entries, None, None);
+    assert!(h.galera.is_some(), "not a Galera node: {text}");
+    h.option_files = parsed.files_read;
+    h
+}
+
 /// File metadata of a present file.
 pub fn file_meta(path: &str, mode: u32, owner: &str, group: &str) -> FileMeta {
     FileMeta {

@@ -10,7 +10,9 @@ use sslaudit_rules::facts::{
     ProbeFacts, Reachability, TlsIdentity, what,
 };
 use sslaudit_rules::layout::Layout;
-use sslaudit_rules::parse::{dbyml, gemfile_lock, mycnf, openssl_cnf, passwd, version, x509};
+use sslaudit_rules::parse::{
+    dbyml, galera, gemfile_lock, mycnf, openssl_cnf, passwd, version, x509,
+};
 
 use crate::evidence::{HostEvidence, MysqlRecord, ProbeRecord};
 
@@ -83,6 +85,10 @@ pub fn build_host(ev: &HostEvidence) -> HostFacts {
             &parsed.entries,
             &mycnf::client_groups(server_version),
         ));
+    }
+    h.galera = galera::galera_facts(&parsed.entries, server_version, h.mysql.as_ref());
+    if let Some(g) = h.galera.as_mut() {
+        g.ports = ev.galera_ports.clone();
     }
     h.option_files = parsed.files_read;
 

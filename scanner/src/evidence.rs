@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sslaudit_rules::Location;
 use sslaudit_rules::facts::{
-    Access, Account, CollectionProblem, ConnectionFacts, FileMeta, PlaintextAnswer,
+    Access, Account, CollectionProblem, ConnectionFacts, FileMeta, GaleraPort, PlaintextAnswer,
     PrivateKeyFacts, Reachability, ReplicationChannel, Role,
 };
 use sslaudit_rules::parse::{FileSource, SourceError};
@@ -160,6 +160,9 @@ pub struct HostEvidence {
     pub mysql: Option<MysqlRecord>,
     pub connection: Option<ConnectionFacts>,
     pub probe: Option<ProbeRecord>,
+    /// A Galera node's replication port, as a bare TLS handshake found it
+    /// (`galera_ports.json`).
+    pub galera_ports: Vec<GaleraPort>,
     /// Problems met while reading the evidence itself (a broken mysql.json).
     pub problems: Vec<CollectionProblem>,
 }

@@ -130,6 +130,7 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
         mysql: None,
         connection: None,
         probe: None,
+        galera_ports: Vec::new(),
         problems: Vec::new(),
     };
     if h.access == Access::Wire {
@@ -224,11 +225,35 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
     {
         p.test_versions();
     }
+    if opts.probe
+        && let Some(port) = galera_replication_port(record.as_ref())
+    {
+        // From the host itself, as the MySQL probe: the cluster's ports are
+        // seldom open to the scanner.
+        let label = endpoint(&h.address, port);
+        ev.galera_ports = vec![crate::probe::tls_port_handshake(
+            &label,
+            ssh.direct_tcpip(&h.address, port)
+                .map_err(|e| io::Error::other(e.to_string())),
+        )];
+    }
     ev.mysql = record;
     ev.connection = connection;
     ev.problems.extend(problems);
     ev.probe = probe.map(Probe::finish);
     ev
+}
+
+/// The replication port of a running Galera node (`wsrep_on=ON`), from its
+/// `wsrep_provider_options`.
+fn galera_replication_port(record: Option<&MysqlRecord>) -> Option<u16> {
+    use sslaudit_rules::facts::galera::{parse_provider_options, replication_port};
+    let rec = record?;
+    variable(rec, "wsrep_on").filter(|v| v.trim().eq_ignore_ascii_case("ON"))?;
+    let opts = variable(rec, "wsrep_provider_options")
+        .map(parse_provider_options)
+        .unwrap_or_default();
+    Some(replication_port(&opts))
 }
 
 /// Collects a host audited from the wire (`ssh: none`): the probe's first

@@ -49,7 +49,7 @@ use openssl::ssl::{
 };
 
 use crate::evidence::ProbeRecord;
-use sslaudit_rules::facts::PlaintextAnswer;
+use sslaudit_rules::facts::{GaleraPort, PlaintextAnswer};
 
 /// The MySQL port used when an address names none.
 pub const DEFAULT_PORT: u16 = 3306;
@@ -124,6 +124,87 @@ pub fn probe_tcp(address: &str, opts: &ProbeOptions) -> ProbeRecord {
         probe.test_plaintext();
     }
     probe.finish()
+}
+
+/// A bare TLS handshake on a port that speaks TLS from its first byte
+/// (Galera's replication port, 4567, when replication is encrypted), over
+/// `stream`: a TCP connection or an SSH channel, which enforces its own
+/// timeouts. Nothing is sent after the handshake, and no certificate is
+/// checked (the probe observes; rules judge). A port that answers the
+/// ClientHello with bytes that are not TLS (galera's own protocol) is
+/// `tls: Some(false)`; one that only closes or times out tells nothing.
+pub fn tls_port_handshake<S: Read + Write>(label: &str, stream: io::Result<S>) -> GaleraPort {
+    let mut port = GaleraPort {
+        address: label.to_string(),
+        tls: None,
+        protocol: None,
+        cipher: None,
+        error: None,
+    };
+    let stream = match stream {
+        Ok(s) => s,
+        Err(e) => {
+            port.error = Some(format!("cannot connect: {e}"));
+            return port;
+        }
+    };
+    let ssl = match context(Offer::Full).and_then(|c| Ssl::new(c).map_err(|e| reasons(&e))) {
+        Ok(ssl) => ssl,
+        Err(e) => {
+            port.error = Some(e);
+            return port;
+        }
+    };
+    match ssl.connect(stream) {
+        Ok(mut tls) => {
+            port.tls = Some(true);
+            port.protocol = Some(tls.ssl().version_str().to_string());
+            port.cipher = tls.ssl().current_cipher().map(|c| c.name().to_string());
+            let _ = tls.shutdown();
+        }
+        Err(HandshakeError::Failure(mid)) => {
+            let e = mid.error();
+            let why = match (e.ssl_error(), e.io_error()) {
+                (Some(stack), _) => reasons(stack),
+                (None, Some(io)) => io.to_string(),
+                (None, None) if e.code() == ErrorCode::SYSCALL => {
+                    "the port closed the connection during the TLS handshake".to_string()
+                }
+                (None, None) => format!("TLS handshake failed (code {:?})", e.code()),
+            };
+            // OpenSSL's words for a first record that is no TLS record.
+            if [
+                "wrong version number",
+                "packet length too long",
+                "unknown protocol",
+            ]
+            .iter()
+            .any(|w| why.contains(w))
+            {
+                port.tls = Some(false);
+            }
+            port.error = Some(why);
+        }
+        Err(HandshakeError::WouldBlock(_)) => {
+            port.error = Some("timed out during the TLS handshake".to_string());
+        }
+        Err(HandshakeError::SetupFailure(e)) => port.error = Some(reasons(&e)),
+    }
+    port
+}
+
+/// [`tls_port_handshake`] over TCP to `address` (`host:port`), everything
+/// within `timeout`.
+pub fn tls_port_tcp(address: &str, timeout: Duration) -> GaleraPort {
+    let deadline = Instant::now() + timeout;
+    let stream = split_address(address)
+        .map_err(io::Error::other)
+        .and_then(|(host, port)| {
+            let addrs: Vec<SocketAddr> = (host.as_str(), port).to_socket_addrs()?.collect();
+            connect_tcp(&addrs, deadline, timeout).map_err(|f| io::Error::other(f.message))
+        })
+        .map(|stream| DeadlineTcp { stream, deadline });
+    tls_port_handshake(address, stream)
 }
 
 /// Probes over streams that `connect` opens, e.g. SSH `direct-tcpip`
@@ -538,6 +619,36 @@ fn failed(address: &str, message: String) -> ProbeRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A port that answers a ClientHello with its own protocol (galera's,
+    /// unencrypted) is told apart from one that says nothing.
+    #[test]
+    fn a_bare_tls_handshake_tells_plaintext_from_silence() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut hello = [0u8; 5];
+            s.read_exact(&mut hello).unwrap();
+            s.write_all(b"GCOMM handshake, not TLS\n").unwrap();
+            // Keep the connection until the client is done with it.
+            let _ = s.read(&mut [0u8; 512]);
+        });
+        let port = tls_port_tcp(&addr, Duration::from_secs(5));
+        server.join().unwrap();
+        assert_eq!(port.tls, Some(false), "{port:?}");
+        assert!(
+            port.describe().ends_with("answered without TLS"),
+            "{port:?}"
+        );
+
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = closed.local_addr().unwrap().to_string();
+        drop(closed);
+        let port = tls_port_tcp(&addr, Duration::from_secs(5));
+        assert_eq!(port.tls, None, "{port:?}");
+        assert!(port.error.unwrap().contains("refused"));
+    }
 
     #[test]
     fn addresses() {

@@ -167,6 +167,7 @@ pub fn read_host(dir: &Path) -> Result<HostEvidence, SnapshotError> {
         mysql: None,
         connection: None,
         probe: None,
+        galera_ports: Vec::new(),
         problems: Vec::new(),
     };
     let records: BTreeMap<String, FileRecord> =
@@ -181,6 +182,8 @@ pub fn read_host(dir: &Path) -> Result<HostEvidence, SnapshotError> {
     ev.mysql = read_json_evidence(dir, "mysql.json", &mut ev.problems);
     ev.connection = read_json_evidence(dir, "connection.json", &mut ev.problems);
     ev.probe = read_json_evidence(dir, "probe.json", &mut ev.problems);
+    ev.galera_ports =
+        read_json_evidence(dir, "galera_ports.json", &mut ev.problems).unwrap_or_default();
     Ok(ev)
 }
 
@@ -632,6 +635,9 @@ pub fn write_host(root: &Path, ev: &HostEvidence) -> Result<PathBuf, SnapshotErr
     if let Some(p) = &ev.probe {
         write_json(&dir.join("probe.json"), p)?;
     }
+    if !ev.galera_ports.is_empty() {
+        write_json(&dir.join("galera_ports.json"), &ev.galera_ports)?;
+    }
     Ok(dir)
 }
 
@@ -771,6 +777,7 @@ mod tests {
             mysql: None,
             connection: None,
             probe: None,
+            galera_ports: Vec::new(),
             problems: Vec::new(),
         };
         let host_dir = write_host(dir.path(), &ev).unwrap();

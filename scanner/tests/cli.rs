@@ -177,7 +177,7 @@ fn the_oscal_assessment_results_validate_and_keep_their_identifiers() {
             .as_array()
             .unwrap()
             .len(),
-        8
+        9
     );
     let observations = result["observations"].as_array().unwrap();
     assert!(!observations.is_empty());

@@ -389,6 +389,7 @@ fn collect_live(root: &str, option_files: &str) -> (files::Collected, HostFacts)
         mysql: None,
         connection: None,
         probe: None,
+        galera_ports: Vec::new(),
         problems: c.problems.clone(),
     };
     let facts = build_host(&ev);

@@ -9,8 +9,9 @@ use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
 use sslaudit_rules::facts::{
-    Access, CensusSource, CollectionProblem, ConnectionFacts, FileMeta, FileStatus, KeyAlgorithm,
-    LiveSession, PrivateKeyFacts, Reachability, Role, SessionCensus, SessionTransport,
+    Access, CensusSource, CollectionProblem, ConnectionFacts, FileMeta, FileStatus, GaleraPort,
+    KeyAlgorithm, LiveSession, PrivateKeyFacts, Reachability, Role, SessionCensus,
+    SessionTransport,
 };
 use sslaudit_scanner::evidence::{FileEntry, HostEvidence, HostMeta, MysqlRecord, ProbeRecord};
 use sslaudit_scanner::snapshot::{Written, as_written, read_host, write_host};
@@ -311,6 +312,23 @@ fn plaintext_answer() -> impl Strategy<Value = sslaudit_rules::facts::PlaintextA
     ]
 }
 
+fn galera_port() -> impl Strategy<Value = GaleraPort> {
+    (
+        "127\\.0\\.0\\.[0-9]{1,3}:[0-9]{1,5}",
+        option::of(any::<bool>()),
+        option::of(text()),
+        option::of(text()),
+        option::of(text()),
+    )
+        .prop_map(|(address, tls, protocol, cipher, error)| GaleraPort {
+            address,
+            tls,
+            protocol,
+            cipher,
+            error,
+        })
+}
+
 fn evidence() -> impl Strategy<Value = HostEvidence> {
     (
         meta(),
@@ -325,10 +343,11 @@ fn evidence() -> impl Strategy<Value = HostEvidence> {
             }),
         ),
         option::of(probe()),
+        vec(galera_port(), 0..2),
         vec(problem(), 0..3),
     )
         .prop_map(
-            |(meta, files, mysql, connection, probe, problems)| HostEvidence {
+            |(meta, files, mysql, connection, probe, galera_ports, problems)| HostEvidence {
                 meta,
                 origin: "proptest".into(),
                 declared_at: None,
@@ -336,6 +355,7 @@ fn evidence() -> impl Strategy<Value = HostEvidence> {
                 mysql,
                 connection,
                 probe,
+                galera_ports,
                 problems,
             },
         )
@@ -382,5 +402,6 @@ proptest! {
         prop_assert_eq!(back.mysql.as_ref().map(json), ev.mysql.as_ref().map(json));
         prop_assert_eq!(back.connection.as_ref(), ev.connection.as_ref());
         prop_assert_eq!(back.probe.as_ref().map(json), ev.probe.as_ref().map(json));
+        prop_assert_eq!(&back.galera_ports, &ev.galera_ports);
     }
 }

@@ -111,7 +111,7 @@ fn serve_answers_from_memory() {
     let (status, health, _) = get(&addr, "/healthz");
     assert_eq!(status, 200, "{health}");
     assert!(health.starts_with("last scan finished "), "{health}");
-    assert!(health.contains("(8 hosts)"), "{health}");
+    assert!(health.contains("(9 hosts)"), "{health}");
     let (status, page, _) = get(&addr, "/");
     assert_eq!(status, 200);
     assert!(

@@ -261,10 +261,10 @@ fn generated_shards_merge_into_the_whole_scan() {
 fn oversized_and_empty_shards_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path();
-    // The demo fleet: production (5 hosts) and staging (3) in 3 shards.
+    // The demo fleet: production (5 hosts) and staging (4) in 3 shards.
     let first = scan(&demo(), Some("1/3"), out, "a");
     assert!(
-        first.contains("environment production has 5 hosts, more than a fair share (3 of 8 in 3 shards): it stays whole in shard 1/3"),
+        first.contains("environment production has 5 hosts, more than a fair share (3 of 9 in 3 shards): it stays whole in shard 1/3"),
         "{first}"
     );
     let third = scan(&demo(), Some("3/3"), out, "c");

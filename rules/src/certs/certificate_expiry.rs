@@ -30,7 +30,11 @@ const HELP: &str = r#"## What it checks
 Every certificate the scan found: each certificate of every certificate file
 on the host (the server's `root.crt` and `server.crt`, the per-user keys under
 `/db/mysql/keygen/<user>/`, copies in `~<user>/.mysql/`, application client
-certificates named in database.yml, every member of a bundle) and the chain
+certificates named in database.yml, the certificates a Galera node's
+replication and state transfers use (`wsrep_provider_options`
+`socket.ssl_ca`/`socket.ssl_cert`, `[sst]` `tca`/`tcert`: the message says
+`used by Galera replication` or `SST`, whose expiry stops nodes from
+joining, not clients from connecting), every member of a bundle) and the chain
 the server presented to the TLS probe (keys parked in `/db/old_keys/` by Key
 Maintenance are left out). A certificate is reported when it has
 expired (critical), or when it expires within `expiry_high_days` (high) or
@@ -102,8 +106,19 @@ impl Rule for CertificateExpiry {
             } else {
                 String::new()
             };
+            // A certificate only Galera names breaks the cluster, not the
+            // clients: say so.
+            let galera = match (&host.galera, c.probe) {
+                (Some(g), None) => g.uses_of(&cert.path),
+                _ => Vec::new(),
+            };
+            let used_by = if galera.is_empty() {
+                String::new()
+            } else {
+                format!(", used by {}", galera.join(" and "))
+            };
             let message = format!(
-                "certificate {} {when} ({}){generation}",
+                "certificate {} {when} ({}{used_by}){generation}",
                 cert_name(cert),
                 c.whereabouts()
             );
@@ -510,6 +525,41 @@ mod tests {
         assert_eq!(
             out[0].location.file.as_deref(),
             Some("/etc/ssl/baltimore.crt")
+        );
+    }
+
+    /// A certificate only Galera uses breaks the cluster, not the clients:
+    /// the message says who uses it.
+    #[test]
+    fn galera_certificates_say_they_are_galera_s() {
+        let mut h = galera_node(
+            "db-1",
+            "wsrep_provider_options = \"socket.ssl_cert=/etc/mysql/galera/g.crt;socket.ssl_key=/etc/mysql/galera/g.key;socket.ssl_ca=ca.pem\"\n",
+        );
+        let expired = cert(
+            "/etc/mysql/galera/g.crt",
+            0,
+            "CN=galera",
+            "CN=ca",
+            ts("2026-05-01"),
+        );
+        h.certificates.insert(expired.path.clone(), vec![expired]);
+        let ca = cert(
+            "/var/lib/mysql/ca.pem",
+            0,
+            "CN=ca",
+            "CN=ca",
+            ts("2026-05-02"),
+        );
+        h.certificates.insert(ca.path.clone(), vec![ca]);
+        let out = run_at(&CertificateExpiry, vec![h], ts("2026-06-01"));
+        let messages: Vec<&str> = out.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "certificate CN=galera expired on 2026-05-01 (/etc/mysql/galera/g.crt, used by Galera replication)",
+                "certificate CN=ca expired on 2026-05-02 (/var/lib/mysql/ca.pem, used by Galera replication)",
+            ]
         );
     }
 

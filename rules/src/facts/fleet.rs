@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::attribution::is_loopback;
+pub use super::galera::GaleraDigest;
 use super::{Certificate, Fleet, HostFacts, HostNames, Role, TlsIdentity, YmlTarget, YmlUse};
 
 /// One host as rules that compare hosts see it.
@@ -36,6 +37,8 @@ pub struct HostDigest {
     /// What each MySQL environment of the host's database.yml files does
     /// with its TLS settings, on its driver (application hosts).
     pub client_tls: Vec<crate::app::driver::EnvTls>,
+    /// A Galera node's cluster and the TLS settings its members must agree on.
+    pub galera: Option<GaleraDigest>,
 }
 
 impl HostDigest {
@@ -71,6 +74,7 @@ impl HostDigest {
                 _ => Vec::new(),
             },
             client_tls: crate::app::driver::client_tls(host),
+            galera: host.galera.as_ref().map(|g| g.digest(host)),
         }
     }
 

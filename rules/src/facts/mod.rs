@@ -9,6 +9,7 @@ mod attribution;
 mod cert;
 mod config;
 mod fleet;
+pub mod galera;
 mod mysql;
 mod net;
 
@@ -23,7 +24,8 @@ pub use config::{
     ClientLibrary, DatabaseYml, DbEnvironment, GemfileLock, LibraryFamily, OpensslCnf, OptionSet,
     OptionValue, OsUser, YmlKey, YmlValue, normalize_option_name, resolve_app_path,
 };
-pub use fleet::{AppAccount, FleetSummary, FleetView, HostDigest};
+pub use fleet::{AppAccount, FleetSummary, FleetView, GaleraDigest, HostDigest};
+pub use galera::{GaleraFacts, GaleraPort, GaleraValue, ReplicationTls, SstTls};
 pub use mysql::{
     Account, CensusSource, Flavor, LiveSession, MysqlFacts, MysqlVersion, ReplicationChannel,
     Require, SessionCensus, SessionTransport,
@@ -307,6 +309,9 @@ pub struct HostFacts {
     pub connection: Option<ConnectionFacts>,
     /// The credential-less TLS probe of the server's port.
     pub probe: Option<ProbeFacts>,
+    /// The node's Galera settings, when it replicates with Galera.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub galera: Option<GaleraFacts>,
 }
 
 impl HostFacts {
@@ -339,6 +344,7 @@ impl HostFacts {
             mysql: None,
             connection: None,
             probe: None,
+            galera: None,
         }
     }
 

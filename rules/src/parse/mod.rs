@@ -2,6 +2,7 @@
 //! given (and, for option-file includes, a [`FileSource`]), never the disk.
 
 pub mod dbyml;
+pub mod galera;
 pub mod gemfile_lock;
 pub mod limits;
 pub mod mycnf;

@@ -163,6 +163,7 @@ pub fn probe(
                 mysql: None,
                 connection: None,
                 probe: Some(record),
+                galera_ports: Vec::new(),
                 problems: Vec::new(),
             };
             build_host(&ev)

@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use sslaudit_rules::facts::{CollectionProblem, FileMeta, FileStatus};
 use sslaudit_rules::layout::Layout;
-use sslaudit_rules::parse::{FileSource, SourceError, dbyml, gemfile_lock, mycnf, x509};
+use sslaudit_rules::parse::{FileSource, SourceError, dbyml, galera, gemfile_lock, mycnf, x509};
 
 use crate::evidence::{FileEntry, HostMeta};
 use crate::remote::{Exec, shell_quote};
@@ -290,13 +290,25 @@ fn follow_up(st: &State, layout: &Layout, meta: &HostMeta) -> Vec<Request> {
         }
         _ => st.data_dirs(layout),
     };
-    for e in &parsed.entries {
-        let is_file = SSL_FILE_OPTIONS.contains(&e.name.as_str());
-        let is_dir = SSL_DIR_OPTIONS.contains(&e.name.as_str());
-        let Some(v) = e.value.as_deref() else {
-            continue;
-        };
-        if !(is_file || is_dir) || v.is_empty() || v == mycnf::REDACTED {
+    // The ssl-* paths, then the certificates and keys Galera's replication
+    // and SST use (wsrep_provider_options socket.ssl_*, [sst] tca/tcert/tkey).
+    let named = parsed
+        .entries
+        .iter()
+        .filter_map(|e| {
+            let is_file = SSL_FILE_OPTIONS.contains(&e.name.as_str());
+            let is_dir = SSL_DIR_OPTIONS.contains(&e.name.as_str());
+            let v = e.value.as_deref()?;
+            (is_file || is_dir).then(|| (v.to_string(), is_dir))
+        })
+        .chain(
+            galera::named_files(&parsed.entries)
+                .into_iter()
+                .map(|v| (v, false)),
+        );
+    for (v, is_dir) in named {
+        let v = v.as_str();
+        if v.is_empty() || v == mycnf::REDACTED {
             continue;
         }
         let paths: Vec<String> = if v.starts_with('/') {

@@ -317,3 +317,71 @@ fn the_script_refuses_a_bad_header() {
     assert_eq!(out.status, Some(3));
     assert!(out.stdout.is_empty());
 }
+
+/// The certificates and keys only Galera names (wsrep_provider_options
+/// socket.ssl_*, [sst] tca/tcert/tkey) are collected too, from an
+/// included 60-galera.cnf: the certificate rules (SSL004) judge them.
+#[test]
+fn galera_certificates_are_collected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let r = root.to_str().unwrap().to_string();
+    let key = rsa_key_pem();
+    write(
+        &root,
+        "etc/my.cnf",
+        format!("[mysqld]\ndatadir={r}/data\n!includedir {r}/etc/mariadb.conf.d\n").as_bytes(),
+        0o644,
+    );
+    write(
+        &root,
+        "etc/mariadb.conf.d/60-galera.cnf",
+        format!(
+            "[galera]\nwsrep_on=ON\nwsrep_provider_options=\"gcache.size=16M;socket.ssl_cert={r}/galera/g.crt;\
+             socket.ssl_key={r}/galera/g.key;socket.ssl_ca=ca.pem\"\n[sst]\ntcert={r}/sst/s.crt\ntkey={r}/sst/s.key\n"
+        )
+        .as_bytes(),
+        0o644,
+    );
+    write(&root, "galera/g.crt", CERT.as_bytes(), 0o644);
+    write(&root, "galera/g.key", &key, 0o600);
+    write(&root, "sst/s.crt", CERT.as_bytes(), 0o644);
+    write(&root, "sst/s.key", &key, 0o600);
+    write(&root, "data/ca.pem", CERT.as_bytes(), 0o644);
+    let overrides = BTreeMap::from([
+        ("option_files".to_string(), format!("{r}/etc/my.cnf")),
+        ("data_dirs".to_string(), format!("{r}/nodata")),
+    ]);
+    let layout = Layout::with_overrides("engineyard", &overrides).unwrap();
+    let meta = HostMeta {
+        aliases: Vec::new(),
+        named_users: Vec::new(),
+        name: "local".into(),
+        environment: "test".into(),
+        roles: vec![],
+        address: None,
+        layout: "engineyard".into(),
+        layout_overrides: overrides,
+        app_user: None,
+        database_yml: vec![],
+        reachability: sslaudit_rules::facts::Reachability::Reachable,
+        access: Default::default(),
+        problems: vec![],
+    };
+    let exec = LocalExec {
+        name: "local".into(),
+    };
+    let c = collect(&exec, &layout, &meta, 1024 * 1024);
+    for p in ["galera/g.crt", "sst/s.crt", "data/ca.pem"] {
+        let e = c
+            .files
+            .get(&format!("{r}/{p}"))
+            .unwrap_or_else(|| panic!("{p} not collected: {:#?}", c.files.keys()));
+        assert_eq!(e.content.as_deref(), Some(CERT.as_bytes()), "{p}");
+    }
+    for p in ["galera/g.key", "sst/s.key"] {
+        let e = &c.files[&format!("{r}/{p}")];
+        assert!(e.key.is_some(), "{p}: a key, turned into facts");
+        assert!(e.content.is_none(), "{p}: key bytes are dropped");
+    }
+}

@@ -122,8 +122,8 @@ impl Fleet {
     /// path or `N`) and exactly the `extra` options given.
     pub fn up_with(subnet: u8, spec: &str, extra: &[&str], env: &[(&str, &str)]) -> Fleet {
         assert!(
-            // 78: probe_plaintext_live.
-            subnet == 41 || (51..=58).contains(&subnet) || (70..=79).contains(&subnet),
+            // 78: probe_plaintext_live; 80, 81: galera_live.
+            subnet == 41 || (51..=58).contains(&subnet) || (70..=81).contains(&subnet),
             "subnet {subnet} is not one of the live tests' (docs/testfleet.md)"
         );
         let dir = tempfile::tempdir().expect("temp dir");

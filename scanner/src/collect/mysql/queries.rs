@@ -48,20 +48,28 @@ pub(crate) const SECTIONS: [Section; 9] = [
 
 /// The global variables the rules (and a reader of the evidence) need: the
 /// version, every ssl/tls setting, where relative ssl paths resolve, the
-/// server's host name (which database.yml `host:` values name it), and
-/// whether its host cache counts the probe's connections.
+/// server's host name (which database.yml `host:` values name it), whether
+/// its host cache counts the probe's connections, and a Galera node's
+/// cluster and TLS settings (never `wsrep_sst_auth`, a password).
 const VARIABLES: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version', \
     'version_comment', 'version_ssl_library', 'have_ssl', 'have_openssl', 'datadir', 'hostname', \
     'require_secure_transport', 'auto_generate_certs', 'port', 'bind_address', \
-    'skip_networking', 'skip_name_resolve', 'max_connect_errors', 'host_cache_size') OR Variable_name LIKE 'ssl\\_%' OR Variable_name LIKE 'tls\\_%' \
+    'skip_networking', 'skip_name_resolve', 'max_connect_errors', 'host_cache_size', \
+    'wsrep_on', 'wsrep_provider', 'wsrep_provider_options', 'wsrep_cluster_name', \
+    'wsrep_cluster_address', 'wsrep_node_address', 'wsrep_node_incoming_address', \
+    'wsrep_sst_method', 'wsrep_sst_receive_address', 'wsrep_ssl_mode', \
+    'pxc_encrypt_cluster_traffic') OR Variable_name LIKE 'ssl\\_%' OR Variable_name LIKE 'tls\\_%' \
     OR Variable_name LIKE 'admin\\_ssl\\_%' OR Variable_name LIKE 'admin\\_tls\\_%'";
 
 /// The scanner's own session: `Ssl_cipher` and `Ssl_version` are empty when
 /// it is not encrypted. Also carries the loaded certificate's dates.
 const SESSION_STATUS: &str = "SHOW SESSION STATUS LIKE 'Ssl\\_%'";
 
-/// The dates of the certificate the server loaded (`Dec  1 00:00:00 2030 GMT`).
-const GLOBAL_STATUS: &str = "SHOW GLOBAL STATUS LIKE 'Ssl\\_server\\_not\\_%'";
+/// The dates of the certificate the server loaded (`Dec  1 00:00:00 2030
+/// GMT`), and a Galera node's view of its cluster.
+const GLOBAL_STATUS: &str = "SHOW GLOBAL STATUS WHERE Variable_name LIKE 'Ssl\\_server\\_not\\_%' \
+    OR Variable_name IN ('wsrep_incoming_addresses', 'wsrep_cluster_size', \
+    'wsrep_cluster_status', 'wsrep_local_state_comment')";
 
 /// `@@version` as a number (`10.11.19-MariaDB-...` -> 101119, `8.0.36-28` -> 80036).
 const SET_VERSION_ID: &str = "SET @sslaudit_version_id := \
@@ -153,7 +161,9 @@ impl Section {
         match self {
             Section::Variables => "SHOW GLOBAL VARIABLES",
             Section::SessionStatus => "SHOW SESSION STATUS LIKE 'Ssl_%'",
-            Section::GlobalStatus => "SHOW GLOBAL STATUS LIKE 'Ssl_server_not_%'",
+            Section::GlobalStatus => {
+                "SHOW GLOBAL STATUS WHERE Variable_name LIKE 'Ssl_server_not_%' OR ..."
+            }
             Section::Accounts => "SELECT ... FROM mysql.global_priv / mysql.user",
             Section::AllSlavesStatus => "SHOW ALL SLAVES STATUS",
             Section::ReplicaStatus => "SHOW REPLICA STATUS",
