@@ -101,6 +101,23 @@ mod tests {
         );
     }
 
+    /// A reference that is a link becomes the rule's SARIF `helpUri`:
+    /// it must be a URI alone, no words after it.
+    #[test]
+    fn links_among_the_references_are_bare_uris() {
+        for r in RULES {
+            for reference in r.meta().references.iter() {
+                if reference.starts_with("http://") || reference.starts_with("https://") {
+                    assert!(
+                        !reference.contains(char::is_whitespace),
+                        "{}: {reference:?}",
+                        r.meta().id
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn metadata_is_complete() {
         for r in RULES {

@@ -56,7 +56,7 @@ static META: RuleMeta = RuleMeta::new(
     &[
         "MySQL SSL Support: Enforce SSL Connections",
         "docs/drivers.md: the driver behaviour table",
-        "https://github.com/brianmario/mysql2/blob/master/README.md (SSL options)",
+        "https://github.com/brianmario/mysql2/blob/master/README.md",
     ],
 )
 .controls(&[
