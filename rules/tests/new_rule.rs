@@ -125,8 +125,14 @@ fn the_scaffold_makes_a_registered_rule_whose_tests_ask_for_its_logic() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Every other test the filter selects (the registry's meta-tests, the
+    // healthy-host test) passes; only the logic test fails.
+    let passed = text
+        .lines()
+        .find_map(|l| l.split_once(" passed; 1 failed"))
+        .and_then(|(head, _)| head.rsplit(' ').next()?.parse::<u32>().ok());
     assert!(
-        text.contains("3 passed; 1 failed"),
+        passed.is_some_and(|n| n >= 3),
         "the registry's meta-tests and the healthy-host test pass:\n{text}"
     );
 
