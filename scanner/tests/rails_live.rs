@@ -131,12 +131,12 @@ struct Outcome {
     warnings: Vec<String>,
 }
 
+/// Where the oracle is copied on the application host (the repository may
+/// live under /tmp, which every fleet host has of its own).
+const ORACLE: &str = "/data/matrix/rails-oracle.rb";
+
 fn run_oracle(fleet: &Fleet, envs: &[String]) -> BTreeMap<String, Outcome> {
-    let oracle = fleet_util::root().join("testfleet/rails-oracle.rb");
-    let out = fleet.ssh(
-        "app",
-        &format!("ruby {} {MATRIX} {}", oracle.display(), envs.join(" ")),
-    );
+    let out = fleet.ssh("app", &format!("ruby {ORACLE} {MATRIX} {}", envs.join(" ")));
     assert!(out.status.success(), "the oracle failed: {}", text(&out));
     let mut seen = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -184,6 +184,11 @@ fn every_database_yml_verdict_matches_the_real_driver() {
     assert!(version.status.success(), "{}", text(&version));
     let mysql2 = String::from_utf8(version.stdout).unwrap();
     std::fs::create_dir_all(app.join("data/matrix/config")).unwrap();
+    std::fs::copy(
+        fleet_util::root().join("testfleet/rails-oracle.rb"),
+        app.join(ORACLE.trim_start_matches('/')),
+    )
+    .unwrap();
     std::fs::write(
         app.join(MATRIX.trim_start_matches('/')),
         matrix(&fleet, &password),
@@ -210,8 +215,7 @@ fn every_database_yml_verdict_matches_the_real_driver() {
     let url = fleet.ssh(
         "app",
         &format!(
-            "RAILS_ENV=database_url DATABASE_URL='mysql2://deploy:{password}@db-other:3306/shop_rails?sslverify=false' ruby {} {MATRIX} database_url",
-            fleet_util::root().join("testfleet/rails-oracle.rb").display()
+            "RAILS_ENV=database_url DATABASE_URL='mysql2://deploy:{password}@db-other:3306/shop_rails?sslverify=false' ruby {ORACLE} {MATRIX} database_url"
         ),
     );
     assert!(url.status.success(), "{}", text(&url));
