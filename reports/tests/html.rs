@@ -819,3 +819,45 @@ fn a_finding_names_the_command_that_plans_its_fix() {
         "only the finding with a fix shows one"
     );
 }
+
+#[test]
+fn the_session_census_lists_who_connects_without_tls_now() {
+    use sslaudit_rules::facts::{CensusSource, LiveSession, SessionCensus, SessionTransport};
+    let mut report = demo_report();
+    let html = render_with(&report, &demo_rules(), &gate(Some(Severity::High)));
+    assert!(!html.contains("id=\"census\""), "no census, no section");
+    let session = |user: &str, transport: SessionTransport, count: u32| LiveSession {
+        user: user.into(),
+        host: "10.0.0.31".into(),
+        transport,
+        cipher: None,
+        program: Some("<nightly>".into()),
+        count,
+    };
+    report.hosts[0].census = Some(SessionCensus {
+        source: CensusSource::PerformanceSchema,
+        note: None,
+        sessions: vec![
+            session("deploy", SessionTransport::Tls, 9),
+            session("cron_report", SessionTransport::Tcp, 2),
+        ],
+    });
+    report.hosts[1].census = Some(SessionCensus {
+        source: CensusSource::Unavailable,
+        note: Some("SELECT command denied".into()),
+        sessions: vec![],
+    });
+    let html = render_with(&report, &demo_rules(), &gate(Some(Severity::High)));
+    assert!(html.contains("id=\"census\""));
+    assert!(
+        html.contains("<code>cron_report@10.0.0.31</code>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<code>deploy@10.0.0.31</code>"),
+        "TLS sessions are not listed"
+    );
+    assert!(html.contains(&esc("<nightly>")));
+    assert!(html.contains("No census on: "));
+    assert!(html.contains("SELECT command denied"));
+}

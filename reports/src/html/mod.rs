@@ -33,6 +33,7 @@
 //! gate, `rule_help` turns rule help into plain-text blocks, `timeline` and
 //! `expiry_chart` make the certificate expiry section.
 
+mod census;
 mod client_tls;
 mod expiry_chart;
 mod limits;

@@ -74,6 +74,7 @@ pub(super) struct Page {
     filter_rules: Vec<FilterRule>,
     readiness: Option<ReadinessView>,
     client_tls: Option<super::client_tls::ClientTlsView>,
+    census: Option<super::census::CensusView>,
 }
 
 /// "Who breaks when the CA changes": every client trust store against its
@@ -860,6 +861,7 @@ impl Page {
             filter_rules,
             readiness: ReadinessView::of(report),
             client_tls: super::client_tls::ClientTlsView::of(report),
+            census: super::census::CensusView::of(report),
         }
     }
 }

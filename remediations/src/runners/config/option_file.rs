@@ -10,7 +10,6 @@ use sslaudit_rules::facts::{HostFacts, OptionSet, OptionValue};
 use sslaudit_rules::parse::mycnf::{effective, parse_option_files, server_groups, unquote_value};
 use sslaudit_rules::parse::{FileSource, SourceError};
 
-use super::explain_hint;
 use crate::runners::server::server_version;
 use crate::runners::{Builder, Refusal, bare, indent_of, line_ending, split_lines};
 
@@ -356,7 +355,7 @@ fn verify_options(
                 host: host.name.clone(),
                 path: path.to_string(),
                 reason: format!("the edited file would set {name} to {got:?}, not {value}"),
-                instead: explain_hint("SSL002"),
+                instead: "set it by hand in the file mysqld reads, then rescan".into(),
             });
         }
     }
