@@ -43,13 +43,7 @@ fn live_plaintext_sessions_are_named_and_block_enforcement_until_gone() {
         return;
     }
     let fleet = Fleet::up(58, SPEC, &[], &[]);
-    let pw = fleet
-        .read("sslaudit.env")
-        .lines()
-        .find_map(|l| l.strip_prefix("export SSLAUDIT_MYSQL_PASSWORD="))
-        .unwrap()
-        .trim()
-        .to_string();
+    let pw = fleet.sslaudit_password();
     let env = [("SSLAUDIT_MYSQL_PASSWORD", pw.as_str())];
     let cwd = fleet.dir.path();
 

@@ -128,16 +128,7 @@ fn galera_clusters_are_audited_for_their_own_traffic() {
     );
 
     // The same through the scanner's own TLS connection (via: tcp).
-    let env = [(
-        "SSLAUDIT_MYSQL_PASSWORD",
-        plain
-            .read("sslaudit.env")
-            .lines()
-            .find_map(|l| l.strip_prefix("export SSLAUDIT_MYSQL_PASSWORD="))
-            .unwrap()
-            .trim()
-            .to_string(),
-    )];
+    let env = [("SSLAUDIT_MYSQL_PASSWORD", plain.sslaudit_password())];
     let json = plain.path("plain-tcp.json");
     let o = sslaudit(
         &[

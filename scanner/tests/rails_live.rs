@@ -84,6 +84,8 @@ fn variants() -> Vec<(&'static str, String)> {
             "erb",
             "  sslca: <%= \"/home/deploy/\" + \".mysql/root.crt\" %>\n  sslverify: true\n",
         ),
+        // The CA from a template, by YAML merge key (`default: &tls`).
+        v("merged", "  <<: *tls\n"),
         v(
             "url_ca_verify_false",
             &format!("?sslca={K}/root.crt&sslverify=false"),
@@ -97,6 +99,9 @@ fn variants() -> Vec<(&'static str, String)> {
 fn matrix(fleet: &Fleet, password: &str) -> String {
     let mut out =
         String::from("# The real-driver matrix, written by scanner/tests/rails_live.rs\n");
+    out.push_str(&format!(
+        "default: &tls\n  sslca: {K}/root.crt\n  sslverify: true\n"
+    ));
     for (server, name, n) in SERVERS {
         for (by, host) in [("name", name.to_string()), ("ip", fleet.address(n))] {
             for (variant, body) in variants() {

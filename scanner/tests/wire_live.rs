@@ -16,16 +16,6 @@ use serde_json::Value;
 
 const NONE: &[&str] = &[];
 
-fn password(fleet: &Fleet) -> String {
-    fleet
-        .read("sslaudit.env")
-        .lines()
-        .find_map(|l| l.strip_prefix("export SSLAUDIT_MYSQL_PASSWORD="))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
 fn host<'a>(r: &'a Value, name: &str) -> &'a Value {
     r["hosts"]
         .as_array()
@@ -51,7 +41,7 @@ fn ssh_less_servers_are_audited_from_the_wire_and_rotation_readiness_is_told() {
     }
     let spec = fleet_util::root().join("testfleet/examples/wire.spec");
     let fleet = Fleet::up(79, spec.to_str().unwrap(), &[], &[]);
-    let pw = password(&fleet);
+    let pw = fleet.sslaudit_password();
     let env = [("SSLAUDIT_MYSQL_PASSWORD", pw.as_str())];
     let cwd = fleet.dir.path();
     let next = format!("wire={}", fleet.path("ca/wire-next/root.crt"));

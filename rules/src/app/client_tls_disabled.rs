@@ -1,7 +1,7 @@
 //! SSL020: a setting that switches TLS off on purpose, in a database.yml
 //! environment, a client option group or the server's options.
 
-use crate::app::driver::{Tri, env_tls};
+use crate::app::driver::{SslMode, Tri, env_tls};
 use crate::app::transport::literal;
 use crate::facts::{HostFacts, OptionSet, OptionValue};
 use crate::rule::Control;
@@ -81,12 +81,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 /// mysql2 accepts `disabled`, `:disabled`, `DISABLED` and `SSL_MODE_DISABLED`.
 fn is_disabled_mode(s: &str) -> bool {
-    let m = s
-        .trim()
-        .trim_start_matches(':')
-        .to_ascii_uppercase()
-        .replace('-', "_");
-    m.strip_prefix("SSL_MODE_").unwrap_or(&m) == "DISABLED"
+    SslMode::of(s) == SslMode::Disabled
 }
 
 /// `skip-ssl` as written, with `=value` when it has one.

@@ -127,8 +127,13 @@ impl SslMode {
         if v.erb {
             return SslMode::Unknown;
         }
-        let m = v
-            .value
+        SslMode::of(&v.value)
+    }
+
+    /// A literal value in any of those spellings (also `ssl-mode=` of an
+    /// option file).
+    pub fn of(value: &str) -> SslMode {
+        let m = value
             .trim()
             .trim_start_matches(':')
             .to_ascii_uppercase()

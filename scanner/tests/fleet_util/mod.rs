@@ -166,6 +166,16 @@ impl Fleet {
         format!("127.0.{}.{n}", self.subnet)
     }
 
+    /// The scanner account's MySQL password (`sslaudit.env`).
+    pub fn sslaudit_password(&self) -> String {
+        self.read("sslaudit.env")
+            .lines()
+            .find_map(|l| l.strip_prefix("export SSLAUDIT_MYSQL_PASSWORD="))
+            .expect("sslaudit.env holds SSLAUDIT_MYSQL_PASSWORD")
+            .trim()
+            .to_string()
+    }
+
     pub fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
