@@ -833,6 +833,7 @@ fn the_session_census_lists_who_connects_without_tls_now() {
         cipher: None,
         program: Some("<nightly>".into()),
         count,
+        seen: None,
     };
     report.hosts[0].census = Some(SessionCensus {
         source: CensusSource::PerformanceSchema,
@@ -841,11 +842,15 @@ fn the_session_census_lists_who_connects_without_tls_now() {
             session("deploy", SessionTransport::Tls, 9),
             session("cron_report", SessionTransport::Tcp, 2),
         ],
+        samples: 1,
+        window_secs: 0,
     });
     report.hosts[1].census = Some(SessionCensus {
         source: CensusSource::Unavailable,
         note: Some("SELECT command denied".into()),
         sessions: vec![],
+        samples: 1,
+        window_secs: 0,
     });
     let html = render_with(&report, &demo_rules(), &gate(Some(Severity::High)));
     assert!(html.contains("id=\"census\""));

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
+use std::time::Duration;
 
 use rayon::prelude::*;
 use sslaudit_rules::facts::{Access, CollectionProblem, Reachability, Role, what};
@@ -30,6 +31,9 @@ pub struct LiveOptions {
     pub probe: bool,
     /// Hosts collected at once: I/O bound work, so not the number of cores.
     pub jobs: usize,
+    /// Sample the session census over this window (`--census 30s`); zero
+    /// looks once.
+    pub census: Duration,
 }
 
 impl Default for LiveOptions {
@@ -38,6 +42,7 @@ impl Default for LiveOptions {
             max_file_bytes: DEFAULT_MAX_BYTES,
             probe: true,
             jobs: 32,
+            census: Duration::ZERO,
         }
     }
 }
@@ -80,11 +85,15 @@ pub(crate) fn tcp_settings(h: &InventoryHost) -> Result<TcpSettings, CollectionP
     })
 }
 
-fn client_settings(h: &InventoryHost) -> Result<ClientSettings, CollectionProblem> {
+fn client_settings(
+    h: &InventoryHost,
+    census: Duration,
+) -> Result<ClientSettings, CollectionProblem> {
     Ok(ClientSettings {
         user: h.mysql.user.clone(),
         password: password(h)?,
         timeout: h.ssh.timeout,
+        census_window: census,
         ..ClientSettings::default()
     })
 }
@@ -98,18 +107,32 @@ pub(crate) fn endpoint(host: &str, port: u16) -> String {
     }
 }
 
-fn collect_mysql(h: &InventoryHost, ssh: &SshHost) -> Collected {
+fn collect_mysql(h: &InventoryHost, ssh: &SshHost, census: Duration) -> Collected {
     let fail = |p: CollectionProblem| (None, None, vec![p]);
+    let tcp = |h| {
+        tcp_settings(h).map(|s| TcpSettings {
+            census_window: census,
+            ..s
+        })
+    };
     match h.mysql.via {
-        Via::Ssh => match client_settings(h) {
-            Ok(s) => collect_via_client(ssh, &s),
+        Via::Ssh => match client_settings(h, census) {
+            Ok(s) => {
+                // The client's output of a sampled census arrives at its
+                // end: the exec may take the window longer than one read.
+                let timeout = ssh.timeout();
+                ssh.set_timeout(timeout + census);
+                let collected = collect_via_client(ssh, &s);
+                ssh.set_timeout(timeout);
+                collected
+            }
             Err(p) => fail(p),
         },
-        Via::Tcp => match tcp_settings(h) {
+        Via::Tcp => match tcp(h) {
             Ok(s) => collect_via_tcp(&h.address, h.mysql.port, &s),
             Err(p) => fail(p),
         },
-        Via::Tunnel => match tcp_settings(h) {
+        Via::Tunnel => match tcp(h) {
             Ok(s) => match SshHost::forward(h, &h.address, h.mysql.port) {
                 Ok(fwd) => collect_via_tunnel(fwd.port(), &endpoint(&h.address, h.mysql.port), &s),
                 Err(e) => fail(problem(what::MYSQL_CONNECTION, e.to_string())),
@@ -197,7 +220,7 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
         )),
         _ => None,
     };
-    let (record, connection, problems) = collect_mysql(h, &ssh);
+    let (record, connection, problems) = collect_mysql(h, &ssh, opts.census);
     if opts.probe && h.mysql.via == Via::Ssh {
         // The host's own client used the socket, which resets nothing: a
         // probe from the host to its own address would add up there.
@@ -271,7 +294,14 @@ fn collect_wire(h: &InventoryHost, opts: &LiveOptions, mut ev: HostEvidence) -> 
     };
     let mut probe = opts.probe.then(|| Probe::tcp(&target, &probe_opts));
     let (record, connection, problems) = match tcp_settings(h) {
-        Ok(s) => collect_via_tcp(&h.address, h.mysql.port, &s),
+        Ok(s) => collect_via_tcp(
+            &h.address,
+            h.mysql.port,
+            &TcpSettings {
+                census_window: opts.census,
+                ..s
+            },
+        ),
         Err(p) => (None, None, vec![p]),
     };
     if let Some(p) = probe.as_mut() {

@@ -92,7 +92,7 @@ fn sql_route(h: &InventoryHost) -> SqlRoute {
 /// certificate through the TLS probe (from the host itself unless
 /// `via: tcp`).
 pub fn connect(h: &InventoryHost) -> Result<HostTarget, RemoteError> {
-    let mut ssh = SshHost::connect(h)?;
+    let ssh = SshHost::connect(h)?;
     ssh.set_timeout(COMMAND_TIMEOUT.max(h.ssh.timeout));
     let ssh = Arc::new(ssh);
     let opts = ProbeOptions {

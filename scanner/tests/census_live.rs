@@ -2,11 +2,13 @@
 //! and a reporting cron job nobody listed, holding one session open over
 //! TCP in plaintext and one over TLS without a client certificate (the
 //! `live-clients` fault). The scan names the plaintext session (SSL028)
-//! and lists both in the report's census, via ssh and via tcp;
+//! and lists both in the report's census, via ssh and via tcp; a census
+//! window (`--census 6s`) catches a client that connects only briefly.
 //! enforce-x509 and the require_secure_transport runner refuse while the
-//! plaintext session lives, naming it, and plan once it is gone; the
-//! secure-transport runner then applies, is verified (plaintext logins
-//! refused, TLS ones work) and rolls back.
+//! plaintext session lives, naming it; enforce-x509 still refuses while
+//! the certificate-less TLS session lives, and plans once it is gone; the
+//! secure-transport runner applies, is verified (plaintext logins refused,
+//! TLS ones work) and rolls back.
 //! Runs only with SSLAUDIT_LIVE=1; subnet 58.
 #![allow(clippy::unwrap_used)] // helpers of integration tests panic like the tests do
 
@@ -90,6 +92,68 @@ fn live_plaintext_sessions_are_named_and_block_enforcement_until_gone() {
         );
     }
 
+    // A client that connects for 1.5 s every 2.5 s: one look may miss it,
+    // a window of looks (once a second, every look of a session longer
+    // than the interval inside the window) cannot.
+    let deploy_pw = fleet.read("secrets/deploy.password").trim().to_string();
+    let sql = format!("CREATE USER 'bi_refresh'@'%' IDENTIFIED BY '{deploy_pw}' REQUIRE NONE");
+    let made = fleet.ssh("db-master", &format!("mariadb -e \"{sql}\""));
+    assert!(made.status.success(), "{}", text(&made));
+    let looper = format!(
+        "rm -f /tmp/bi.stop; nohup setsid sh -c 'while [ ! -e /tmp/bi.stop ]; do MYSQL_PWD={deploy_pw} mariadb --skip-ssl -h {} -u bi_refresh -e \"SELECT SLEEP(1.5)\"; sleep 1; done' >/dev/null 2>&1 </dev/null &",
+        fleet.address(1)
+    );
+    let started = fleet.ssh("db-master", &looper);
+    assert!(started.status.success(), "{}", text(&started));
+    for inv in ["inventory.yaml", "inventory-tcp.yaml"] {
+        let json = fleet.path(&format!("{inv}.window.json"));
+        let args = [
+            "scan",
+            "--inventory",
+            &fleet.path(inv),
+            "--census",
+            "6s",
+            "--json",
+            &json,
+            "--fail-on",
+            "never",
+        ];
+        let out = sslaudit(&args, &env, cwd);
+        assert_sane(&out);
+        assert!(out.status.success(), "{inv}: {}", text(&out));
+        let r = report(&json);
+        let c = census(&r);
+        assert_eq!(c["window_secs"], 6, "{inv}: {c}");
+        assert!(c["samples"].as_u64().unwrap() >= 6, "{inv}: {c}");
+        let bi = c["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["user"] == "bi_refresh")
+            .unwrap_or_else(|| panic!("{inv}: the brief client was not seen: {c}"));
+        assert_eq!(bi["transport"], "tcp", "{bi}");
+        let seen = bi["seen"].as_u64().unwrap();
+        assert!(
+            seen >= 1 && seen < c["samples"].as_u64().unwrap(),
+            "{inv}: {c}"
+        );
+        let named = ssl028(&r);
+        assert!(
+            named.iter().any(|m| m.starts_with("bi_refresh@")
+                && m.contains("while the census watched (6 s, seen in")),
+            "{inv}: {named:?}"
+        );
+    }
+    let stop = fleet.ssh(
+        "db-master",
+        "touch /tmp/bi.stop; for i in $(seq 100); do n=$(mariadb -N -e \"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'bi_refresh'\"); [ \"$n\" = 0 ] && exec mariadb -e \"DROP USER 'bi_refresh'@'%'\"; sleep 0.1; done; exit 1",
+    );
+    assert!(
+        stop.status.success(),
+        "the brief client did not stop: {}",
+        text(&stop)
+    );
+
     // REQUIRE X509 for cron_report would cut its plaintext session off: refused, named.
     let inv = fleet.path("inventory.yaml");
     let plan = fleet.path("plan.json");
@@ -135,36 +199,39 @@ fn live_plaintext_sessions_are_named_and_block_enforcement_until_gone() {
         "{said}"
     );
 
-    // The plaintext session goes away; the TLS one stays (whether it
-    // presents a certificate cannot be seen: the step says so).
-    let kill = fleet.ssh(
-        "db-master",
-        "mariadb -N -e \"SELECT PROCESSLIST_ID FROM performance_schema.threads WHERE PROCESSLIST_USER = 'cron_report' AND CONNECTION_TYPE = 'TCP/IP'\" | xargs -r -n1 mariadb-admin kill",
-    );
-    assert!(kill.status.success(), "{}", text(&kill));
+    // The plaintext session goes away. The TLS one stays, and nothing
+    // shows whether it presents a client certificate (no host of the
+    // inventory connects as cron_report): REQUIRE X509 is still refused,
+    // naming it; require_secure_transport would keep it.
+    let kill = |transport: &str| {
+        let kill = fleet.ssh(
+            "db-master",
+            &format!("mariadb -N -e \"SELECT PROCESSLIST_ID FROM performance_schema.threads WHERE PROCESSLIST_USER = 'cron_report' AND CONNECTION_TYPE = '{transport}'\" | xargs -r -n1 mariadb-admin kill"),
+        );
+        assert!(kill.status.success(), "{}", text(&kill));
+    };
+    kill("TCP/IP");
     let out = sslaudit(&plan_args, &env, cwd);
     let said = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{said}");
-    let p: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
-    let step = p["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["host"] == "db-master")
-        .unwrap_or_else(|| panic!("no step on db-master: {p}"));
-    let why = step["why"].as_str().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(
-        why.contains("no live session would be cut off")
-            && why.contains("1 live session(s) it does not cut off by their transport"),
-        "{why}"
+        said.contains("live sessions would be cut off: cron_report@")
+            && said.contains("on db-master (TLS, with no client certificate known"),
+        "{said}"
     );
-    assert!(step.to_string().contains("cron_report"), "{step}");
+    assert!(!said.contains("TCP without TLS"), "{said}");
 
     // Now require_secure_transport: on live and in my.cnf, verified by the
     // rescan; a plaintext login is refused, a TLS one works; rolled back.
     let state = fleet.path("state");
     let out = sslaudit(&st_args, &env, cwd);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let p: Value = serde_json::from_str(&std::fs::read_to_string(&st_plan).unwrap()).unwrap();
+    assert!(
+        p.to_string()
+            .contains("1 live session(s) it does not cut off (over TLS or a local socket)"),
+        "{p}"
+    );
     let out = sslaudit(
         &[
             "remediate",
@@ -187,7 +254,6 @@ fn live_plaintext_sessions_are_named_and_block_enforcement_until_gone() {
     let my_cnf =
         std::fs::read_to_string(fleet.upper("db-master").join("etc/mysql/my.cnf")).unwrap();
     assert!(my_cnf.contains("require_secure_transport = ON"), "{my_cnf}");
-    let deploy_pw = fleet.read("secrets/deploy.password").trim().to_string();
     let login = |tls: &str| {
         fleet.ssh(
             "db-master",
@@ -238,4 +304,26 @@ fn live_plaintext_sessions_are_named_and_block_enforcement_until_gone() {
         login("--skip-ssl").status.success(),
         "rolled back: plaintext logins work again"
     );
+
+    // The TLS session goes too: REQUIRE X509 is planned, with the census
+    // in the step.
+    kill("SSL/TLS");
+    let out = sslaudit(&plan_args, &env, cwd);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let p: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let step = p["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["host"] == "db-master")
+        .unwrap_or_else(|| panic!("no step on db-master: {p}"));
+    assert!(
+        step["why"]
+            .as_str()
+            .unwrap()
+            .contains("session census: no live session would be cut off"),
+        "{step}"
+    );
+    assert!(step.to_string().contains("cron_report"), "{step}");
 }

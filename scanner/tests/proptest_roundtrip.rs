@@ -238,6 +238,7 @@ fn census() -> impl Strategy<Value = SessionCensus> {
                 cipher,
                 program,
                 count,
+                seen: None,
             },
         );
     let source = prop_oneof![
@@ -250,6 +251,8 @@ fn census() -> impl Strategy<Value = SessionCensus> {
             source,
             note,
             sessions,
+            samples: 1,
+            window_secs: 0,
         }
     })
 }

@@ -15,8 +15,21 @@ pub(crate) struct Change<'a> {
     pub subject: String,
     /// The sessions the change concerns (an account's; all of them).
     pub concerns: &'a dyn Fn(&LiveSession) -> bool,
-    /// Whether a session of that transport would be cut off.
-    pub cuts: fn(SessionTransport) -> bool,
+    /// How a session would be cut off (its transport, or why a TLS one
+    /// may be), or `None` when it would not.
+    pub cuts: &'a dyn Fn(&LiveSession) -> Option<String>,
+    /// What the sessions it does not cut off have in common, for the note.
+    pub kept: &'a str,
+}
+
+/// A transport as the refusal names it.
+pub(crate) fn how(t: SessionTransport) -> String {
+    match t {
+        SessionTransport::Unknown => {
+            "connected, how cannot be seen (performance_schema is off)".into()
+        }
+        t => t.as_str().into(),
+    }
 }
 
 /// `Ok(note)` for the step's why, or the refusal.
@@ -38,18 +51,12 @@ pub(crate) fn preflight<'h>(
             continue;
         };
         for s in census.sessions.iter().filter(|s| (change.concerns)(s)) {
-            if !(change.cuts)(s.transport) {
+            let Some(how) = (change.cuts)(s) else {
                 kept += s.count;
                 continue;
-            }
-            let how = match s.transport {
-                SessionTransport::Unknown => {
-                    "connected, how cannot be seen (performance_schema is off)"
-                }
-                t => t.as_str(),
             };
             cut.push(format!(
-                "{}@{} on {} ({how}, {} session{}{})",
+                "{}@{} on {} ({how}, {} session{}{}{})",
                 s.user,
                 s.host,
                 h.name,
@@ -58,13 +65,15 @@ pub(crate) fn preflight<'h>(
                 s.program
                     .as_deref()
                     .map(|p| format!(", {p}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                census.seen_note(s),
             ));
         }
     }
     let kept_note = if kept > 0 {
         format!(
-            "; {kept} live session(s) it does not cut off by their transport (TLS sessions: whether they present a client certificate the census cannot see)"
+            "; {kept} live session(s) it does not cut off ({})",
+            change.kept
         )
     } else {
         String::new()

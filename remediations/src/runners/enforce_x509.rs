@@ -282,13 +282,14 @@ fn check_app(
     Ok(checked)
 }
 
-/// Checks the replicas; `Err` is (replica, why).
-fn check_replicas(
-    b: &Builder,
+/// Checks the replicas: each one that replicates with the account and
+/// what it presents; `Err` is (replica, why).
+fn check_replicas<'h>(
+    b: &Builder<'_, 'h>,
     a: &Account,
     cas: &[Certificate],
     as_of: Option<i64>,
-) -> Result<Vec<String>, (String, String)> {
+) -> Result<Vec<(&'h HostFacts, String)>, (String, String)> {
     let mut checked = Vec::new();
     for r in b.env.members().filter(|h| h.has_role(Role::DbReplica)) {
         if !could_connect(&a.host, r) {
@@ -327,7 +328,7 @@ fn check_replicas(
             {
                 return Err((r.name.clone(), format!("{shown}: {why}")));
             }
-            checked.push(format!("{} ({shown} presents {cert})", r.name));
+            checked.push((r, format!("{} ({shown} presents {cert})", r.name)));
         }
     }
     Ok(checked)
@@ -389,14 +390,37 @@ pub(crate) fn plan(b: &mut Builder, host: &HostFacts, findings: &[&Finding]) {
 
 /// The census preflight: on every database host of the environment (the
 /// REQUIRE clause replicates), no live session of the account that REQUIRE
-/// X509 would cut off: one over TCP without TLS, a local socket one, or one
-/// whose transport cannot be seen.
-fn live_sessions(b: &Builder, a: &Account) -> Result<String, Refusal> {
+/// X509 would cut off: one over TCP without TLS, a local socket one, one
+/// whose transport cannot be seen, or a TLS one without a client
+/// certificate. The server does not show whether a TLS session presented
+/// one, so a TLS session counts as presenting one only when it comes from
+/// a host of `presenting` (checked above to present a valid certificate
+/// for the account, by name or address).
+fn live_sessions(b: &Builder, a: &Account, presenting: &[&HostFacts]) -> Result<String, Refusal> {
     let concerns = |s: &LiveSession| s.user == a.user && host_matches(&a.host, &s.host);
+    let checked = |client: &str| {
+        presenting.iter().any(|h| {
+            h.name.eq_ignore_ascii_case(client)
+                || h.address
+                    .as_deref()
+                    .is_some_and(|addr| addr.eq_ignore_ascii_case(client))
+        })
+    };
+    let cuts = |s: &LiveSession| {
+        match s.transport {
+        SessionTransport::Tls if checked(&s.host) => None,
+        SessionTransport::Tls => Some(
+            "TLS, with no client certificate known: the server does not show whether one was presented, and no host of the inventory at that address is checked to present one"
+                .to_string(),
+        ),
+        t => Some(census::how(t)),
+    }
+    };
     let change = census::Change {
         subject: a.name(),
         concerns: &concerns,
-        cuts: |t| t != SessionTransport::Tls,
+        cuts: &cuts,
+        kept: "over TLS from hosts checked to present a client certificate",
     };
     census::preflight(b, b.env.members().filter(|h| h.is_db()), &change)
 }
@@ -451,9 +475,9 @@ fn plan_account(
             instead: "configure ssl-ca (SSL002) and rescan".into(),
         });
     }
-    let sessions_note = live_sessions(b, a)?;
     let keygen = b.env.keygen_hint();
     let mut checked = Vec::new();
+    let mut presenting = Vec::new();
     for h in b
         .env
         .members()
@@ -467,7 +491,12 @@ fn plan_account(
             ));
         }
         match check_app(b, h, a, &cas, as_of) {
-            Ok(c) => checked.extend(c),
+            Ok(c) => {
+                if !c.is_empty() {
+                    presenting.push(h);
+                }
+                checked.extend(c);
+            }
             Err(reason) => {
                 let instead = format!(
                     "{keygen}, then add sslca/sslkey/sslcert to its database.yml (`sslaudit remediate plan --rule SSL006`) and restart the application"
@@ -477,7 +506,12 @@ fn plan_account(
         }
     }
     match check_replicas(b, a, &cas, as_of) {
-        Ok(c) => checked.extend(c),
+        Ok(c) => {
+            for (replica, what) in c {
+                presenting.push(replica);
+                checked.push(what);
+            }
+        }
         Err((host, reason)) => {
             return Err(not_ready(
                 &host,
@@ -486,6 +520,7 @@ fn plan_account(
             ));
         }
     }
+    let sessions_note = live_sessions(b, a, &presenting)?;
     let (sql, undo) = if has_alter_user(version.flavor, version.triple()) {
         (
             format!("ALTER USER {account} REQUIRE X509"),
@@ -639,6 +674,8 @@ mod tests {
             source: CensusSource::PerformanceSchema,
             note: None,
             sessions,
+            samples: 1,
+            window_secs: 0,
         })
     }
 
@@ -650,6 +687,7 @@ mod tests {
             cipher: None,
             program: Some("backup.sh".into()),
             count: 2,
+            seen: None,
         }
     }
 
@@ -698,6 +736,51 @@ mod tests {
     }
 
     #[test]
+    fn tls_sessions_count_as_certified_only_from_hosts_checked_to_present_one() {
+        let accounts = vec![account("deploy", "%", Require::None)];
+        // app-1 (10.0.0.20) is checked to present its certificate; a BI
+        // tool on 10.0.0.77 connects over TLS too, and nothing shows
+        // whether it presents one.
+        let sessions = vec![
+            live("deploy", "10.0.0.20", SessionTransport::Tls),
+            live("deploy", "10.0.0.77", SessionTransport::Tls),
+        ];
+        let w = World::new(vec![
+            with_sessions(master_with(accounts.clone()), census(sessions)),
+            ready_app(YML_READY),
+        ]);
+        let (plan, refusals) = w.plan(&[ssl005("deploy@%")]);
+        assert!(
+            sql_of(&plan).is_empty(),
+            "{:?} {refusals:?}",
+            plan.steps.iter().map(|s| &s.why).collect::<Vec<_>>()
+        );
+        let why = refusals[0].1.to_string();
+        assert!(
+            why.contains("deploy@10.0.0.77 on db-master (TLS, with no client certificate known")
+                && !why.contains("10.0.0.20"),
+            "{why}"
+        );
+        // Gone: the one from app-1 is kept, and the step says why.
+        let w = World::new(vec![
+            with_sessions(
+                master_with(accounts),
+                census(vec![live("deploy", "10.0.0.20", SessionTransport::Tls)]),
+            ),
+            ready_app(YML_READY),
+        ]);
+        let (plan, refusals) = w.plan(&[ssl005("deploy@%")]);
+        assert!(refusals.is_empty(), "{refusals:?}");
+        assert!(
+            plan.steps[0].why.contains(
+                "2 live session(s) it does not cut off (over TLS from hosts checked to present a client certificate)"
+            ),
+            "{}",
+            plan.steps[0].why
+        );
+    }
+
+    #[test]
     fn a_census_that_cannot_see_requires_the_override() {
         let accounts = vec![account("deploy", "%", Require::None)];
         for census in [
@@ -706,6 +789,8 @@ mod tests {
                 source: CensusSource::Unavailable,
                 note: Some("SELECT command denied".into()),
                 sessions: vec![],
+                samples: 1,
+                window_secs: 0,
             }),
         ] {
             let w = World::new(vec![
@@ -725,6 +810,8 @@ mod tests {
                     source: CensusSource::Processlist,
                     note: Some("performance_schema is off".into()),
                     sessions: vec![live("deploy", "10.0.0.31", SessionTransport::Unknown)],
+                    samples: 1,
+                    window_secs: 0,
                 }),
             ),
             ready_app(YML_READY),
@@ -739,6 +826,8 @@ mod tests {
                     source: CensusSource::Processlist,
                     note: Some("performance_schema is off".into()),
                     sessions: vec![live("root", "localhost", SessionTransport::Unknown)],
+                    samples: 1,
+                    window_secs: 0,
                 }),
             ),
             ready_app(YML_READY),

@@ -66,6 +66,8 @@ pub(crate) fn db_host(name: &str) -> HostFacts {
             source: CensusSource::PerformanceSchema,
             note: None,
             sessions: Vec::new(),
+            samples: 1,
+            window_secs: 0,
         }),
         ..MysqlFacts::default()
     });

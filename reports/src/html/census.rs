@@ -30,6 +30,8 @@ struct CensusRow {
     transport: &'static str,
     program: String,
     count: u32,
+    /// `seen in 3 of 31 looks over 30 s` (a sampled census), or empty.
+    seen: String,
 }
 
 impl CensusView {
@@ -63,6 +65,7 @@ impl CensusView {
                     transport: s.transport.as_str(),
                     program: s.program.as_deref().map(c).unwrap_or_default(),
                     count: s.count,
+                    seen: c(census.seen_note(s).trim_start_matches(", ")),
                 });
             }
         }

@@ -165,6 +165,49 @@ pub struct SessionCensus {
     pub note: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sessions: Vec<LiveSession>,
+    /// How many times the sessions were listed (`scan --census 30s`: once,
+    /// then once a second through the window); 1 is a single look.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub samples: u32,
+    /// The sampling window, in seconds (0: a single look).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub window_secs: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl SessionCensus {
+    /// A census of one look.
+    pub fn single(source: CensusSource, note: Option<String>, sessions: Vec<LiveSession>) -> Self {
+        SessionCensus {
+            source,
+            note,
+            sessions,
+            samples: 1,
+            window_secs: 0,
+        }
+    }
+
+    /// "in 3 of 31 looks over 30 s" for a sampled census, "" otherwise.
+    pub fn seen_note(&self, s: &LiveSession) -> String {
+        match s.seen {
+            Some(seen) if self.samples > 1 => format!(
+                ", seen in {seen} of {} looks over {} s",
+                self.samples, self.window_secs
+            ),
+            _ => String::new(),
+        }
+    }
 }
 
 /// Where the census comes from.
@@ -194,8 +237,12 @@ pub struct LiveSession {
     /// The client's `program_name` connection attribute, when it sent one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
-    /// How many sessions.
+    /// How many sessions (the most seen at once, in a sampled census).
     pub count: u32,
+    /// In how many of a sampled census's looks it was seen (`None` for a
+    /// single look).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<u32>,
 }
 
 /// `performance_schema.threads.CONNECTION_TYPE`.

@@ -103,10 +103,17 @@ impl Rule for PlaintextSessions {
             } else {
                 format!(" ({})", programs.join(", "))
             };
-            let msg = format!(
-                "{user}@{client} has {count} session{} connected over TCP without TLS right now{from}",
-                if count == 1 { "" } else { "s" }
-            );
+            let plural = if count == 1 { "" } else { "s" };
+            let seen = sessions.iter().filter_map(|s| s.seen).max();
+            let msg = match seen {
+                Some(seen) if census.samples > 1 => format!(
+                    "{user}@{client} had up to {count} session{plural} connected over TCP without TLS while the census watched ({} s, seen in {seen} of {} looks){from}",
+                    census.window_secs, census.samples
+                ),
+                _ => format!(
+                    "{user}@{client} has {count} session{plural} connected over TCP without TLS right now{from}"
+                ),
+            };
             let loc = Location::object(format!("session:{user}@{client}"));
             let mut f = self
                 .finding(host, msg, loc)
@@ -141,6 +148,7 @@ mod tests {
             cipher: (t == SessionTransport::Tls).then(|| "TLS_AES_256_GCM_SHA384".into()),
             program: program.map(str::to_string),
             count,
+            seen: None,
         }
     }
 
@@ -174,6 +182,8 @@ mod tests {
                 ),
                 session("root", "localhost", SessionTransport::Local, None, 1),
             ],
+            samples: 1,
+            window_secs: 0,
         });
         let f = run(&PlaintextSessions, &h);
         assert_eq!(f.len(), 1);
@@ -186,6 +196,21 @@ mod tests {
             Some("session:cron_report@10.0.0.31")
         );
         assert_eq!(f[0].severity, Severity::High);
+        // A census that watched for a while says so.
+        let c = mysql_mut(&mut h).sessions.as_mut().unwrap();
+        (c.samples, c.window_secs) = (9, 8);
+        for s in &mut c.sessions {
+            s.seen = Some(if s.program.as_deref() == Some("mysql") {
+                2
+            } else {
+                1
+            });
+        }
+        let f = run(&PlaintextSessions, &h);
+        assert_eq!(
+            f[0].message,
+            "cron_report@10.0.0.31 had up to 3 sessions connected over TCP without TLS while the census watched (8 s, seen in 2 of 9 looks) (mysql, backup.rb)"
+        );
     }
 
     #[test]
@@ -202,6 +227,8 @@ mod tests {
                 None,
                 1,
             )],
+            samples: 1,
+            window_secs: 0,
         });
         assert!(run(&PlaintextSessions, &h).is_empty());
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
@@ -61,6 +62,11 @@ pub struct PlanArgs {
     /// kept in the plan and the run's journal
     #[arg(long, value_name = "REASON")]
     allow_live_sessions: Option<String>,
+    /// Watch who connects for this long before planning (`30s`; at most 10m): the session
+    /// census the enforcement preflight judges looks once a second instead of once, so a
+    /// client that connects briefly (a cron job) is seen too
+    #[arg(long, value_name = "DURATION", value_parser = super::values::census_window)]
+    census: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -106,7 +112,7 @@ pub fn remediate(cmd: RemediateCommand) -> Result<ExitCode> {
             let before = if args.run.dry_run {
                 Vec::new()
             } else {
-                scan_env(&env)?.1
+                scan_env(&env, Duration::ZERO)?.1
             };
             // `remediate plan` leaves the findings it fixes beside the plan.
             let planned = args.plan.with_extension("verify.json");
@@ -248,7 +254,7 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
         "scanning environment {environment} ({} hosts)...",
         hosts.len()
     );
-    let (facts, findings, texts) = scan_env(&hosts)?;
+    let (facts, findings, texts) = scan_env(&hosts, args.census.unwrap_or_default())?;
     refuse_unreadable(&findings)?;
     let wanted: Option<BTreeSet<String>> = match &args.from {
         Some(path) => {

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
@@ -65,7 +66,7 @@ pub fn rotate(args: RotateArgs) -> Result<ExitCode> {
         args.environment,
         hosts.len()
     );
-    let (facts, before, texts) = scan_env(&hosts)?;
+    let (facts, before, texts) = scan_env(&hosts, Duration::ZERO)?;
     refuse_unreadable(&before)?;
     let settings = settings_of(&hosts);
     let mut reload = BTreeMap::new();
@@ -229,7 +230,7 @@ pub fn keygen_inventory(args: KeygenArgs) -> Result<ExitCode> {
         "scanning environment {environment} ({} hosts)...",
         hosts.len()
     );
-    let (facts, before, texts) = scan_env(&hosts)?;
+    let (facts, before, texts) = scan_env(&hosts, Duration::ZERO)?;
     refuse_unreadable(&before)?;
     let algo = KeyType::from(args.key_type);
     let ca = match find_ca(

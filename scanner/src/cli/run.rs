@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
@@ -124,9 +125,12 @@ pub(super) fn settings_of(hosts: &[InventoryHost]) -> BTreeMap<String, HostSetti
         .collect()
 }
 
-pub(super) fn live_options() -> LiveOptions {
+/// A remediation's scan: probe on; `census` is the session census's window
+/// (`remediate plan --census 30s`).
+pub(super) fn live_options(census: Duration) -> LiveOptions {
     LiveOptions {
         probe: true,
+        census,
         ..LiveOptions::default()
     }
 }
@@ -135,8 +139,9 @@ pub(super) fn live_options() -> LiveOptions {
 /// not be read (a plan on stale or partial facts could do harm).
 pub(super) fn scan_env(
     hosts: &[InventoryHost],
+    census: Duration,
 ) -> Result<(Vec<HostFacts>, Vec<Finding>, rem::Texts)> {
-    let (facts, texts) = rem::collect_facts(hosts, &live_options())?;
+    let (facts, texts) = rem::collect_facts(hosts, &live_options(census))?;
     let (fleet, findings) = rem::findings(facts, now().unix_timestamp());
     Ok((fleet.hosts, findings, texts))
 }
@@ -324,7 +329,7 @@ pub(super) fn finish(
                 .cloned()
                 .collect();
             eprintln!("verifying: rescanning environment {}...", spec.environment);
-            let (_, after, _) = scan_env(&env).with_context(|| {
+            let (_, after, _) = scan_env(&env, Duration::ZERO).with_context(|| {
                 format!(
                     "the run's steps are done but the verification scan failed; the environment \
                      stays locked: `{resume}` verifies again, `{rollback}` undoes the run"

@@ -61,6 +61,15 @@ pub struct SourceArgs {
     /// Hosts scanned at once (live scans are I/O bound: more than the cores)
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub jobs: usize,
+    /// Watch who connects for this long (`30s`, `2m`; at most 10m): the session census looks
+    /// once a second instead of once
+    ///
+    /// A single look at performance_schema misses clients that connect briefly (a cron job, a
+    /// BI tool's refresh). With a window every session seen in any look is listed, with the
+    /// most it had at once and how many looks saw it. Every database host is watched at the
+    /// same time, so the scan takes about the window longer.
+    #[arg(long, value_name = "DURATION", value_parser = super::values::census_window)]
+    pub census: Option<Duration>,
     /// No progress bar on stderr
     #[arg(long)]
     pub no_progress: bool,
@@ -182,6 +191,7 @@ impl SourceArgs {
     pub fn live_options(&self) -> LiveOptions {
         LiveOptions {
             jobs: self.jobs,
+            census: self.census.unwrap_or_default(),
             ..LiveOptions::default()
         }
     }

@@ -11,6 +11,22 @@ use sslaudit_rules::facts::Role;
 use sslaudit_scanner::engine::Gate;
 use sslaudit_scanner::inventory::Via;
 
+/// The longest `--census` window: the census is a look at who connects,
+/// not a monitoring agent.
+pub const MAX_CENSUS_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// `--census DURATION` (`30s`, `2m`), at most [`MAX_CENSUS_WINDOW`].
+pub fn census_window(s: &str) -> Result<std::time::Duration, String> {
+    let d = sslaudit_scanner::inventory::parse_duration(s)?;
+    if d > MAX_CENSUS_WINDOW {
+        return Err(format!(
+            "a census window of {s} is longer than {} s: sample for at most 10m",
+            MAX_CENSUS_WINDOW.as_secs()
+        ));
+    }
+    Ok(d)
+}
+
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorWhen {

@@ -76,6 +76,9 @@ pub struct ClientSettings {
     /// The client's connect timeout; the whole run is bounded by the
     /// `Exec`'s own timeout.
     pub timeout: Duration,
+    /// Sample the session census over this window (`--census 30s`); zero
+    /// looks once.
+    pub census_window: Duration,
 }
 
 impl Default for ClientSettings {
@@ -87,6 +90,7 @@ impl Default for ClientSettings {
             socket: None,
             tcp: None,
             timeout: Duration::from_secs(10),
+            census_window: Duration::ZERO,
         }
     }
 }
@@ -137,6 +141,9 @@ pub struct TcpSettings {
     pub key: Option<PathBuf>,
     /// Connect, read and write timeout, each.
     pub timeout: Duration,
+    /// Sample the session census over this window (`--census 30s`); zero
+    /// looks once.
+    pub census_window: Duration,
 }
 
 impl Default for TcpSettings {
@@ -150,6 +157,7 @@ impl Default for TcpSettings {
             cert: None,
             key: None,
             timeout: Duration::from_secs(10),
+            census_window: Duration::ZERO,
         }
     }
 }

@@ -38,6 +38,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -108,7 +109,10 @@ pub struct SshHost {
     name: String,
     session: Session,
     sudo: bool,
-    timeout: Duration,
+    /// The timeout of every read and write, in milliseconds (changed by
+    /// [`SshHost::set_timeout`] through a shared reference: the host may be
+    /// borrowed by a forwarded port meanwhile).
+    timeout_ms: AtomicU64,
     /// The jump relay, when the host is reached through a bastion.
     relay: Option<JoinHandle<()>>,
 }
@@ -181,7 +185,7 @@ impl SshHost {
             name,
             session,
             sudo: host.ssh.sudo,
-            timeout,
+            timeout_ms: AtomicU64::new(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
             relay,
         })
     }
@@ -226,7 +230,7 @@ impl SshHost {
         listener
             .set_nonblocking(true)
             .map_err(|e| other(format!("local end of the forward: {e}")))?;
-        let deadline = Instant::now() + ssh.timeout;
+        let deadline = Instant::now() + ssh.timeout();
         let name = host.name.clone();
         let handle = std::thread::Builder::new()
             .name(format!("ssh-forward-{}", host.name))
@@ -266,13 +270,16 @@ impl SshHost {
     }
 
     pub fn timeout(&self) -> Duration {
-        self.timeout
+        Duration::from_millis(self.timeout_ms.load(Ordering::Relaxed))
     }
 
     /// Changes the timeout of every later read and write (a remediation's
     /// restart may take longer than a scan's commands).
-    pub fn set_timeout(&mut self, timeout: Duration) {
-        self.timeout = timeout;
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.timeout_ms.store(
+            u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         self.session
             .set_timeout(u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX));
     }
@@ -283,14 +290,14 @@ impl SshHost {
     }
 
     fn error(&self, e: ssh2::Error, during: &str) -> RemoteError {
-        session_error(&self.name, e, self.timeout, during)
+        session_error(&self.name, e, self.timeout(), during)
     }
 
     fn io_error(&self, e: std::io::Error, during: &str) -> RemoteError {
         if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) {
             RemoteError::Timeout {
                 host: self.name.clone(),
-                after: self.timeout,
+                after: self.timeout(),
                 during: during.to_string(),
             }
         } else {

@@ -64,10 +64,18 @@ fn plan_host(b: &mut Builder, host: &HostFacts) -> Result<(), Refusal> {
         });
     }
     let everyone = |_: &LiveSession| true;
+    let cuts = |s: &LiveSession| {
+        matches!(
+            s.transport,
+            SessionTransport::Tcp | SessionTransport::Unknown
+        )
+        .then(|| census::how(s.transport))
+    };
     let change = census::Change {
         subject: format!("require_secure_transport on {}", host.name),
         concerns: &everyone,
-        cuts: |t| matches!(t, SessionTransport::Tcp | SessionTransport::Unknown),
+        cuts: &cuts,
+        kept: "over TLS or a local socket",
     };
     let sessions_note = census::preflight(b, [host], &change)?;
     let why = "require_secure_transport was OFF (SSL017): persisted so a restart keeps it";
@@ -131,6 +139,8 @@ mod tests {
             source: CensusSource::PerformanceSchema,
             note: None,
             sessions,
+            samples: 1,
+            window_secs: 0,
         });
         options(
             &mut h,
@@ -160,6 +170,7 @@ mod tests {
             cipher: None,
             program: Some("report.sh".into()),
             count: 1,
+            seen: None,
         }
     }
 

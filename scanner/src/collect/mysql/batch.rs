@@ -225,7 +225,7 @@ mod tests {
     }
 
     /// Real output of MariaDB 10.11.19 (`mariadb --batch --force` as root
-    /// over the socket, fed `client::script(CAPTURED_NONCE).sql`): ssl_capath
+    /// over the socket, fed `client::script(CAPTURED_NONCE, 0).sql`): ssl_capath
     /// names a directory whose name holds a tab, a newline and a backslash;
     /// the replica sections are empty result sets (a primary); global_priv
     /// gives NULLs; the certificate expires on a single-digit day.

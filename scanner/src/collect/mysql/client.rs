@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::batch::{END_SECTION, parse_batch, parse_errors};
-use super::queries::{SECTIONS, Section};
-use super::record::{Outcome, assemble, connection, problem};
-use super::{ClientSettings, Collected, Secret, endpoint};
+use super::queries::{CENSUS_INTERVAL, SECTIONS, Section, census_looks, census_window_secs};
+use super::record::{Outcome, add_samples, assemble, connection, problem};
+use super::{ClientSettings, Collected, ResultSet, Secret, endpoint};
 use crate::remote::{Exec, ExecOutput, shell_quote};
 use sslaudit_rules::facts::what;
 
@@ -24,18 +24,22 @@ use sslaudit_rules::facts::what;
 pub(crate) struct Script {
     pub sql: String,
     /// `lines[n - 1]`: the section of script line `n` (the client's
-    /// `ERROR ... at line n`).
+    /// `ERROR ... at line n`). The census's further looks come after
+    /// these lines: an error in one only means that look was not taken.
     pub lines: Vec<Section>,
     pub nonce: String,
+    /// The census's further looks, sections `sessions.1`, `sessions.2`, ...
+    pub census_looks: u32,
 }
 
 fn marker(nonce: &str, name: &str) -> String {
     format!("SELECT '{nonce}' AS sslaudit_section, '{name}' AS sslaudit_name;\n")
 }
 
-/// Every section, each opened by a marker row carrying `nonce`, then a
-/// closing marker. One statement per line.
-pub(crate) fn script(nonce: &str) -> Script {
+/// Every section, each opened by a marker row carrying `nonce`, then the
+/// census's further looks (each after `DO SLEEP` of the interval, in the
+/// same session), then a closing marker. One statement per line.
+pub(crate) fn script(nonce: &str, census_looks: u32) -> Script {
     let mut sql = String::new();
     let mut lines = Vec::new();
     for section in SECTIONS {
@@ -47,12 +51,26 @@ pub(crate) fn script(nonce: &str) -> Script {
             lines.push(section);
         }
     }
+    for look in 1..=census_looks {
+        let _ = writeln!(sql, "DO SLEEP({});", CENSUS_INTERVAL.as_secs_f64());
+        sql.push_str(&marker(nonce, &look_name(look)));
+        for st in Section::Sessions.statements() {
+            sql.push_str(st);
+            sql.push_str(";\n");
+        }
+    }
     sql.push_str(&marker(nonce, END_SECTION));
     Script {
         sql,
         lines,
         nonce: nonce.to_string(),
+        census_looks,
     }
+}
+
+/// The batch section of the census's further look `n`.
+fn look_name(n: u32) -> String {
+    format!("{}.{n}", Section::Sessions.name())
 }
 
 /// A random token for this run's markers (so no value can fake one).
@@ -174,7 +192,7 @@ pub(crate) fn command(settings: &ClientSettings) -> String {
 /// `settings.tcp`), and the session's own cipher: MariaDB encrypts even
 /// socket sessions when both sides have TLS.
 pub fn collect_via_client(exec: &dyn Exec, settings: &ClientSettings) -> Collected {
-    let script = script(&nonce());
+    let script = script(&nonce(), census_looks(settings.census_window));
     let mut stdin = Vec::new();
     if let Some(pw) = &settings.password {
         stdin.extend_from_slice(option_line(pw).as_bytes());
@@ -189,7 +207,23 @@ pub fn collect_via_client(exec: &dyn Exec, settings: &ClientSettings) -> Collect
         Some((host, port)) => endpoint(host, *port),
         None => "socket".to_string(),
     };
-    interpret(&script, &out, &endpoint)
+    let (mut rec, conn, problems) = interpret(&script, &out, &endpoint);
+    if script.census_looks > 0
+        && let Some(census) = rec.as_mut().and_then(|r| r.sessions.as_mut())
+    {
+        let looks = census_sets(&script, &out);
+        add_samples(census, &looks, census_window_secs(settings.census_window));
+    }
+    (rec, conn, problems)
+}
+
+/// The census's further looks that came back.
+fn census_sets(script: &Script, out: &ExecOutput) -> Vec<ResultSet> {
+    let batch = parse_batch(&String::from_utf8_lossy(&out.stdout), &script.nonce);
+    (1..=script.census_looks)
+        .filter_map(|n| batch.sections.get(&look_name(n)).cloned())
+        .filter(|set| !set.columns.is_empty())
+        .collect()
 }
 
 /// The first lines of stderr, for messages.
@@ -281,7 +315,7 @@ mod tests {
 
     #[test]
     fn script_lines_map_to_sections() {
-        let s = script("abc");
+        let s = script("abc", 0);
         let lines: Vec<&str> = s.sql.lines().collect();
         assert_eq!(lines.len(), s.lines.len() + 1, "plus the end marker");
         assert!(lines[0].contains("'abc' AS sslaudit_section, 'variables'"));
@@ -297,10 +331,36 @@ mod tests {
     /// DBAs read docs/scanner-queries.md to know what the scanner runs:
     /// it must show the batch exactly.
     #[test]
+    fn a_census_window_looks_again_in_the_same_session() {
+        let s = script("n", 2);
+        let tail = s
+            .sql
+            .split("sslaudit_name;\n")
+            .skip(SECTIONS.len())
+            .collect::<Vec<_>>();
+        assert!(
+            s.sql
+                .contains("DO SLEEP(1);\nSELECT 'n' AS sslaudit_section, 'sessions.1'")
+        );
+        assert!(s.sql.contains("'sessions.2' AS sslaudit_name"));
+        assert!(
+            s.sql.ends_with("'--end--' AS sslaudit_name;\n"),
+            "{}",
+            s.sql
+        );
+        assert_eq!(tail.len(), 4, "{tail:?}");
+        // The further looks are not mapped to a section: an error in one
+        // leaves the first look's census as it is.
+        assert_eq!(s.lines.len(), script("n", 0).lines.len());
+        assert_eq!(census_looks(std::time::Duration::from_secs(30)), 30);
+        assert_eq!(census_looks(std::time::Duration::ZERO), 0);
+    }
+
+    #[test]
     fn the_docs_show_the_exact_batch() {
         let doc = include_str!("../../../../docs/scanner-queries.md");
         assert!(
-            doc.contains(&script("<nonce>").sql),
+            doc.contains(&script("<nonce>", 0).sql),
             "update the batch in docs/scanner-queries.md"
         );
         let example = ClientSettings {
@@ -407,7 +467,7 @@ mod tests {
             "PATH=/nonexistent",
         );
         let (rec, conn, problems) = {
-            let script = script("x");
+            let script = script("x", 0);
             let out = exec.exec(&cmd, script.sql.as_bytes()).unwrap();
             interpret(&script, &out, "socket")
         };
@@ -428,7 +488,7 @@ mod tests {
             stderr: b"ERROR 1045 (28000): Access denied for user 'sslaudit'@'localhost' (using password: YES)\n".to_vec(),
             status: Some(1),
         };
-        let (rec, _, problems) = interpret(&script("x"), &out, "socket");
+        let (rec, _, problems) = interpret(&script("x", 0), &out, "socket");
         assert!(rec.is_none());
         assert_eq!(problems[0].what, what::MYSQL_LOGIN);
         assert!(problems[0].message.contains("Access denied"));
@@ -436,7 +496,7 @@ mod tests {
 
     #[test]
     fn a_session_lost_midway_keeps_what_came_before() {
-        let s = script("n");
+        let s = script("n", 0);
         let stdout = "sslaudit_section\tsslaudit_name\nn\tvariables\nVariable_name\tValue\n\
                       have_ssl\tYES\nsslaudit_section\tsslaudit_name\nn\tsession_status\n";
         let out = ExecOutput {
@@ -472,7 +532,7 @@ mod tests {
     #[test]
     fn captured_denied_accounts() {
         let nonce = "0123456789abcdef";
-        let s = script(nonce);
+        let s = script(nonce, 0);
         let out = ExecOutput {
             stdout: include_bytes!("testdata/mariadb-10.11-denied.stdout.txt").to_vec(),
             stderr: include_bytes!("testdata/mariadb-10.11-denied.stderr.txt").to_vec(),

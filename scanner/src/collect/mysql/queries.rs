@@ -125,6 +125,20 @@ const SET_SESSIONS_SQL: &str = "SET @sslaudit_sql := IF(@@performance_schema = 1
     NULL AS ssl_cipher, NULL AS program FROM information_schema.PROCESSLIST \
     WHERE ID <> CONNECTION_ID() AND USER NOT IN (''system user'', ''event_scheduler'', ''unauthenticated user'')')";
 
+/// A sampled census looks once, then once per interval through its window.
+pub(crate) const CENSUS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The looks a census window adds after the first (`--census 30s`: 30).
+pub(crate) fn census_looks(window: std::time::Duration) -> u32 {
+    let n = window.as_millis() / CENSUS_INTERVAL.as_millis();
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The window in whole seconds, as the census records it.
+pub(crate) fn census_window_secs(window: std::time::Duration) -> u32 {
+    u32::try_from(window.as_secs()).unwrap_or(u32::MAX)
+}
+
 impl Section {
     /// The section's name in the batch output and in the docs.
     pub(crate) fn name(self) -> &'static str {

@@ -132,11 +132,11 @@ pub(crate) fn assemble(
     // (an account without the privilege is common and not an error).
     rec.sessions = match outcomes.get(&Section::Sessions) {
         Some(Ok(set)) => Some(sessions(set)),
-        Some(Err(e)) => Some(SessionCensus {
-            source: CensusSource::Unavailable,
-            note: Some(format!("{}: {e}", Section::Sessions.query())),
-            sessions: Vec::new(),
-        }),
+        Some(Err(e)) => Some(SessionCensus::single(
+            CensusSource::Unavailable,
+            Some(format!("{}: {e}", Section::Sessions.query())),
+            Vec::new(),
+        )),
         None => None,
     };
     (rec, problems)
@@ -195,17 +195,17 @@ fn sessions(set: &ResultSet) -> SessionCensus {
             .entry((u, h, transport, get(row, cipher), get(row, program)))
             .or_default() += 1;
     }
-    SessionCensus {
-        source: if ps {
+    SessionCensus::single(
+        if ps {
             CensusSource::PerformanceSchema
         } else {
             CensusSource::Processlist
         },
-        note: (!ps).then(|| {
+        (!ps).then(|| {
             "performance_schema is off (or predates threads.CONNECTION_TYPE): who is connected, not how; without the PROCESS privilege only the scanner's own sessions"
                 .to_string()
         }),
-        sessions: grouped
+        grouped
             .into_iter()
             .map(|((user, host, transport, cipher, program), count)| LiveSession {
                 user,
@@ -214,9 +214,10 @@ fn sessions(set: &ResultSet) -> SessionCensus {
                 cipher,
                 program,
                 count,
+                seen: None,
             })
             .collect(),
-    }
+    )
 }
 
 type Channels = BTreeMap<String, BTreeMap<String, String>>;
@@ -242,6 +243,42 @@ fn tls_channels(set: &ResultSet) -> Result<Channels, String> {
         }
     }
     Ok(out)
+}
+
+/// Merges the further looks of a sampled census (`--census 30s`) into
+/// the first: every group any look saw, at the most sessions it had at
+/// once, with the number of looks that saw it. A look that failed (the
+/// session went away, a timeout) only counts as not taken; a census that
+/// could not see at its first look stays as it is.
+pub(crate) fn add_samples(census: &mut SessionCensus, looks: &[ResultSet], window_secs: u32) {
+    if census.source == CensusSource::Unavailable {
+        return;
+    }
+    let key = |s: &LiveSession| {
+        (
+            s.user.clone(),
+            s.host.clone(),
+            s.transport,
+            s.cipher.clone(),
+            s.program.clone(),
+        )
+    };
+    let mut merged: BTreeMap<SessionKey, LiveSession> = BTreeMap::new();
+    let first = std::mem::take(&mut census.sessions);
+    for look in std::iter::once(first).chain(looks.iter().map(|set| sessions(set).sessions)) {
+        for s in look {
+            let entry = merged.entry(key(&s)).or_insert_with(|| LiveSession {
+                count: 0,
+                seen: Some(0),
+                ..s.clone()
+            });
+            entry.count = entry.count.max(s.count);
+            entry.seen = entry.seen.map(|n| n + 1);
+        }
+    }
+    census.sessions = merged.into_values().collect();
+    census.samples = 1 + u32::try_from(looks.len()).unwrap_or(u32::MAX - 1);
+    census.window_secs = window_secs;
 }
 
 /// `Y`, `1`, `true`, `yes` (any case) -> true.
@@ -518,6 +555,48 @@ mod tests {
                 .message
                 .starts_with("SELECT ... FROM mysql.global_priv")
         );
+    }
+
+    #[test]
+    fn a_sampled_census_lists_every_session_any_look_saw() {
+        let cols = [
+            "source",
+            "user",
+            "host",
+            "connection_type",
+            "ssl_cipher",
+            "program",
+        ];
+        let row = |user: &'static str, kind: &'static str| -> [Option<&'static str>; 6] {
+            [
+                Some("performance_schema"),
+                Some(user),
+                Some("10.0.0.31"),
+                Some(kind),
+                None,
+                None,
+            ]
+        };
+        let (app, cron) = (row("app", "SSL/TLS"), row("cron", "TCP/IP"));
+        let first = set(&cols, &[&app, &app]);
+        let looks = [
+            set(&cols, &[&app]),
+            set(&cols, &[&app, &cron, &cron, &cron]),
+            set(&cols, &[&app, &app]),
+        ];
+        let mut c = sessions(&first);
+        add_samples(&mut c, &looks, 3);
+        assert_eq!((c.samples, c.window_secs), (4, 3));
+        let of = |u: &str| c.sessions.iter().find(|s| s.user == u).unwrap();
+        // The most at once, and in how many looks.
+        assert_eq!((of("app").count, of("app").seen), (2, Some(4)));
+        assert_eq!((of("cron").count, of("cron").seen), (3, Some(1)));
+        assert_eq!(of("cron").transport, SessionTransport::Tcp);
+        assert_eq!(c.seen_note(of("cron")), ", seen in 1 of 4 looks over 3 s");
+        // A census that could not see stays as it is.
+        let mut blind = SessionCensus::single(CensusSource::Unavailable, None, Vec::new());
+        add_samples(&mut blind, &looks, 3);
+        assert_eq!((blind.samples, blind.sessions.len()), (1, 0));
     }
 
     #[test]

@@ -20,8 +20,10 @@ use openssl::stack::Stack;
 use openssl::x509::X509;
 use tempfile::NamedTempFile;
 
-use super::queries::{SECTIONS, Section, replication_sections};
-use super::record::{Outcome, assemble, connection, problem};
+use super::queries::{
+    CENSUS_INTERVAL, SECTIONS, Section, census_looks, census_window_secs, replication_sections,
+};
+use super::record::{Outcome, add_samples, assemble, connection, problem};
 use super::{CertCheck, Collected, ResultSet, TcpSettings, TlsMode, endpoint};
 use sslaudit_rules::facts::{CollectionProblem, what};
 use sslaudit_rules::parse::version::parse_version;
@@ -240,7 +242,17 @@ fn collect(host: &str, port: u16, via: &str, endpoint: &str, settings: &TcpSetti
         Err(p) => return (None, None, vec![p]),
     };
     let outcomes = run_all(&mut conn);
-    let (rec, problems) = assemble(&outcomes);
+    let (mut rec, problems) = assemble(&outcomes);
+    if let Some(census) = rec.sessions.as_mut() {
+        let looks = census_looks(settings.census_window);
+        if looks > 0 {
+            add_samples(
+                census,
+                &look_again(&mut conn, looks),
+                census_window_secs(settings.census_window),
+            );
+        }
+    }
     let session = connection(&outcomes, via, endpoint);
     (Some(rec), session, problems)
 }
@@ -337,6 +349,20 @@ fn run_all(conn: &mut Conn) -> BTreeMap<Section, Outcome> {
         }
     }
     outcomes
+}
+
+/// The census's further looks, once per interval on the same session,
+/// until one fails (the look that failed and the later ones are not taken).
+fn look_again(conn: &mut Conn, looks: u32) -> Vec<ResultSet> {
+    let mut sets = Vec::new();
+    for _ in 0..looks {
+        std::thread::sleep(CENSUS_INTERVAL);
+        match run_section(conn, Section::Sessions) {
+            Ok(set) => sets.push(set),
+            Err(_) => break,
+        }
+    }
+    sets
 }
 
 fn version_of(set: &ResultSet) -> Option<sslaudit_rules::facts::MysqlVersion> {
