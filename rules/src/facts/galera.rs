@@ -140,6 +140,17 @@ pub struct GaleraFacts {
     /// only from there, and win over the `ssl-*` options.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sst_group: BTreeMap<String, GaleraValue>,
+    /// The options the donor's client reads in a `mysqldump` SST
+    /// (`wsrep_sst_mysqldump` runs the `mariadb`/`mysql` client with the
+    /// server's option files: `[client]`, `[mysql]`, ...), by normalized
+    /// name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sst_client_options: BTreeMap<String, GaleraValue>,
+    /// The server is MySQL-flavoured (Percona XtraDB Cluster): its client
+    /// defaults to `--ssl-mode=PREFERRED`, where MariaDB's (before 11.4)
+    /// uses TLS only when told to.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_prefers_tls: bool,
     /// MariaDB 11.4+ `wsrep_ssl_mode` (`PROVIDER`, `SERVER`, `SERVER_X509`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wsrep_ssl_mode: Option<GaleraValue>,
@@ -185,8 +196,8 @@ pub enum SstTls {
         why: String,
         at: Option<GaleraValue>,
     },
-    /// A method whose encryption the scanner does not judge (`mysqldump`,
-    /// a custom script).
+    /// A method whose encryption the scanner does not judge (a custom
+    /// script).
     Unknown { method: String },
 }
 
@@ -439,7 +450,73 @@ impl GaleraFacts {
                     }
                 }
             }
+            "mysqldump" => self.mysqldump_tls(),
             _ => SstTls::Unknown { method },
+        }
+    }
+
+    /// `mysqldump` SST: the donor's client logs in to the joiner's MySQL
+    /// port with `wsrep_sst_auth` and replays the whole dump there; it
+    /// uses TLS as its option groups say (MariaDB's client before 11.4:
+    /// only when an `ssl` or `ssl-*` option is set; MySQL's: `PREFERRED`
+    /// unless `ssl-mode=DISABLED`). A switch that turns TLS off wins over
+    /// options that would turn it on.
+    fn mysqldump_tls(&self) -> SstTls {
+        let opt = |name: &str| self.sst_client_options.get(name);
+        let bare_or = |v: &GaleraValue, bare: bool| {
+            if v.is_set() { v.is_true() } else { bare }
+        };
+        let off = [
+            opt("skip_ssl").filter(|v| bare_or(v, true)),
+            opt("disable_ssl").filter(|v| bare_or(v, true)),
+            opt("ssl").filter(|v| v.is_false()),
+            opt("ssl_mode").filter(|v| v.value.trim().eq_ignore_ascii_case("DISABLED")),
+        ]
+        .into_iter()
+        .flatten()
+        .next();
+        if let Some(v) = off {
+            return SstTls::Plaintext {
+                why: format!(
+                    "mysqldump SST: the donor's client is told not to use TLS ({}), so the dump and the wsrep_sst_auth password cross to the joiner in clear text",
+                    v.from
+                        .object
+                        .as_deref()
+                        .unwrap_or("a client option")
+                        .trim_start_matches("option:")
+                ),
+                at: Some(v.clone()),
+            };
+        }
+        let on = [
+            "ssl",
+            "ssl_mode",
+            "ssl_ca",
+            "ssl_capath",
+            "ssl_cert",
+            "ssl_key",
+            "ssl_cipher",
+        ]
+        .into_iter()
+        .find_map(|n| {
+            opt(n)
+                .filter(|v| n != "ssl" || bare_or(v, true))
+                .map(|v| (n, v))
+        });
+        match on {
+            Some(("ssl_mode", v)) => SstTls::Encrypted {
+                mode: v.value.trim().to_ascii_uppercase(),
+            },
+            Some((name, _)) => SstTls::Encrypted {
+                mode: format!("client {name}"),
+            },
+            None if self.client_prefers_tls && self.server_has_tls => SstTls::Encrypted {
+                mode: "PREFERRED".to_string(),
+            },
+            None => SstTls::Plaintext {
+                why: "mysqldump SST: the donor's client reads no ssl option ([client], [mysql]), so the dump and the wsrep_sst_auth password cross to the joiner's MySQL port in clear text".to_string(),
+                at: self.sst_method.clone(),
+            },
         }
     }
 }
@@ -450,6 +527,12 @@ impl GaleraFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GaleraDigest {
     pub cluster: String,
+    /// What the node is called: its inventory name and address and its
+    /// `wsrep_node_address`, ports dropped, lowercase.
+    pub node: Vec<String>,
+    /// The hosts it names as members (`wsrep_incoming_addresses`, else
+    /// `wsrep_cluster_address`), ports dropped, lowercase.
+    pub members: Vec<String>,
     /// Setting name (`replication-tls`, `socket.ssl_cipher`,
     /// `replication-ca`, `sst-tls`, `sst-ca`) -> (value, where).
     pub settings: BTreeMap<&'static str, (String, Location)>,
@@ -539,11 +622,40 @@ impl GaleraFacts {
                 settings.insert("sst-ca", (text, ca.from));
             }
         }
+        let mut node: Vec<String> = [Some(host.name.as_str()), host.address.as_deref()]
+            .into_iter()
+            .flatten()
+            .chain(self.node_address.iter().map(|v| v.value.as_str()))
+            .map(host_part)
+            .filter(|h| !h.is_empty())
+            .collect();
+        node.sort();
+        node.dedup();
+        let mut members: Vec<String> = self.members.iter().map(|m| host_part(m)).collect();
+        members.sort();
+        members.dedup();
         GaleraDigest {
             cluster: self.cluster_name().to_string(),
+            node,
+            members,
             settings,
         }
     }
+}
+
+/// `10.0.0.11:4567` -> `10.0.0.11`, `[fe80::1]:4567` -> `fe80::1`,
+/// lowercase.
+pub fn host_part(address: &str) -> String {
+    let a = address.trim();
+    let host = if let Some(rest) = a.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        match a.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') && p.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => a,
+        }
+    };
+    host.to_ascii_lowercase()
 }
 
 /// `key = value; key = value` (the server's spelling has spaces around `=`)
@@ -745,8 +857,54 @@ mod tests {
             SstTls::KeyEncrypted
         );
         assert!(matches!(
-            sst("mysqldump", &[], &[]).sst_tls(),
+            sst("xtrabackup-v3-custom", &[], &[]).sst_tls(),
             SstTls::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn mysqldump_follows_the_donor_client_options() {
+        let dump = |client: &[(&str, &str)], prefers: bool, server: bool| {
+            GaleraFacts {
+                sst_client_options: client
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), opt(v)))
+                    .collect(),
+                client_prefers_tls: prefers,
+                server_has_tls: server,
+                ..sst("mysqldump", &[], &[])
+            }
+            .sst_tls()
+        };
+        // MariaDB's client: nothing set is plaintext, even with server keys.
+        assert!(matches!(dump(&[], false, true), SstTls::Plaintext { .. }));
+        assert_eq!(
+            dump(&[("ssl_ca", "/etc/mysql/ca.pem")], false, true),
+            SstTls::Encrypted {
+                mode: "client ssl_ca".into()
+            }
+        );
+        assert!(matches!(
+            dump(&[("ssl", "")], false, false),
+            SstTls::Encrypted { .. }
+        ));
+        // Off wins over on.
+        let SstTls::Plaintext { why, .. } =
+            dump(&[("ssl_ca", "/ca"), ("skip_ssl", "")], false, true)
+        else {
+            panic!("skip-ssl must win")
+        };
+        assert!(why.contains("told not to use TLS"), "{why}");
+        assert!(matches!(
+            dump(&[("ssl", "0")], false, true),
+            SstTls::Plaintext { .. }
+        ));
+        // MySQL's client prefers TLS where the joiner has it.
+        assert!(matches!(dump(&[], true, true), SstTls::Encrypted { .. }));
+        assert!(matches!(dump(&[], true, false), SstTls::Plaintext { .. }));
+        assert!(matches!(
+            dump(&[("ssl_mode", "DISABLED")], true, true),
+            SstTls::Plaintext { .. }
         ));
     }
 

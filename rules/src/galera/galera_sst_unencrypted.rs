@@ -23,7 +23,13 @@ MariaDB 10.11's `wsrep_sst_rsync` and `wsrep_sst_mariabackup` decide:
   `encrypt=2`, `3` or `4` (socat over TLS with `tca`/`tcert`/`tkey` or `ssl-*`), or with an
   `ssl-mode` other than `DISABLED` and a certificate and key; `encrypt=1` (key-based stream
   encryption) passes, as does PXC's `pxc_encrypt_cluster_traffic=ON` with server keys.
-- `mysqldump` and custom scripts are not judged.
+- `mysqldump`: the donor's `mariadb`/`mysql` client logs in to the joiner's MySQL port with
+  `wsrep_sst_auth` and replays the whole dump there, reading the server's option files (its
+  `[client]`, `[mysql]`, `[client-server]`, `[client-mariadb]`, `[mariadb-client]` groups).
+  MariaDB's client (before 11.4) uses TLS only when an `ssl` or `ssl-*` option is set there;
+  MySQL's (Percona XtraDB Cluster 5.7) prefers TLS unless `ssl-mode=DISABLED`. A `skip-ssl`,
+  `ssl=0` or `ssl-mode=DISABLED` wins over the other options.
+- Custom scripts are not judged.
 
 The finding names the line that decides (an `ssl-mode=DISABLED`, an `encrypt=0`) or the SST
 method's.
@@ -152,11 +158,27 @@ mod tests {
             "[sst]\ntca = /ca\ntcert = /c\ntkey = /k\n",
             "wsrep_sst_method = mariabackup\n[sst]\nencrypt = 4\ntca = /ca\ntcert = /c\ntkey = /k\n",
             "wsrep_sst_method = mariabackup\n[sst]\nssl-mode = VERIFY_CA\nssl-ca = /ca\nssl-cert = /c\nssl-key = /k\n",
-            "wsrep_sst_method = mysqldump\n",
+            "wsrep_sst_method = mysqldump\n[client]\nssl-ca = /ca\n",
         ] {
             let out = run(&GaleraSstUnencrypted, &galera_node("db-1", cnf));
             assert!(out.is_empty(), "{cnf}: {out:#?}");
         }
         assert!(run(&GaleraSstUnencrypted, &db_host("db-master")).is_empty());
+    }
+
+    #[test]
+    fn mysqldump_without_client_tls_fires() {
+        for cnf in [
+            "wsrep_sst_method = mysqldump\nssl-ca = /ca\nssl-cert = /c\nssl-key = /k\n",
+            "wsrep_sst_method = mysqldump\n[client]\nssl-ca = /ca\nskip-ssl\n",
+        ] {
+            let out = run(&GaleraSstUnencrypted, &galera_node("db-1", cnf));
+            assert_eq!(out.len(), 1, "{cnf}: {out:#?}");
+            assert!(
+                out[0].message.contains("mysqldump SST"),
+                "{}",
+                out[0].message
+            );
+        }
     }
 }

@@ -13,8 +13,9 @@ pub struct GaleraTlsInconsistent;
 
 const HELP: &str = r#"## What it checks
 
-The Galera nodes of the scan, grouped into clusters by environment and `wsrep_cluster_name`,
-compared member by member on:
+The Galera nodes of the scan, grouped into clusters by environment and `wsrep_cluster_name`
+(nodes of one name that do not name each other as members, through `wsrep_incoming_addresses`
+or `wsrep_cluster_address`, are separate clusters), compared member by member on:
 
 - `replication-tls`: whether replication is encrypted (and whether `socket.dynamic` lets
   plaintext peers in);
@@ -95,29 +96,80 @@ impl Rule for GaleraTlsInconsistent {
                     .push(h);
             }
         }
-        for ((_, cluster), mut members) in clusters {
-            if members.len() < 2 {
-                continue;
-            }
-            members.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut by_setting: BTreeMap<&str, Vec<Held<'_>>> = BTreeMap::new();
-            for h in &members {
-                let Some(g) = &h.galera else { continue };
-                for (setting, (value, at)) in &g.settings {
-                    by_setting
-                        .entry(setting)
-                        .or_default()
-                        .push(Held { host: h, value, at });
-                }
-            }
-            for (setting, held) in by_setting {
-                self.compare(cluster, setting, &held, out);
+        for ((_, cluster), nodes) in clusters {
+            for mut members in same_cluster(nodes) {
+                self.compare_members(cluster, &mut members, out);
             }
         }
     }
 }
 
+/// Splits the nodes of one environment that share a cluster name into
+/// the clusters their member lists show: two nodes are of one cluster when
+/// either names the other among its members (a chain of such links is one
+/// cluster). A node that names no members cannot be told apart and stays
+/// with all of them. Two clusters that keep the default name
+/// `my_wsrep_cluster` in one environment are so compared each on its own.
+fn same_cluster(nodes: Vec<&HostDigest>) -> Vec<Vec<&HostDigest>> {
+    // (what the node is called, the members it names)
+    let d: Vec<(&[String], &[String])> = nodes
+        .iter()
+        .map(|h| {
+            h.galera
+                .as_ref()
+                .map_or((&[][..], &[][..]), |g| (&g.node[..], &g.members[..]))
+        })
+        .collect();
+    let names = |a: usize, b: usize| d[a].1.iter().any(|m| d[b].0.contains(m));
+    let linked =
+        |i: usize, j: usize| d[i].1.is_empty() || d[j].1.is_empty() || names(i, j) || names(j, i);
+    // Union-find over at most a few dozen nodes.
+    let mut parent: Vec<usize> = (0..nodes.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..nodes.len() {
+        for j in i + 1..nodes.len() {
+            if linked(i, j) {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a] = b;
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<&HostDigest>> = BTreeMap::new();
+    for (i, h) in nodes.into_iter().enumerate() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(h);
+    }
+    groups.into_values().collect()
+}
+
 impl GaleraTlsInconsistent {
+    /// Compares every setting across the members of one cluster.
+    fn compare_members(&self, cluster: &str, members: &mut [&HostDigest], out: &mut Vec<Finding>) {
+        if members.len() < 2 {
+            return;
+        }
+        members.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut by_setting: BTreeMap<&str, Vec<Held<'_>>> = BTreeMap::new();
+        for h in members.iter() {
+            let Some(g) = &h.galera else { continue };
+            for (setting, (value, at)) in &g.settings {
+                by_setting
+                    .entry(setting)
+                    .or_default()
+                    .push(Held { host: h, value, at });
+            }
+        }
+        for (setting, held) in by_setting {
+            self.compare(cluster, setting, &held, out);
+        }
+    }
+
     fn compare(&self, cluster: &str, setting: &str, held: &[Held<'_>], out: &mut Vec<Finding>) {
         let mut counts: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for h in held {
@@ -200,6 +252,34 @@ mod tests {
         );
         assert_eq!(out[0].subject(), "galera:sst-tls");
         assert_eq!(out[0].location.line, Some(11));
+    }
+
+    /// Two clusters that both kept the default name in one environment:
+    /// each is compared on its own, by the members they name.
+    #[test]
+    fn clusters_of_one_name_are_told_apart_by_their_members() {
+        let tls = "wsrep_provider_options = \"socket.ssl_cert=/c;socket.ssl_key=/k\"\nssl-ca = /ca\nssl-cert = /c\nssl-key = /k\n";
+        let plain = "wsrep_sst_method = mariabackup\n";
+        let with = |name: &str, address: &str, members: &str, cnf: &str| {
+            let mut h = node(
+                name,
+                &format!("wsrep_cluster_address = gcomm://{members}\n{cnf}"),
+            );
+            h.address = Some(address.into());
+            h
+        };
+        let fleet = vec![
+            with("a-1", "10.0.1.1", "10.0.1.1:4567,10.0.1.2", tls),
+            with("a-2", "10.0.1.2", "10.0.1.1,10.0.1.2", tls),
+            with("b-1", "10.0.2.1", "b-1,b-2", plain),
+            with("b-2", "10.0.2.2", "b-1,b-2", plain),
+        ];
+        let out = run_at(&GaleraTlsInconsistent, fleet.clone(), AS_OF);
+        assert!(out.is_empty(), "{out:#?}");
+        // One of b's nodes also names a-1: a chain of names is one cluster.
+        let mut joined = fleet;
+        joined[3] = with("b-2", "10.0.2.2", "b-1,b-2,10.0.1.1", plain);
+        assert!(!run_at(&GaleraTlsInconsistent, joined, AS_OF).is_empty());
     }
 
     /// CAs are compared by content: the same path holding another CA on

@@ -95,6 +95,8 @@ pub fn galera_facts(
         sst_method: get("wsrep_sst_method"),
         sst_options: to_map(mycnf::effective(entries, &sst_groups)),
         sst_group: to_map(mycnf::effective(entries, &["sst".to_string()])),
+        sst_client_options: to_map(mycnf::effective(entries, &mycnf::client_groups(version))),
+        client_prefers_tls: version.is_some_and(|v| !v.is_mariadb()),
         wsrep_ssl_mode: get("wsrep_ssl_mode"),
         pxc_encrypt_cluster_traffic: get("pxc_encrypt_cluster_traffic"),
         server_has_tls: server_tls("ssl_cert") && server_tls("ssl_key"),
