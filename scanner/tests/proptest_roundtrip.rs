@@ -229,16 +229,17 @@ fn census() -> impl Strategy<Value = SessionCensus> {
         option::of(text()),
         option::of(text()),
         1u32..50,
+        option::of(1u32..40),
     )
         .prop_map(
-            |(user, host, transport, cipher, program, count)| LiveSession {
+            |(user, host, transport, cipher, program, count, seen)| LiveSession {
                 user,
                 host,
                 transport,
                 cipher,
                 program,
                 count,
-                seen: None,
+                seen,
             },
         );
     let source = prop_oneof![
@@ -246,15 +247,20 @@ fn census() -> impl Strategy<Value = SessionCensus> {
         Just(CensusSource::Processlist),
         Just(CensusSource::Unavailable),
     ];
-    (source, option::of(text()), vec(session, 0..3)).prop_map(|(source, note, sessions)| {
-        SessionCensus {
-            source,
-            note,
-            sessions,
-            samples: 1,
-            window_secs: 0,
-        }
-    })
+    (
+        source,
+        option::of(text()),
+        vec(session, 0..3),
+        1u32..40,
+        0u32..600,
+    )
+        .prop_map(
+            |(source, note, sessions, samples, window_secs)| SessionCensus {
+                samples,
+                window_secs,
+                ..SessionCensus::single(source, note, sessions)
+            },
+        )
 }
 
 fn probe() -> impl Strategy<Value = ProbeRecord> {
