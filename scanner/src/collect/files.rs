@@ -1,7 +1,8 @@
 //! Reads the files a host's rules need, in as few round trips as possible:
-//! each round is ONE command (`files.sh`, sent on stdin with the list of
-//! paths as data) that streams every requested file with its metadata in a
-//! framed format, and the next round asks only for what the previous ones
+//! each round is ONE command (`files.pl` where the host has perl, one
+//! process; else `files.sh`, sent on stdin; the list of paths follows as
+//! data) that streams every requested file with its metadata in a framed
+//! format, and the next round asks only for what the previous ones
 //! revealed (`!include` targets, ssl-* paths, paths named by database.yml).
 //!
 //! Round 1: the layout's option files, its data directories' certificate
@@ -42,10 +43,25 @@ pub const ROUND_BUDGET: u64 = crate::limits::COLLECT_ROUND_BYTES;
 pub const FIRST_REGULAR_UID: u32 = 1000;
 
 const SCRIPT: &str = include_str!("files.sh");
-/// Reads the script's length, then exactly that many bytes (dd bs=1 never
-/// reads ahead), and runs it: the rest of stdin is left for the script.
-const BOOTSTRAP: &str =
-    r#"IFS= read -r n || exit 3; s=$(dd bs=1 count="$n" 2>/dev/null) || exit 3; eval "$s""#;
+/// The same collector in one Perl process (no `ls`, `dd` and subshell per
+/// file), run where the host has perl.
+const PERL_SCRIPT: &str = include_str!("files.pl");
+/// With perl (`$1` is [`PERL_SCRIPT`]), runs it on stdin; a perl that
+/// cannot run it (missing, or too old to compile it: exit 2 before reading
+/// stdin) falls back to files.sh. Otherwise reads files.sh's length, then
+/// exactly that many bytes (dd bs=1 never reads ahead), and runs it: the
+/// rest of stdin is left for the script.
+const BOOTSTRAP: &str = r#"if command -v perl >/dev/null 2>&1; then perl -e "$1"; r=$?; case $r in 2 | 126 | 127) ;; *) exit "$r" ;; esac; fi; IFS= read -r n || exit 3; s=$(dd bs=1 count="$n" 2>/dev/null) || exit 3; eval "$s""#;
+
+/// The command a round runs: the bootstrap, with the Perl collector as its
+/// argument (code, never a secret: the paths travel on stdin).
+fn round_command() -> String {
+    format!(
+        "env LC_ALL=C sh -c {} sslaudit-files {}",
+        shell_quote(BOOTSTRAP),
+        shell_quote(PERL_SCRIPT)
+    )
+}
 
 /// Option names whose values are files or directories to collect.
 const SSL_FILE_OPTIONS: &[&str] = &["ssl_ca", "ssl_cert", "ssl_key", "ssl_crl"];
@@ -542,9 +558,8 @@ fn run_round(exec: &dyn Exec, reqs: &[Request], max_bytes: u64) -> Result<(u64, 
     for r in reqs {
         stdin.push_str(&r.line());
     }
-    let command = format!("env LC_ALL=C sh -c {}", shell_quote(BOOTSTRAP));
     let out = exec
-        .exec(&command, stdin.as_bytes())
+        .exec(&round_command(), stdin.as_bytes())
         .map_err(|e| e.to_string())?;
     let parsed = parse_output(&out.stdout, &token, max_bytes);
     if !parsed.complete {

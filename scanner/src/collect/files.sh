@@ -1,6 +1,8 @@
 # shellcheck shell=sh
 # sslaudit file collector, run by scanner/src/collect/files.rs: POSIX sh,
-# read-only (it runs ls, readlink and dd, nothing that writes).
+# read-only (it runs ls, readlink and dd, nothing that writes). Where the
+# host has perl, files.pl does the same in one process: keep the two alike
+# (files_tests.rs runs both over one tree and compares).
 #
 # stdin: a header (token, per-file byte cap, total byte budget, record
 # limit), then one request per line; every path is printf %b octal-escaped

@@ -27,6 +27,9 @@ fn rsa_key_pem() -> Vec<u8> {
     rsa.private_key_to_pem().unwrap()
 }
 
+/// A `perl` that is not there (what `command -v` finds, then exit 127).
+const NO_PERL: &str = "#!/bin/sh\nexit 127\n";
+
 /// LocalExec with fake `ls` and `dd` first on PATH, to make files vanish or
 /// shrink at the worst moment.
 struct RacyExec {
@@ -54,19 +57,22 @@ fn fake_bin(root: &Path) -> String {
     let dd = "#!/bin/sh\nfor a; do case $a in if=*shrink*) f=${a#if=}; : > \"$f\"; printf abc > \"$f\";; esac; done\nexec /bin/dd \"$@\"\n";
     write(root, "fakebin/ls", ls.as_bytes(), 0o755);
     write(root, "fakebin/dd", dd.as_bytes(), 0o755);
+    // The races are staged in ls and dd: files.sh, not the Perl collector.
+    write(root, "fakebin/perl", NO_PERL.as_bytes(), 0o755);
     root.join("fakebin").to_str().unwrap().to_string()
 }
 
-#[test]
-fn collects_a_host_tree_in_few_rounds() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().canonicalize().unwrap();
+/// A database and application host under `root`, with the awkward cases:
+/// a symlinked option file (returned), includes across rounds, keys, a
+/// file over the cap, names with tabs and newlines, files the racy
+/// helpers make vanish or shrink.
+fn host_tree(root: &Path) -> (Layout, HostMeta, String) {
     let r = root.to_str().unwrap().to_string();
     let key = rsa_key_pem();
     // The option files: a symlinked root that includes a directory outside
     // the round-1 trees and a file that includes another (rounds 2 and 3).
     let real = write(
-        &root,
+        root,
         "etc/alternatives/my.cnf",
         format!(
             "[mysqld]\ndatadir={r}/db/mysql/5.6/data\nssl-ca=root.crt\nssl-cert={r}/certs/server.crt\n\
@@ -78,64 +84,64 @@ fn collects_a_host_tree_in_few_rounds() {
     );
     symlink(&real, root.join("etc/my.cnf")).unwrap();
     write(
-        &root,
+        root,
         "etc/conf.d/a.cnf",
         b"[client]\nssl-ca=/nonexistent/ca.pem\n",
         0o644,
     );
     write(
-        &root,
+        root,
         "elsewhere/extra.cnf",
         format!("[mysqld]\n!include {r}/deeper/x.cnf\n").as_bytes(),
         0o644,
     );
     write(
-        &root,
+        root,
         "deeper/x.cnf",
         b"[mysqld]\nssl-cipher=AES256-SHA\n",
         0o644,
     );
-    write(&root, "certs/server.crt", CERT.as_bytes(), 0o644);
-    write(&root, "capath/a.pem", CERT.as_bytes(), 0o644);
-    write(&root, "db/mysql/5.6/data/root.crt", CERT.as_bytes(), 0o644);
-    write(&root, "db/mysql/5.6/data/server.key", &key, 0o600);
-    write(&root, "db/mysql/5.6/data/ibdata1", &[0u8; 4096], 0o660);
+    write(root, "certs/server.crt", CERT.as_bytes(), 0o644);
+    write(root, "capath/a.pem", CERT.as_bytes(), 0o644);
+    write(root, "db/mysql/5.6/data/root.crt", CERT.as_bytes(), 0o644);
+    write(root, "db/mysql/5.6/data/server.key", &key, 0o600);
+    write(root, "db/mysql/5.6/data/ibdata1", &[0u8; 4096], 0o660);
     write(
-        &root,
+        root,
         "db/mysql/5.6/data/big.pem",
         &vec![b'x'; 2 * 1024 * 1024],
         0o644,
     );
     write(
-        &root,
+        root,
         "db/mysql/keygen/deploy/mysql.crt",
         CERT.as_bytes(),
         0o644,
     );
-    write(&root, "db/mysql/keygen/deploy/mysql.key", &key, 0o600);
+    write(root, "db/mysql/keygen/deploy/mysql.key", &key, 0o600);
     write(
-        &root,
+        root,
         "db/mysql/keygen/deploy/odd\tname\nx.pem",
         b"odd\n",
         0o640,
     );
     std::fs::create_dir_all(root.join("db/mysql/keygen/empty")).unwrap();
-    write(&root, "db/mysql/keygen/deploy/vanish.pem", b"gone\n", 0o644);
+    write(root, "db/mysql/keygen/deploy/vanish.pem", b"gone\n", 0o644);
     write(
-        &root,
+        root,
         "db/mysql/keygen/deploy/shrink.pem",
         b"0123456789",
         0o644,
     );
     write(
-        &root,
+        root,
         "app/config/database.yml",
         format!("production:\n  adapter: mysql2\n  sslca: ./config/../config//ca.pem\n  sslkey: {r}/appkeys/client.key\n")
             .as_bytes(),
         0o644,
     );
-    write(&root, "app/config/ca.pem", CERT.as_bytes(), 0o644);
-    write(&root, "appkeys/client.key", &key, 0o400);
+    write(root, "app/config/ca.pem", CERT.as_bytes(), 0o644);
+    write(root, "appkeys/client.key", &key, 0o400);
 
     let overrides = BTreeMap::from([
         ("option_files".to_string(), format!("{r}/etc/my.cnf")),
@@ -162,6 +168,15 @@ fn collects_a_host_tree_in_few_rounds() {
         access: Default::default(),
         problems: vec![],
     };
+    (layout, meta, real)
+}
+
+#[test]
+fn collects_a_host_tree_in_few_rounds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let r = root.to_str().unwrap().to_string();
+    let (layout, meta, real) = host_tree(&root);
     let exec = RacyExec {
         inner: LocalExec {
             name: "local".into(),
@@ -304,18 +319,121 @@ fn a_failing_transport_is_a_problem_not_a_panic() {
     );
 }
 
+/// LocalExec with `path` first on PATH.
+struct PathExec {
+    inner: LocalExec,
+    path: String,
+}
+
+impl Exec for PathExec {
+    fn host(&self) -> &str {
+        "local"
+    }
+    fn exec(&self, command: &str, stdin: &[u8]) -> Result<ExecOutput, RemoteError> {
+        let cmd = format!(
+            "PATH={}:$PATH; export PATH; {command}",
+            shell_quote(&self.path)
+        );
+        self.inner.exec(&cmd, stdin)
+    }
+}
+
+/// Runs rounds through files.sh (a `perl` that is not there), or through
+/// the Perl collector with every start of perl counted in `bin/perl.log`.
+fn exec_with(root: &Path, perl: bool) -> PathExec {
+    let bin = if perl { "bin-perl" } else { "bin-sh" };
+    let counting = format!(
+        "#!/bin/sh\necho run >> {}\nexec /usr/bin/perl \"$@\"\n",
+        shell_quote(root.join(bin).join("perl.log").to_str().unwrap())
+    );
+    let script = if perl { counting.as_str() } else { NO_PERL };
+    write(root, &format!("{bin}/perl"), script.as_bytes(), 0o755);
+    PathExec {
+        inner: LocalExec {
+            name: "local".into(),
+        },
+        path: root.join(bin).to_str().unwrap().to_string(),
+    }
+}
+
 #[test]
 fn the_script_refuses_a_bad_header() {
-    let e = LocalExec { name: "l".into() };
-    let stdin = format!("{}\n{SCRIPT}not-hex\n1\n1\n1\n", SCRIPT.len());
-    let out = e
-        .exec(
-            &format!("env LC_ALL=C sh -c {}", shell_quote(BOOTSTRAP)),
-            stdin.as_bytes(),
-        )
+    let tmp = tempfile::tempdir().unwrap();
+    for perl in [true, false] {
+        let e = exec_with(tmp.path(), perl);
+        let stdin = format!("{}\n{SCRIPT}not-hex\n1\n1\n1\n", SCRIPT.len());
+        let out = e.exec(&round_command(), stdin.as_bytes()).unwrap();
+        assert_eq!(out.status, Some(3), "perl: {perl}");
+        assert!(out.stdout.is_empty());
+    }
+    assert!(tmp.path().join("bin-perl/perl.log").exists());
+}
+
+/// The Perl collector and files.sh see a host alike: the same entries,
+/// metadata, contents, link targets and problems, over the awkward tree
+/// and more (a dangling link, a link loop, a link to a device, a fifo, a
+/// setuid file, an unreadable directory, names no UTF-8 can hold).
+#[test]
+fn perl_and_sh_collect_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let (layout, meta, _) = host_tree(&root);
+    let keygen = root.join("db/mysql/keygen/deploy");
+    symlink(root.join("nowhere/x.pem"), keygen.join("dangling.pem")).unwrap();
+    symlink(keygen.join("loop-b.pem"), keygen.join("loop-a.pem")).unwrap();
+    symlink(keygen.join("loop-a.pem"), keygen.join("loop-b.pem")).unwrap();
+    symlink("/dev/null", keygen.join("null.pem")).unwrap();
+    symlink("../deploy/./mysql.crt", keygen.join("relative.pem")).unwrap();
+    let fifo = keygen.join("fifo.pem");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
         .unwrap();
-    assert_eq!(out.status, Some(3));
-    assert!(out.stdout.is_empty());
+    assert!(made.success());
+    write(&root, "db/mysql/keygen/deploy/suid.pem", b"s\n", 0o4755);
+    write(&root, "db/mysql/keygen/deploy/.hidden.pem", b"h\n", 0o600);
+    write(&root, "db/mysql/keygen/deploy/..dots.pem", b"d\n", 0o600);
+    write(&root, "db/mysql/keygen/locked/inside.pem", b"i\n", 0o600);
+    std::fs::set_permissions(
+        root.join("db/mysql/keygen/locked"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"latin1-\xe9.pem");
+        std::fs::write(keygen.join(name), b"l\n").unwrap();
+    }
+    write(&root, "db/mysql/keygen/deploy/empty.pem", b"", 0o644);
+
+    let run = |perl: bool| {
+        let c = collect(&exec_with(&root, perl), &layout, &meta, 1024 * 1024);
+        (
+            format!("{:#?}", c.files),
+            format!("{:#?}", c.links),
+            format!("{:#?}", c.problems),
+            c.rounds,
+            c.bytes,
+        )
+    };
+    let (sh, perl) = (run(false), run(true));
+    assert!(
+        sh.0.contains("fifo.pem") && sh.0.contains("latin1-"),
+        "{}",
+        sh.0
+    );
+    // Compared piece by piece for a readable failure.
+    assert_eq!(perl.0, sh.0, "files");
+    assert_eq!(perl.1, sh.1, "links");
+    assert_eq!(perl.2, sh.2, "problems");
+    assert_eq!((perl.3, perl.4), (sh.3, sh.4), "rounds, bytes");
+    let runs = std::fs::read_to_string(root.join("bin-perl/perl.log")).unwrap();
+    assert_eq!(runs.lines().count() as u32, perl.3, "one perl per round");
+    std::fs::set_permissions(
+        root.join("db/mysql/keygen/locked"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
 }
 
 /// The certificates and keys only Galera names (wsrep_provider_options
