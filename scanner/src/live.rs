@@ -18,6 +18,7 @@ use crate::collect::mysql::{
 };
 use crate::evidence::HostEvidence;
 use crate::evidence::MysqlRecord;
+use crate::evidence::ProbeRecord;
 use crate::inventory::{InventoryHost, Via};
 use crate::probe::{Probe, ProbeOptions};
 use crate::remote::ssh::SshHost;
@@ -159,48 +160,91 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
     if h.access == Access::Wire {
         return collect_wire(h, opts, ev);
     }
-    let ssh = match SshHost::connect(h) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::info!(host = %h.label(), "unreachable: {e}");
-            ev.meta.reachability = Reachability::Unreachable {
-                reason: e.to_string(),
-            };
-            return ev;
-        }
-    };
-    let (files, problems) = collect_files(&ssh, &h.layout, &ev.meta, opts.max_file_bytes);
-    if files.is_empty() {
-        // Logged in, but not one path could be read (the host went away
-        // mid-scan, or every command fails, as with a sudo that wants a
-        // password): the host was not audited, which is SCAN001, never a
-        // mere incomplete collection that a gate would let pass.
-        if let Some(p) = problems.first() {
-            tracing::info!(host = %h.label(), "not audited: {}", p.message);
-            ev.meta.reachability = Reachability::Unreachable {
-                reason: format!("logged in, but nothing could be read: {}", p.message),
-            };
-            return ev;
-        }
-    }
-    ev.files = files;
-    ev.problems.extend(problems);
     let is_db = ev
         .meta
         .roles
         .iter()
         .any(|r| matches!(r, Role::DbMaster | Role::DbReplica));
-    if !is_db {
-        return ev;
-    }
-    // Every probe connection ends before a login, which a server with its
-    // host cache in use counts against the connecting address
-    // (`max_connect_errors`) until a login from there succeeds. Over TCP
-    // (and the tunnel, whose far end is the host) the probe's first
-    // handshake therefore comes before the scanner's own login, which
-    // resets the count; the version tests come only when the server's
-    // `tls_version` does not already say what it accepts.
-    // docs/scanner-queries.md, "What the probe costs a server".
+    // Via tcp the server is reached straight from the scanner: its probe
+    // and queries run while SSH logs in and reads the files, instead of
+    // after them. What they found is dropped if SSH then fails: the host
+    // was not audited.
+    std::thread::scope(|scope| {
+        let straight =
+            (is_db && h.mysql.via == Via::Tcp).then(|| scope.spawn(|| direct(h, opts, false)));
+        let ssh = match SshHost::connect(h) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::info!(host = %h.label(), "unreachable: {e}");
+                ev.meta.reachability = Reachability::Unreachable {
+                    reason: e.to_string(),
+                };
+                return ev;
+            }
+        };
+        let (files, problems) = collect_files(&ssh, &h.layout, &ev.meta, opts.max_file_bytes);
+        if files.is_empty() {
+            // Logged in, but not one path could be read (the host went away
+            // mid-scan, or every command fails, as with a sudo that wants a
+            // password): the host was not audited, which is SCAN001, never a
+            // mere incomplete collection that a gate would let pass.
+            if let Some(p) = problems.first() {
+                tracing::info!(host = %h.label(), "not audited: {}", p.message);
+                ev.meta.reachability = Reachability::Unreachable {
+                    reason: format!("logged in, but nothing could be read: {}", p.message),
+                };
+                return ev;
+            }
+        }
+        ev.files = files;
+        ev.problems.extend(problems);
+        if !is_db {
+            return ev;
+        }
+        let (probe, (record, connection, problems)) = match straight {
+            Some(t) => match t.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            None => through_ssh(h, opts, &ssh),
+        };
+        if opts.probe
+            && let Some(port) = galera_replication_port(record.as_ref())
+        {
+            // From the host itself, as the MySQL probe: the cluster's ports are
+            // seldom open to the scanner.
+            let label = endpoint(&h.address, port);
+            ev.galera_ports = vec![crate::probe::tls_port_handshake(
+                &label,
+                ssh.direct_tcpip(&h.address, port)
+                    .map_err(|e| io::Error::other(e.to_string())),
+            )];
+        }
+        ev.mysql = record;
+        ev.connection = connection;
+        ev.problems.extend(problems);
+        ev.probe = probe;
+        ev
+    })
+}
+
+/// The server reached through the host's SSH connection (`via: ssh`, the
+/// host's own client; `via: tunnel`, the scanner's login through a
+/// forwarded port), with the probe from the host itself.
+///
+/// Every probe connection ends before a login, which a server with its
+/// host cache in use counts against the connecting address
+/// (`max_connect_errors`) until a login from there succeeds. Through the
+/// tunnel (whose far end is the host) the probe's first handshake therefore
+/// comes before the scanner's own login, which resets the count; the
+/// version tests come only when the server's `tls_version` does not already
+/// say what it accepts. docs/scanner-queries.md, "What the probe costs a
+/// server".
+fn through_ssh(
+    h: &InventoryHost,
+    opts: &LiveOptions,
+    ssh: &SshHost,
+) -> (Option<ProbeRecord>, Collected) {
     let probe_opts = ProbeOptions {
         timeout: h.ssh.timeout,
         versions: false,
@@ -208,11 +252,10 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
     };
     let target = endpoint(&h.address, h.mysql.port);
     let mut probe = match h.mysql.via {
-        Via::Tcp if opts.probe => Some(Probe::tcp(&target, &probe_opts)),
         // The database port is usually not reachable from outside (the
         // seed's setup): probe it from the host itself, through SSH.
         Via::Tunnel if opts.probe => Some(probe_through(
-            &ssh,
+            ssh,
             &target,
             &h.address,
             h.mysql.port,
@@ -220,13 +263,13 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
         )),
         _ => None,
     };
-    let (record, connection, problems) = collect_mysql(h, &ssh, opts.census);
+    let collected = collect_mysql(h, ssh, opts.census);
     if opts.probe && h.mysql.via == Via::Ssh {
         // The host's own client used the socket, which resets nothing: a
         // probe from the host to its own address would add up there.
-        probe = match probe_route(&h.address, record.as_ref()) {
+        probe = match probe_route(&h.address, collected.0.as_ref()) {
             Some(address) => Some(probe_through(
-                &ssh,
+                ssh,
                 &target,
                 &address,
                 h.mysql.port,
@@ -244,27 +287,11 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
         };
     }
     if let Some(p) = probe.as_mut()
-        && !tls_version_known(record.as_ref())
+        && !tls_version_known(collected.0.as_ref())
     {
         p.test_versions();
     }
-    if opts.probe
-        && let Some(port) = galera_replication_port(record.as_ref())
-    {
-        // From the host itself, as the MySQL probe: the cluster's ports are
-        // seldom open to the scanner.
-        let label = endpoint(&h.address, port);
-        ev.galera_ports = vec![crate::probe::tls_port_handshake(
-            &label,
-            ssh.direct_tcpip(&h.address, port)
-                .map_err(|e| io::Error::other(e.to_string())),
-        )];
-    }
-    ev.mysql = record;
-    ev.connection = connection;
-    ev.problems.extend(problems);
-    ev.probe = probe.map(Probe::finish);
-    ev
+    (probe.map(Probe::finish), collected)
 }
 
 /// The replication port of a running Galera node (`wsrep_on=ON`), from its
@@ -287,33 +314,10 @@ fn galera_replication_port(record: Option<&MysqlRecord>) -> Option<u16> {
 /// got a word from the server.
 fn collect_wire(h: &InventoryHost, opts: &LiveOptions, mut ev: HostEvidence) -> HostEvidence {
     let target = endpoint(&h.address, h.mysql.port);
-    let probe_opts = ProbeOptions {
-        timeout: h.ssh.timeout,
-        versions: false,
-        ..ProbeOptions::default()
-    };
-    let mut probe = opts.probe.then(|| Probe::tcp(&target, &probe_opts));
-    let (record, connection, problems) = match tcp_settings(h) {
-        Ok(s) => collect_via_tcp(
-            &h.address,
-            h.mysql.port,
-            &TcpSettings {
-                census_window: opts.census,
-                ..s
-            },
-        ),
-        Err(p) => (None, None, vec![p]),
-    };
-    if let Some(p) = probe.as_mut() {
-        if !tls_version_known(record.as_ref()) {
-            p.test_versions();
-        }
-        // Without SSH this is the only view of how the server treats a
-        // plaintext login (docs/scanner-queries.md, "The plaintext login
-        // attempt"): never a credential, an unknown user.
-        p.test_plaintext();
-    }
-    let probe = probe.map(Probe::finish);
+    // Without SSH this is the only view of how the server treats a
+    // plaintext login (docs/scanner-queries.md, "The plaintext login
+    // attempt"): never a credential, an unknown user.
+    let (probe, (record, connection, problems)) = direct(h, opts, true);
     let greeted = probe.as_ref().is_some_and(|p| p.greeting_version.is_some());
     let answered = record.is_some()
         || greeted
@@ -339,6 +343,48 @@ fn collect_wire(h: &InventoryHost, opts: &LiveOptions, mut ev: HostEvidence) -> 
     ev.problems.extend(problems);
     ev.probe = probe;
     ev
+}
+
+/// The server straight over TCP: the probe's first handshake, then the
+/// scanner's own login and queries (which reset the host cache's count of
+/// the probe's connection), then the version tests when the server's
+/// `tls_version` does not already answer, and with `plaintext` the
+/// plaintext login attempt.
+fn direct(
+    h: &InventoryHost,
+    opts: &LiveOptions,
+    plaintext: bool,
+) -> (Option<ProbeRecord>, Collected) {
+    let target = endpoint(&h.address, h.mysql.port);
+    let probe_opts = ProbeOptions {
+        timeout: h.ssh.timeout,
+        versions: false,
+        ..ProbeOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let mut probe = opts.probe.then(|| Probe::tcp(&target, &probe_opts));
+    tracing::debug!(host = %h.label(), elapsed = ?started.elapsed(), "probe handshake done");
+    let collected = match tcp_settings(h) {
+        Ok(s) => collect_via_tcp(
+            &h.address,
+            h.mysql.port,
+            &TcpSettings {
+                census_window: opts.census,
+                ..s
+            },
+        ),
+        Err(p) => (None, None, vec![p]),
+    };
+    tracing::debug!(host = %h.label(), elapsed = ?started.elapsed(), "mysql queries done");
+    if let Some(p) = probe.as_mut() {
+        if !tls_version_known(collected.0.as_ref()) {
+            p.test_versions();
+        }
+        if plaintext {
+            p.test_plaintext();
+        }
+    }
+    (probe.map(Probe::finish), collected)
 }
 
 /// A probe of `label` through the host's SSH connection to `address:port`.

@@ -108,11 +108,17 @@ fn identity(settings: &TcpSettings) -> Result<Option<Identity>, CollectionProble
     openssl::rand::rand_bytes(&mut raw)
         .map_err(|e| tls(format!("generating a PKCS#12 password: {e}")))?;
     let password: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    // One round of key derivation, not OpenSSL's 2048: the file lives for
+    // one handshake, mode 0600, under a random 192-bit password, so the
+    // rounds would protect nothing and cost every connection (to build
+    // here and again to parse in the crate) more than its TLS handshake.
     let der = Pkcs12::builder()
         .name("sslaudit")
         .pkey(&pkey)
         .cert(&leaf)
         .ca(chain)
+        .key_iter(1)
+        .mac_iter(1)
         .build2(&password)
         .and_then(|p| p.to_der())
         .map_err(|e| {
