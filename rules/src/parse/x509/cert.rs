@@ -6,7 +6,6 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use openssl::asn1::Asn1Object;
 use openssl::nid::Nid;
-use openssl::pkey::PKey;
 use openssl::x509::X509;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
@@ -14,11 +13,11 @@ use x509_parser::extensions::GeneralName;
 use super::der::{der_tlv, looks_like_der_sequence};
 use super::name::format_name;
 use super::pem::{is_pem, pem_blocks};
+use super::spki::public_key_facts;
 use super::{
-    CERT_LABELS, CertError, MAX_CERTIFICATES, MAX_INPUT_BYTES, clear_openssl_errors, key_info,
-    sha256_hex,
+    CERT_LABELS, CertError, MAX_CERTIFICATES, MAX_INPUT_BYTES, clear_openssl_errors, sha256_hex,
 };
-use crate::facts::{Certificate, KeyAlgorithm, PublicKeyInfo};
+use crate::facts::Certificate;
 
 /// Every certificate of a PEM bundle or DER file, in file order.
 ///
@@ -171,7 +170,7 @@ fn der_error(der: &[u8], err: &x509_parser::nom::Err<x509_parser::error::X509Err
 fn certificate_facts(path: &str, index: usize, x509: &X509Certificate<'_>) -> Certificate {
     let der = x509.as_raw().to_vec();
     let tbs = &x509.tbs_certificate;
-    let (public_key, spki_sha256) = public_key_facts(x509);
+    let (public_key, spki_sha256) = public_key_facts(&tbs.subject_pki);
     let is_ca = matches!(x509.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
     let mut subject_alt_names = Vec::new();
     if let Ok(Some(san)) = x509.subject_alternative_name() {
@@ -205,42 +204,14 @@ fn certificate_facts(path: &str, index: usize, x509: &X509Certificate<'_>) -> Ce
     }
 }
 
-/// The certificate's key as OpenSSL reads it; the fingerprint is taken over
-/// OpenSSL's re-encoding so that it equals the one derived from the private
-/// key. Algorithms OpenSSL cannot load fall back to x509-parser's view.
-fn public_key_facts(x509: &X509Certificate<'_>) -> (PublicKeyInfo, String) {
-    let spki = &x509.tbs_certificate.subject_pki;
-    let reencoded = PKey::public_key_from_der(spki.raw)
-        .and_then(|pkey| pkey.public_key_to_der().map(|der| (pkey, der)));
-    if let Ok((pkey, der)) = reencoded {
-        return (key_info(&pkey), sha256_hex(&der));
-    }
-    clear_openssl_errors();
-    let oid = spki.algorithm.algorithm.to_id_string();
-    let algorithm = match oid.as_str() {
-        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => KeyAlgorithm::Rsa,
-        "1.2.840.10045.2.1" => KeyAlgorithm::Ec,
-        "1.3.101.112" => KeyAlgorithm::Ed25519,
-        "1.2.840.10040.4.1" => KeyAlgorithm::Dsa,
-        _ => KeyAlgorithm::Other(oid_long_name(&oid)),
-    };
-    let bits = spki
-        .parsed()
-        .map(|k| u32::try_from(k.key_size()).unwrap_or(0))
-        .unwrap_or(0);
-    (
-        PublicKeyInfo {
-            algorithm,
-            bits,
-            curve: None,
-        },
-        sha256_hex(spki.raw),
-    )
-}
-
 /// OpenSSL's long name for a dotted OID (`sha256WithRSAEncryption`,
 /// `ecdsa-with-SHA256`, `ED25519`), or the dotted OID when OpenSSL has none.
-fn oid_long_name(oid: &str) -> String {
+/// The common ones come from [`oids`](super::oids), the others from
+/// OpenSSL's object table.
+pub(super) fn oid_long_name(oid: &str) -> String {
+    if let Some(name) = super::oids::long_name(oid) {
+        return name.to_string();
+    }
     let name = Asn1Object::from_str(oid)
         .ok()
         .map(|o| o.nid())
@@ -303,6 +274,7 @@ pub fn is_issued_by(cert: &Certificate, ca: &Certificate) -> bool {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
+    use crate::facts::{KeyAlgorithm, PublicKeyInfo};
     use crate::parse::x509::{CertError, MAX_CERTIFICATES, MAX_INPUT_BYTES};
 
     #[test]
