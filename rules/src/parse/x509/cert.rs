@@ -2,11 +2,14 @@
 //! with its names, validity, key and fingerprints, and the issuer check by
 //! signature.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use openssl::asn1::Asn1Object;
 use openssl::nid::Nid;
 use openssl::x509::X509;
+use sha2::{Digest, Sha256};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 
@@ -253,8 +256,8 @@ fn format_ip(bytes: &[u8]) -> Option<String> {
 /// with `ca`'s public key. A self-signed certificate is issued by itself.
 pub fn is_issued_by(cert: &Certificate, ca: &Certificate) -> bool {
     let issued = (|| {
-        let cert_x509 = X509::from_der(&cert.der).ok()?;
-        let ca_x509 = X509::from_der(&ca.der).ok()?;
+        let cert_x509 = decoded(&cert.der)?;
+        let ca_x509 = decoded(&ca.der)?;
         let same_name = cert_x509
             .issuer_name()
             .try_cmp(ca_x509.subject_name())
@@ -268,6 +271,36 @@ pub fn is_issued_by(cert: &Certificate, ca: &Certificate) -> bool {
     })();
     clear_openssl_errors();
     issued.unwrap_or(false)
+}
+
+/// Past this many decoded certificates a thread starts over: enough for the
+/// certificates of the environments a thread works on at once.
+const DECODED_LIMIT: usize = 256;
+
+thread_local! {
+    static DECODED: RefCell<HashMap<[u8; 32], X509>> = RefCell::new(HashMap::new());
+}
+
+/// Certificates decoded by OpenSSL on this thread, kept by the SHA-256 of
+/// their DER. Loading a certificate, OpenSSL 3 also loads its public key
+/// through the decoder framework (provider look-ups under locks), and the
+/// issuer check meets the same CA once per certificate of its environment:
+/// each certificate is decoded once per thread while it is in use. Per
+/// thread, so no lock is taken and no OpenSSL object is shared between
+/// threads; failures are not kept.
+fn decoded(der: &[u8]) -> Option<X509> {
+    let key: [u8; 32] = Sha256::digest(der).into();
+    if let Some(hit) = DECODED.with_borrow(|m| m.get(&key).cloned()) {
+        return Some(hit);
+    }
+    let x509 = X509::from_der(der).ok()?;
+    DECODED.with_borrow_mut(|m| {
+        if m.len() >= DECODED_LIMIT {
+            m.clear();
+        }
+        m.insert(key, x509.clone());
+    });
+    Some(x509)
 }
 
 #[cfg(test)]
@@ -410,6 +443,41 @@ mod tests {
             let c = one_cert(name);
             assert!(is_issued_by(&c, &c), "{name}");
             assert!(!is_issued_by(&c, ca), "{name}");
+        }
+    }
+
+    #[test]
+    fn decoded_certificates_are_kept_by_content_and_bounded() {
+        let chain = certs("chain.pem");
+        let (server, ca) = (&chain[0], &chain[1]);
+        let fake = one_cert("fake-ca.crt");
+        // The second round is answered from this thread's decoded copies.
+        for _ in 0..2 {
+            assert!(is_issued_by(server, ca));
+            assert!(!is_issued_by(server, &fake));
+            assert!(is_issued_by(&fake, &fake));
+        }
+        // Certificates that differ in their serial only are decoded apart.
+        let der = fixture("server.der");
+        let serial = der
+            .windows(4)
+            .position(|w| w == [0x02, 0x02, 0x10, 0x01])
+            .unwrap()
+            + 2;
+        for n in 0x1000..0x1000 + 2 * DECODED_LIMIT as u16 {
+            let mut other = der.clone();
+            other[serial..serial + 2].copy_from_slice(&n.to_be_bytes());
+            let x509 = decoded(&other).unwrap();
+            assert_eq!(
+                x509.serial_number()
+                    .to_bn()
+                    .unwrap()
+                    .to_hex_str()
+                    .unwrap()
+                    .to_string(),
+                format!("{n:X}")
+            );
+            assert!(DECODED.with_borrow(HashMap::len) <= DECODED_LIMIT);
         }
     }
 
