@@ -3,6 +3,8 @@
 //! always gives the same bytes. The shape is documented in
 //! `docs/json-report.md` and versioned by [`SCHEMA_VERSION`].
 
+use std::io::{self, Write};
+
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use sslaudit_rules::report::{SCHEMA_VERSION, ScanReport};
@@ -17,6 +19,17 @@ pub fn to_json(report: &ScanReport) -> String {
         serde_json::to_string_pretty(report).expect("a ScanReport always serializes to JSON");
     out.push('\n');
     out
+}
+
+/// The report as [`to_json`] gives it, written to `out` as it is serialized
+/// rather than built in memory first: a large fleet's report is hundreds of
+/// megabytes of text. `out` is buffered here; the bytes are flushed before
+/// returning.
+pub fn write_json(report: &ScanReport, out: impl Write) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, report).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// What is read before the whole report, to tell a wrong document or a

@@ -7,7 +7,7 @@ mod common;
 use common::sample_report;
 use serde_json::Value;
 use sslaudit_reports::ReportError;
-use sslaudit_reports::json::{from_json, to_json};
+use sslaudit_reports::json::{from_json, to_json, write_json};
 
 #[test]
 fn snapshot() {
@@ -22,6 +22,14 @@ fn round_trips() {
     assert_eq!(from_json(&text).unwrap(), report);
     // Stable bytes: writing what was read gives the same text.
     assert_eq!(to_json(&from_json(&text).unwrap()), text);
+}
+
+#[test]
+fn the_streamed_report_is_the_same_bytes() {
+    let report = sample_report();
+    let mut written = Vec::new();
+    write_json(&report, &mut written).unwrap();
+    assert_eq!(String::from_utf8(written).unwrap(), to_json(&report));
 }
 
 #[test]

@@ -225,7 +225,8 @@ pub fn probe(
         &now_rfc3339(),
     );
     if let Some(path) = json_out {
-        std::fs::write(path, sslaudit_reports::json::to_json(&report))
+        std::fs::File::create(path)
+            .and_then(|file| sslaudit_reports::json::write_json(&report, file))
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let mut out = table;

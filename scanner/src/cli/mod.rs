@@ -518,18 +518,33 @@ fn load_packs(paths: &[PathBuf]) -> Result<Vec<Box<dyn Rule>>> {
 }
 
 fn write_output(path: &Path, content: &str) -> Result<()> {
+    write_output_with(path, |out| out.write_all(content.as_bytes()))
+}
+
+/// [`write_output`] of what `write` writes, as it writes it: a report is
+/// streamed to its file instead of being built in memory first.
+fn write_output_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     if path == Path::new("-") {
-        std::io::stdout().write_all(content.as_bytes())?;
+        let mut stdout = std::io::stdout().lock();
+        write(&mut stdout)?;
+        stdout.flush()?;
         return Ok(());
     }
+    let write_file = |target: &Path| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(target)?;
+        write(&mut file)?;
+        file.flush()
+    };
     // A device, a pipe or a symlink (`/dev/stderr`, a FIFO, a runner's
     // summary file behind a link) is written in place: renaming onto it
     // would replace it.
     if let Ok(meta) = std::fs::symlink_metadata(path)
         && !meta.file_type().is_file()
     {
-        return std::fs::write(path, content)
-            .with_context(|| format!("writing {}", path.display()));
+        return write_file(path).with_context(|| format!("writing {}", path.display()));
     }
     // Write beside the target then rename, so a reader never sees half a report.
     let dir = path
@@ -543,7 +558,11 @@ fn write_output(path: &Path, content: &str) -> Result<()> {
             .unwrap_or_default(),
         std::process::id()
     ));
-    std::fs::write(&tmp, content).with_context(|| format!("writing {}", tmp.display()))?;
+    if let Err(e) = write_file(&tmp) {
+        // Half a report is no use to anyone; the error says what happened.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", tmp.display()));
+    }
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
@@ -752,13 +771,13 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     );
 
     if let Some(path) = &args.json {
-        let text = match (&loaded, &comparison) {
-            (Some(l), Some(c)) => {
-                baseline::to_json_with_baseline(&report, &c.summary(&l.source, l.baseline.format))
-            }
-            _ => json::to_json(&report),
-        };
-        write_output(path, &text)?;
+        match (&loaded, &comparison) {
+            (Some(l), Some(c)) => write_output(
+                path,
+                &baseline::to_json_with_baseline(&report, &c.summary(&l.source, l.baseline.format)),
+            )?,
+            _ => write_output_with(path, |out| json::write_json(&report, out))?,
+        }
     }
     if let Some(path) = &args.sarif {
         let rfc = |t: time::OffsetDateTime| {

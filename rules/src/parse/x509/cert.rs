@@ -2,23 +2,25 @@
 //! with its names, validity, key and fingerprints, and the issuer check by
 //! signature.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use openssl::asn1::Asn1Object;
 use openssl::nid::Nid;
-use openssl::pkey::PKey;
 use openssl::x509::X509;
+use sha2::{Digest, Sha256};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 
 use super::der::{der_tlv, looks_like_der_sequence};
 use super::name::format_name;
 use super::pem::{is_pem, pem_blocks};
+use super::spki::public_key_facts;
 use super::{
-    CERT_LABELS, CertError, MAX_CERTIFICATES, MAX_INPUT_BYTES, clear_openssl_errors, key_info,
-    sha256_hex,
+    CERT_LABELS, CertError, MAX_CERTIFICATES, MAX_INPUT_BYTES, clear_openssl_errors, sha256_hex,
 };
-use crate::facts::{Certificate, KeyAlgorithm, PublicKeyInfo};
+use crate::facts::Certificate;
 
 /// Every certificate of a PEM bundle or DER file, in file order.
 ///
@@ -171,7 +173,7 @@ fn der_error(der: &[u8], err: &x509_parser::nom::Err<x509_parser::error::X509Err
 fn certificate_facts(path: &str, index: usize, x509: &X509Certificate<'_>) -> Certificate {
     let der = x509.as_raw().to_vec();
     let tbs = &x509.tbs_certificate;
-    let (public_key, spki_sha256) = public_key_facts(x509);
+    let (public_key, spki_sha256) = public_key_facts(&tbs.subject_pki);
     let is_ca = matches!(x509.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
     let mut subject_alt_names = Vec::new();
     if let Ok(Some(san)) = x509.subject_alternative_name() {
@@ -205,42 +207,14 @@ fn certificate_facts(path: &str, index: usize, x509: &X509Certificate<'_>) -> Ce
     }
 }
 
-/// The certificate's key as OpenSSL reads it; the fingerprint is taken over
-/// OpenSSL's re-encoding so that it equals the one derived from the private
-/// key. Algorithms OpenSSL cannot load fall back to x509-parser's view.
-fn public_key_facts(x509: &X509Certificate<'_>) -> (PublicKeyInfo, String) {
-    let spki = &x509.tbs_certificate.subject_pki;
-    let reencoded = PKey::public_key_from_der(spki.raw)
-        .and_then(|pkey| pkey.public_key_to_der().map(|der| (pkey, der)));
-    if let Ok((pkey, der)) = reencoded {
-        return (key_info(&pkey), sha256_hex(&der));
-    }
-    clear_openssl_errors();
-    let oid = spki.algorithm.algorithm.to_id_string();
-    let algorithm = match oid.as_str() {
-        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => KeyAlgorithm::Rsa,
-        "1.2.840.10045.2.1" => KeyAlgorithm::Ec,
-        "1.3.101.112" => KeyAlgorithm::Ed25519,
-        "1.2.840.10040.4.1" => KeyAlgorithm::Dsa,
-        _ => KeyAlgorithm::Other(oid_long_name(&oid)),
-    };
-    let bits = spki
-        .parsed()
-        .map(|k| u32::try_from(k.key_size()).unwrap_or(0))
-        .unwrap_or(0);
-    (
-        PublicKeyInfo {
-            algorithm,
-            bits,
-            curve: None,
-        },
-        sha256_hex(spki.raw),
-    )
-}
-
 /// OpenSSL's long name for a dotted OID (`sha256WithRSAEncryption`,
 /// `ecdsa-with-SHA256`, `ED25519`), or the dotted OID when OpenSSL has none.
-fn oid_long_name(oid: &str) -> String {
+/// The common ones come from [`oids`](super::oids), the others from
+/// OpenSSL's object table.
+pub(super) fn oid_long_name(oid: &str) -> String {
+    if let Some(name) = super::oids::long_name(oid) {
+        return name.to_string();
+    }
     let name = Asn1Object::from_str(oid)
         .ok()
         .map(|o| o.nid())
@@ -282,8 +256,8 @@ fn format_ip(bytes: &[u8]) -> Option<String> {
 /// with `ca`'s public key. A self-signed certificate is issued by itself.
 pub fn is_issued_by(cert: &Certificate, ca: &Certificate) -> bool {
     let issued = (|| {
-        let cert_x509 = X509::from_der(&cert.der).ok()?;
-        let ca_x509 = X509::from_der(&ca.der).ok()?;
+        let cert_x509 = decoded(&cert.der)?;
+        let ca_x509 = decoded(&ca.der)?;
         let same_name = cert_x509
             .issuer_name()
             .try_cmp(ca_x509.subject_name())
@@ -299,10 +273,41 @@ pub fn is_issued_by(cert: &Certificate, ca: &Certificate) -> bool {
     issued.unwrap_or(false)
 }
 
+/// Past this many decoded certificates a thread starts over: enough for the
+/// certificates of the environments a thread works on at once.
+const DECODED_LIMIT: usize = 256;
+
+thread_local! {
+    static DECODED: RefCell<HashMap<[u8; 32], X509>> = RefCell::new(HashMap::new());
+}
+
+/// Certificates decoded by OpenSSL on this thread, kept by the SHA-256 of
+/// their DER. Loading a certificate, OpenSSL 3 also loads its public key
+/// through the decoder framework (provider look-ups under locks), and the
+/// issuer check meets the same CA once per certificate of its environment:
+/// each certificate is decoded once per thread while it is in use. Per
+/// thread, so no lock is taken and no OpenSSL object is shared between
+/// threads; failures are not kept.
+fn decoded(der: &[u8]) -> Option<X509> {
+    let key: [u8; 32] = Sha256::digest(der).into();
+    if let Some(hit) = DECODED.with_borrow(|m| m.get(&key).cloned()) {
+        return Some(hit);
+    }
+    let x509 = X509::from_der(der).ok()?;
+    DECODED.with_borrow_mut(|m| {
+        if m.len() >= DECODED_LIMIT {
+            m.clear();
+        }
+        m.insert(key, x509.clone());
+    });
+    Some(x509)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::*;
     use super::*;
+    use crate::facts::{KeyAlgorithm, PublicKeyInfo};
     use crate::parse::x509::{CertError, MAX_CERTIFICATES, MAX_INPUT_BYTES};
 
     #[test]
@@ -438,6 +443,41 @@ mod tests {
             let c = one_cert(name);
             assert!(is_issued_by(&c, &c), "{name}");
             assert!(!is_issued_by(&c, ca), "{name}");
+        }
+    }
+
+    #[test]
+    fn decoded_certificates_are_kept_by_content_and_bounded() {
+        let chain = certs("chain.pem");
+        let (server, ca) = (&chain[0], &chain[1]);
+        let fake = one_cert("fake-ca.crt");
+        // The second round is answered from this thread's decoded copies.
+        for _ in 0..2 {
+            assert!(is_issued_by(server, ca));
+            assert!(!is_issued_by(server, &fake));
+            assert!(is_issued_by(&fake, &fake));
+        }
+        // Certificates that differ in their serial only are decoded apart.
+        let der = fixture("server.der");
+        let serial = der
+            .windows(4)
+            .position(|w| w == [0x02, 0x02, 0x10, 0x01])
+            .unwrap()
+            + 2;
+        for n in 0x1000..0x1000 + 2 * DECODED_LIMIT as u16 {
+            let mut other = der.clone();
+            other[serial..serial + 2].copy_from_slice(&n.to_be_bytes());
+            let x509 = decoded(&other).unwrap();
+            assert_eq!(
+                x509.serial_number()
+                    .to_bn()
+                    .unwrap()
+                    .to_hex_str()
+                    .unwrap()
+                    .to_string(),
+                format!("{n:X}")
+            );
+            assert!(DECODED.with_borrow(HashMap::len) <= DECODED_LIMIT);
         }
     }
 

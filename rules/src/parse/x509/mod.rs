@@ -1,19 +1,24 @@
 //! Certificates and private keys to facts.
 //!
 //! Certificates are read with `x509-parser` (PEM bundles with any text around
-//! the blocks, CRLF or LF, or DER); public keys, private keys and signatures
-//! go through OpenSSL, the library MySQL itself links, so bit sizes, curve
-//! names and the SubjectPublicKeyInfo encoding that matches a key to its
-//! certificate are the ones OpenSSL sees.
+//! the blocks, CRLF or LF, or DER). Bit sizes, curve names, algorithm names
+//! and the SubjectPublicKeyInfo encoding that matches a key to its
+//! certificate are the ones OpenSSL, the library MySQL itself links, sees:
+//! a certificate's common public keys (RSA, named-curve EC, Ed25519, Ed448)
+//! are read from `x509-parser`'s view when their encoding is OpenSSL's own
+//! (`spki`), names of common OIDs come from a table checked against OpenSSL
+//! (`oids`), and anything else goes through OpenSSL. Private keys and
+//! signatures always go through OpenSSL.
 //!
 //! Private keys are reduced to [`PrivateKeyFacts`] and dropped: no key
 //! material is kept or put into an error message, and OpenSSL's PEM readers
 //! (which may prompt for a passphrase on a terminal) are never called: PEM is
 //! decoded here and only OpenSSL's DER readers are used.
 //!
-//! `cert` reads certificates (`name` writes their subject and issuer),
-//! `key` private keys; both find their input with `pem` (blocks and
-//! their base64) or, for DER, the structure checks of `der`. This module
+//! `cert` reads certificates (`name` writes their subject and issuer,
+//! `spki` describes their public key), `key` private keys; both find their
+//! input with `pem` (blocks and their base64) or, for DER, the structure
+//! checks of `der`. This module
 //! holds the limits, the errors and the sniffing that tells one kind of
 //! file from another.
 //!
@@ -25,7 +30,9 @@ mod der;
 mod fixtures;
 mod key;
 mod name;
+mod oids;
 mod pem;
+mod spki;
 
 use openssl::error::ErrorStack;
 use openssl::nid::Nid;
