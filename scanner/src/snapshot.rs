@@ -231,12 +231,17 @@ pub fn read_host(dir: &Path) -> Result<HostEvidence, SnapshotError> {
 /// give (no `stat` per entry).
 fn read_host_with(dir: &Path, meta: HostMeta) -> HostEvidence {
     let mut ev = new_evidence(meta, dir);
-    // Each entry's name and whether the listing says it is a folder.
+    // Each entry's name and whether it is a folder (by the listing's type;
+    // a link is followed, as a folder's `fs` always was).
     let present: BTreeMap<String, bool> = match fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
             .map(|e| {
-                let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                let is_dir = match e.file_type() {
+                    Ok(t) if t.is_symlink() => e.path().is_dir(),
+                    Ok(t) => t.is_dir(),
+                    Err(_) => false,
+                };
                 (e.file_name().to_string_lossy().into_owned(), is_dir)
             })
             .collect(),
