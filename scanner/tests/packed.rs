@@ -199,13 +199,30 @@ fn a_collected_snapshot_scans_the_same_folder_packed_and_repacked() {
     );
     let d = scan(&tmp.path().join("unpacked"), "ev", &as_of);
     assert_same(&a, &d, "snapshot unpack");
-    // A packed snapshot is its own tar: `tar -t` lists the members.
-    if let Ok(t) = Command::new("tar").arg("-tf").arg(&packed).output() {
-        if t.status.success() {
-            let list = String::from_utf8_lossy(&t.stdout);
-            assert!(list.contains("production/db-master/host.toml"), "{list}");
-            assert!(list.lines().any(|l| l == "SHA256SUMS"), "{list}");
-        }
+    // A packed snapshot is its own tar: `tar -x` gives the folder, and
+    // `sha256sum -c SHA256SUMS` checks it there as in a collected folder.
+    let extracted = tmp.path().join("extracted/ev");
+    fs::create_dir_all(&extracted).unwrap();
+    let tar = Command::new("tar")
+        .arg("-xf")
+        .arg(&packed)
+        .arg("-C")
+        .arg(&extracted)
+        .status();
+    if tar.is_ok_and(|s| s.success()) {
+        assert!(!extracted.join("pax_global_header").exists());
+        let check = Command::new("sha256sum")
+            .args(["-c", "--quiet", "SHA256SUMS"])
+            .current_dir(&extracted)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+        let e = scan(&tmp.path().join("extracted"), "ev", &as_of);
+        assert_same(&a, &e, "tar -x");
     }
 }
 
