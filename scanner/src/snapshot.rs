@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
+use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -22,11 +22,23 @@ use sslaudit_rules::parse::{gemfile_lock, mycnf, redact, x509};
 
 use crate::evidence::{FileEntry, FileRecord, HostEvidence, HostMeta};
 
+mod either;
+pub mod pack;
+pub mod packed;
+
+pub use either::Snapshot;
+
 /// The snapshot format this build reads and writes.
 pub const FORMAT: u32 = 1;
 
 /// Files larger than this are recorded but not read.
 pub const MAX_FILE_BYTES: u64 = crate::limits::SNAPSHOT_FILE_BYTES;
+
+/// The first buffer for a file whose size nothing states: most of a
+/// snapshot's files (certificates, option files) fit in one read.
+const FILE_BUFFER: u64 = 8 * 1024;
+/// The first buffer for a JSON evidence file (`files.json`, `mysql.json`).
+const JSON_BUFFER: u64 = 64 * 1024;
 
 /// `snapshot.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,8 +60,18 @@ pub struct Manifest {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("snapshot folder {0} does not exist")]
+    #[error("snapshot {0} does not exist (neither a snapshot folder nor a packed snapshot file)")]
     NotFound(PathBuf),
+    /// A packed snapshot whose structure is broken (not a packed snapshot,
+    /// truncated, members out of place): the archive (or member) and why.
+    #[error("{path}: {message}")]
+    Packed { path: PathBuf, message: String },
+    /// Evidence that does not match its `SHA256SUMS`.
+    #[error("{path}: {message}")]
+    Integrity { path: PathBuf, message: String },
+    /// Snapshots are written fresh, never over anything.
+    #[error("{0} exists: a snapshot is written fresh, never over old evidence")]
+    Exists(PathBuf),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -71,7 +93,7 @@ pub enum SnapshotError {
     Serialize { path: PathBuf, message: String },
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
     move |source| SnapshotError::Io {
         path: path.to_path_buf(),
         source,
@@ -81,7 +103,15 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
 /// Parses a TOML file, turning errors into `file:line: message`.
 fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SnapshotError> {
     let text = fs::read_to_string(path).map_err(io_err(path))?;
-    toml::from_str(&text).map_err(|e| SnapshotError::Parse {
+    parse_toml(path, &text)
+}
+
+/// Parses TOML read from `path`, errors as `file:line: message`.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, SnapshotError> {
+    toml::from_str(text).map_err(|e| SnapshotError::Parse {
         path: path.to_path_buf(),
         line: e
             .span()
@@ -93,6 +123,9 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, SnapshotE
 
 /// Reads `snapshot.toml` alone (for `--as-of` defaults and checks).
 pub fn read_manifest(root: &Path) -> Result<Manifest, SnapshotError> {
+    if root.is_file() {
+        return Snapshot::open(root)?.manifest();
+    }
     if !root.is_dir() {
         return Err(SnapshotError::NotFound(root.to_path_buf()));
     }
@@ -109,18 +142,28 @@ pub fn read_manifest(root: &Path) -> Result<Manifest, SnapshotError> {
 
 /// The host folders of a snapshot (`<env>/<host>`), sorted, without reading them.
 pub fn host_dirs(root: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
-    let mut dirs = Vec::new();
+    Ok(host_folders(root)?
+        .into_iter()
+        .map(|(dir, _)| dir)
+        .collect())
+}
+
+/// The host folders of a snapshot, sorted, each with its `host.toml` read
+/// once: a folder without one is not a host (an `open` that finds nothing
+/// says so, no separate `stat`).
+fn host_folders(root: &Path) -> Result<Vec<(PathBuf, HostMeta)>, SnapshotError> {
+    let mut hosts = Vec::new();
     for env in sorted_dirs(root)? {
         for host in sorted_dirs(&env)? {
-            if host.join("host.toml").is_file() {
-                dirs.push(host);
+            if let Some(meta) = try_read_host_meta(&host)? {
+                hosts.push((host, meta));
             }
         }
     }
-    if dirs.is_empty() {
+    if hosts.is_empty() {
         return Err(SnapshotError::Empty(root.to_path_buf()));
     }
-    Ok(dirs)
+    Ok(hosts)
 }
 
 fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
@@ -138,7 +181,30 @@ fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
 
 /// Reads `host.toml` of a host folder, defaulting name and environment from the path.
 pub fn read_host_meta(dir: &Path) -> Result<HostMeta, SnapshotError> {
-    let mut meta: HostMeta = read_toml(&dir.join("host.toml"))?;
+    let path = dir.join("host.toml");
+    let text = fs::read_to_string(&path).map_err(io_err(&path))?;
+    host_meta_from(&path, &text, dir)
+}
+
+/// `host.toml` of a folder that may not be a host folder: `None` without one.
+fn try_read_host_meta(dir: &Path) -> Result<Option<HostMeta>, SnapshotError> {
+    let path = dir.join("host.toml");
+    match fs::read_to_string(&path) {
+        Ok(text) => host_meta_from(&path, &text, dir).map(Some),
+        // A folder named host.toml is not a host's file either.
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::IsADirectory) => Ok(None),
+        Err(e) => Err(SnapshotError::Io { path, source: e }),
+    }
+}
+
+/// Parses `host.toml` (read from `path`) of the host folder `dir`,
+/// defaulting name and environment from the folder's names.
+pub(crate) fn host_meta_from(
+    path: &Path,
+    text: &str,
+    dir: &Path,
+) -> Result<HostMeta, SnapshotError> {
+    let mut meta: HostMeta = parse_toml(path, text)?;
     let folder = |p: Option<&Path>| {
         p.and_then(Path::file_name)
             .map(|n| n.to_string_lossy().into_owned())
@@ -156,7 +222,66 @@ pub fn read_host_meta(dir: &Path) -> Result<HostMeta, SnapshotError> {
 /// Reads one host folder. Only `host.toml` errors are fatal.
 pub fn read_host(dir: &Path) -> Result<HostEvidence, SnapshotError> {
     let meta = read_host_meta(dir)?;
-    let mut ev = HostEvidence {
+    Ok(read_host_with(dir, meta))
+}
+
+/// The evidence of a host whose `host.toml` is already read: a folder's
+/// other entries are listed once, so an absent `mysql.json` costs no
+/// failed `open` and the `fs/` tree is walked by the types its listings
+/// give (no `stat` per entry).
+fn read_host_with(dir: &Path, meta: HostMeta) -> HostEvidence {
+    let mut ev = new_evidence(meta, dir);
+    // Each entry's name and whether it is a folder (by the listing's type;
+    // a link is followed, as a folder's `fs` always was).
+    let present: BTreeMap<String, bool> = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                let is_dir = match e.file_type() {
+                    Ok(t) if t.is_symlink() => e.path().is_dir(),
+                    Ok(t) => t.is_dir(),
+                    Err(_) => false,
+                };
+                (e.file_name().to_string_lossy().into_owned(), is_dir)
+            })
+            .collect(),
+        Err(e) => {
+            ev.problems.push(CollectionProblem {
+                what: "snapshot folder".into(),
+                path: Some(dir.display().to_string()),
+                line: None,
+                message: e.to_string(),
+            });
+            BTreeMap::new()
+        }
+    };
+    let read = |name: &str| -> std::io::Result<Option<Vec<u8>>> {
+        if !present.contains_key(name) {
+            return Ok(None);
+        }
+        match read_limited(
+            &dir.join(name),
+            crate::limits::SNAPSHOT_JSON_BYTES,
+            JSON_BUFFER,
+        ) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    let records: BTreeMap<String, FileRecord> =
+        json_evidence(dir, "files.json", read("files.json"), &mut ev.problems).unwrap_or_default();
+    if present.get("fs") == Some(&true) {
+        let fs_root = dir.join("fs");
+        walk_fs(&fs_root, &fs_root, &records, &mut ev);
+    }
+    finish_host(&mut ev, dir, records, read);
+    ev
+}
+
+/// A host's evidence before its files and facts are read.
+pub(crate) fn new_evidence(meta: HostMeta, dir: &Path) -> HostEvidence {
+    HostEvidence {
         meta,
         origin: dir.display().to_string(),
         declared_at: Some(sslaudit_rules::Location::file(
@@ -169,34 +294,49 @@ pub fn read_host(dir: &Path) -> Result<HostEvidence, SnapshotError> {
         probe: None,
         galera_ports: Vec::new(),
         problems: Vec::new(),
-    };
-    let records: BTreeMap<String, FileRecord> =
-        read_json_evidence(dir, "files.json", &mut ev.problems).unwrap_or_default();
-    let fs_root = dir.join("fs");
-    if fs_root.is_dir() {
-        walk_fs(&fs_root, &fs_root, &mut ev);
     }
-    for (path, rec) in records {
-        apply_record(&mut ev, path, rec);
-    }
-    ev.mysql = read_json_evidence(dir, "mysql.json", &mut ev.problems);
-    ev.connection = read_json_evidence(dir, "connection.json", &mut ev.problems);
-    ev.probe = read_json_evidence(dir, "probe.json", &mut ev.problems);
-    ev.galera_ports =
-        read_json_evidence(dir, "galera_ports.json", &mut ev.problems).unwrap_or_default();
-    Ok(ev)
 }
 
-/// Reads an optional JSON evidence file; a broken one is a problem on the host.
-fn read_json_evidence<T: serde::de::DeserializeOwned>(
+/// What every form of snapshot does once a host's files are in `ev`:
+/// `files.json`'s records over them, then the SQL, connection, probe and
+/// Galera facts. `read(name)` gives a JSON file's bytes (`None`: absent).
+pub(crate) fn finish_host(
+    ev: &mut HostEvidence,
+    dir: &Path,
+    records: BTreeMap<String, FileRecord>,
+    read: impl Fn(&str) -> std::io::Result<Option<Vec<u8>>>,
+) {
+    for (path, rec) in records {
+        apply_record(ev, path, rec);
+    }
+    ev.mysql = json_evidence(dir, "mysql.json", read("mysql.json"), &mut ev.problems);
+    ev.connection = json_evidence(
+        dir,
+        "connection.json",
+        read("connection.json"),
+        &mut ev.problems,
+    );
+    ev.probe = json_evidence(dir, "probe.json", read("probe.json"), &mut ev.problems);
+    ev.galera_ports = json_evidence(
+        dir,
+        "galera_ports.json",
+        read("galera_ports.json"),
+        &mut ev.problems,
+    )
+    .unwrap_or_default();
+}
+
+/// An optional JSON evidence file, as read; a broken one is a problem on the host.
+pub(crate) fn json_evidence<T: serde::de::DeserializeOwned>(
     dir: &Path,
     name: &str,
+    read: std::io::Result<Option<Vec<u8>>>,
     problems: &mut Vec<CollectionProblem>,
 ) -> Option<T> {
     let path = dir.join(name);
-    let text = match read_text_capped(&path, crate::limits::SNAPSHOT_JSON_BYTES) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+    let text = match read.and_then(|b| b.map(text_of).transpose()) {
+        Ok(Some(t)) => t,
+        Ok(None) => return None,
         Err(e) => {
             problems.push(CollectionProblem {
                 what: format!("snapshot {name}"),
@@ -221,7 +361,52 @@ fn read_json_evidence<T: serde::de::DeserializeOwned>(
     }
 }
 
-fn walk_fs(fs_root: &Path, dir: &Path, ev: &mut HostEvidence) {
+/// A file kept under `fs/`, with the defaults of a file `files.json` does
+/// not describe (its records are applied after).
+pub(crate) fn kept_file(
+    host_path: String,
+    size: u64,
+    content: Result<Vec<u8>, String>,
+) -> FileEntry {
+    let mut meta = FileMeta {
+        path: host_path,
+        status: FileStatus::Present,
+        mode: Some(0o644),
+        owner: Some("root".into()),
+        group: Some("root".into()),
+        size: Some(size),
+        lines: None,
+    };
+    let content = match content {
+        Ok(bytes) => Some(bytes),
+        Err(reason) => {
+            meta.status = FileStatus::Unreadable { reason };
+            None
+        }
+    };
+    FileEntry {
+        meta,
+        content,
+        key: None,
+    }
+}
+
+/// Why a link inside a snapshot is not read.
+pub(crate) const SYMLINK_REASON: &str = "symbolic link inside the snapshot (not followed)";
+/// Why a FIFO or device inside a snapshot is not read.
+pub(crate) const SPECIAL_REASON: &str = "not a regular file inside the snapshot (not read)";
+
+/// Why a file over the cap is not read.
+pub(crate) fn over_cap_reason(len: u64) -> String {
+    format!("file is {len} bytes, over the {MAX_FILE_BYTES} byte cap")
+}
+
+fn walk_fs(
+    fs_root: &Path,
+    dir: &Path,
+    records: &BTreeMap<String, FileRecord>,
+    ev: &mut HostEvidence,
+) {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -234,97 +419,83 @@ fn walk_fs(fs_root: &Path, dir: &Path, ev: &mut HostEvidence) {
             return;
         }
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
+    // The listing's types (d_type) say what each entry is without a
+    // `stat`; a file system that does not give them costs one.
+    let mut listed: Vec<(PathBuf, Option<fs::FileType>)> = entries
+        .filter_map(|e| e.ok().map(|e| (e.path(), e.file_type().ok())))
+        .collect();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, ft) in listed {
         let Ok(rel) = p.strip_prefix(fs_root) else {
             continue;
         };
         let host_path = format!("/{}", rel.to_string_lossy());
-        let Ok(md) = fs::symlink_metadata(&p) else {
+        let Some(ft) = ft.or_else(|| fs::symlink_metadata(&p).ok().map(|m| m.file_type())) else {
             continue;
         };
-        if md.is_dir() {
-            walk_fs(fs_root, &p, ev);
+        if ft.is_dir() {
+            walk_fs(fs_root, &p, records, ev);
             continue;
         }
-        let mut meta = FileMeta {
-            path: host_path.clone(),
-            status: FileStatus::Present,
-            mode: Some(0o644),
-            owner: Some("root".into()),
-            group: Some("root".into()),
-            size: Some(md.len()),
-            lines: None,
-        };
-        let content = if md.file_type().is_symlink() {
-            // A snapshot holds files as found, never links: a link in one
-            // could point anywhere on the scanning machine.
-            meta.status = FileStatus::Unreadable {
-                reason: "symbolic link inside the snapshot (not followed)".into(),
-            };
-            None
-        } else if !md.file_type().is_file() {
-            // A FIFO or device would block the read or never end.
-            meta.status = FileStatus::Unreadable {
-                reason: "not a regular file inside the snapshot (not read)".into(),
-            };
-            None
-        } else if md.len() > MAX_FILE_BYTES {
-            meta.status = FileStatus::Unreadable {
-                reason: format!(
-                    "file is {} bytes, over the {} byte cap",
-                    md.len(),
-                    MAX_FILE_BYTES
-                ),
-            };
-            None
-        } else {
-            match read_capped(&p, md.len()) {
-                Ok(bytes) => Some(bytes),
+        let entry = if ft.is_file() {
+            // files.json's size (when it states one) sizes the buffer: a
+            // file costs open, read, read (end), close.
+            let expected = records
+                .get(&host_path)
+                .and_then(|r| r.size)
+                .unwrap_or(FILE_BUFFER);
+            match read_limited(&p, MAX_FILE_BYTES, expected) {
+                Ok(bytes) => kept_file(host_path.clone(), bytes.len() as u64, Ok(bytes)),
+                Err(e) if e.kind() == ErrorKind::FileTooLarge => {
+                    let len = fs::metadata(&p)
+                        .map(|m| m.len())
+                        .unwrap_or(MAX_FILE_BYTES + 1);
+                    kept_file(host_path.clone(), len, Err(over_cap_reason(len)))
+                }
                 Err(e) => {
-                    meta.status = FileStatus::Unreadable {
-                        reason: e.to_string(),
-                    };
-                    None
+                    let len = fs::symlink_metadata(&p).map(|m| m.len()).unwrap_or(0);
+                    kept_file(host_path.clone(), len, Err(e.to_string()))
                 }
             }
+        } else {
+            // A snapshot holds files as found, never links: a link in one
+            // could point anywhere on the scanning machine. A FIFO or
+            // device would block the read or never end.
+            let len = fs::symlink_metadata(&p).map(|m| m.len()).unwrap_or(0);
+            let reason = if ft.is_symlink() {
+                SYMLINK_REASON
+            } else {
+                SPECIAL_REASON
+            };
+            kept_file(host_path.clone(), len, Err(reason.into()))
         };
-        ev.files.insert(
-            host_path,
-            FileEntry {
-                meta,
-                content,
-                key: None,
-            },
-        );
+        ev.files.insert(host_path, entry);
     }
 }
 
-/// Reads at most `MAX_FILE_BYTES` bytes; `expected` (the size seen a
-/// moment ago) sizes the buffer so a small file costs one read, not a probe.
-fn read_capped(path: &Path, expected: u64) -> std::io::Result<Vec<u8>> {
-    read_limited(path, MAX_FILE_BYTES, expected)
-}
-
 /// At most `cap` bytes of a file: one that is larger (or grew past the cap
-/// since its size was checked) is an error, never read whole.
+/// since its size was checked) is an error (`FileTooLarge`), never read
+/// whole. `expected` (its size, when known) sizes the buffer so a small
+/// file costs one read, not a probe.
 fn read_limited(path: &Path, cap: u64, expected: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(usize::try_from(expected.min(cap) + 1).unwrap_or(0));
     fs::File::open(path)?.take(cap + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > cap {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("file is over the {cap} byte cap"),
-        ));
+        return Err(over_cap(cap));
     }
     Ok(buf)
 }
 
-/// A snapshot's JSON evidence as text, at most `cap` bytes.
-fn read_text_capped(path: &Path, cap: u64) -> std::io::Result<String> {
-    String::from_utf8(read_limited(path, cap, 0)?)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+pub(crate) fn over_cap(cap: u64) -> std::io::Error {
+    std::io::Error::new(
+        ErrorKind::FileTooLarge,
+        format!("file is over the {cap} byte cap"),
+    )
+}
+
+/// A snapshot's JSON evidence as text.
+fn text_of(bytes: Vec<u8>) -> std::io::Result<String> {
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(ErrorKind::InvalidData, e))
 }
 
 fn parse_mode(s: &str) -> Option<u32> {
@@ -380,48 +551,22 @@ fn apply_record(ev: &mut HostEvidence, path: String, rec: FileRecord) {
     }
 }
 
-/// Reads a snapshot and builds the facts of every host `select` keeps,
-/// hosts in parallel, in folder order.
+/// Reads a snapshot (a folder or a packed file) and builds the facts of
+/// every host `select` keeps, hosts in parallel, in folder order.
 pub fn load_fleet(
     root: &Path,
     select: impl Fn(&HostMeta) -> bool,
 ) -> Result<(Manifest, Fleet), SnapshotError> {
-    let manifest = read_manifest(root)?;
-    let mut dirs = Vec::new();
-    for dir in host_dirs(root)? {
-        if select(&read_host_meta(&dir)?) {
-            dirs.push(dir);
-        }
-    }
-    let hosts = dirs
+    let snapshot = Snapshot::open(root)?;
+    let manifest = snapshot.manifest()?;
+    let keep: Vec<usize> = (0..snapshot.len())
+        .filter(|&i| select(snapshot.meta(i)))
+        .collect();
+    let hosts = keep
         .par_iter()
-        .map(|d| read_host(d).map(|ev| crate::build::build_host(&ev)))
+        .map(|&i| snapshot.load_host(i))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((manifest, Fleet { hosts }))
-}
-
-/// The host folders `select` keeps, grouped by environment (in the order
-/// each first appears; folder order within), without building them: what
-/// a streaming scan loads one environment at a time with [`load_host`].
-pub fn host_groups(
-    root: &Path,
-    select: impl Fn(&HostMeta) -> bool,
-) -> Result<(Manifest, Vec<Vec<PathBuf>>), SnapshotError> {
-    let manifest = read_manifest(root)?;
-    let mut groups: Vec<Vec<PathBuf>> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for dir in host_dirs(root)? {
-        let meta = read_host_meta(&dir)?;
-        if !select(&meta) {
-            continue;
-        }
-        let i = *index.entry(meta.environment).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[i].push(dir);
-    }
-    Ok((manifest, groups))
 }
 
 /// Reads one host folder and builds its facts (the evidence is dropped).
@@ -441,16 +586,14 @@ impl Manifest {
 
 /// Where a host's files go inside `fs/`, or `None` for a path that could
 /// escape it (`..`, `.`, empty components): host paths are untrusted.
-fn fs_relative(path: &str) -> Option<PathBuf> {
+fn fs_relative(path: &str) -> Option<&str> {
     let rest = path.strip_prefix('/')?;
-    let mut out = PathBuf::new();
     for part in rest.split('/') {
         if part.is_empty() || part == "." || part == ".." || part.contains('\0') {
             return None;
         }
-        out.push(part);
     }
-    Some(out)
+    Some(rest)
 }
 
 /// A name usable as one folder (environment or host name).
@@ -475,12 +618,13 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
 /// Writes `value` as pretty JSON to `path`. A value serde_json cannot
 /// write (a map with non-string keys, a failing `Serialize` impl) is an
 /// error naming the file, never an empty file.
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), SnapshotError> {
+/// `value` as pretty JSON, the text of the file `path`.
+fn json_bytes<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, SnapshotError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| SnapshotError::Serialize {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    write_file(path, (text + "\n").as_bytes())
+    Ok((text + "\n").into_bytes())
 }
 
 /// What a snapshot holds of a file's content.
@@ -581,18 +725,50 @@ impl FileKinds {
 /// (or withheld, with why, when that cannot be done), private keys as
 /// derived facts only, other files listed but never copied.
 pub fn write_host(root: &Path, ev: &HostEvidence) -> Result<PathBuf, SnapshotError> {
-    let dir = root
-        .join(folder_name("environment", &ev.meta.environment)?)
-        .join(folder_name("host", &ev.meta.name)?);
+    let (folder, members) = host_members(ev)?;
+    let dir = root.join(&folder);
     fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    for (rel, bytes) in members {
+        write_file(&dir.join(rel), &bytes)?;
+    }
+    Ok(dir)
+}
+
+/// Appends one host's evidence to a packed snapshot, its members together,
+/// as [`write_host`] writes them to a folder.
+pub fn write_host_packed(
+    writer: &std::sync::Mutex<pack::PackedWriter>,
+    ev: &HostEvidence,
+) -> Result<String, SnapshotError> {
+    let (folder, members) = host_members(ev)?;
+    let mut w = writer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    w.add_host(&folder, &members)?;
+    Ok(folder)
+}
+
+/// A host's files, relative to its folder, with their contents.
+pub type Members = Vec<(String, Vec<u8>)>;
+
+/// What a host's folder holds: `<environment>/<name>` and its files
+/// (relative to it) with their contents, in the order they are written.
+pub fn host_members(ev: &HostEvidence) -> Result<(String, Members), SnapshotError> {
+    let folder = format!(
+        "{}/{}",
+        folder_name("environment", &ev.meta.environment)?,
+        folder_name("host", &ev.meta.name)?
+    );
+    let label = PathBuf::from(&folder);
+    let mut members = Vec::new();
     let mut meta = ev.meta.clone();
     meta.problems.extend(ev.problems.iter().cloned());
     let host_toml = toml::to_string_pretty(&meta).map_err(|e| SnapshotError::Parse {
-        path: dir.join("host.toml"),
+        path: label.join("host.toml"),
         line: 1,
         message: e.to_string(),
     })?;
-    write_file(&dir.join("host.toml"), host_toml.as_bytes())?;
+    members.push(("host.toml".to_string(), host_toml.into_bytes()));
 
     let kinds = FileKinds::of(ev);
     let mut records: BTreeMap<String, FileRecord> = BTreeMap::new();
@@ -618,27 +794,44 @@ pub fn write_host(root: &Path, ev: &HostEvidence) -> Result<PathBuf, SnapshotErr
         };
         if let Some(content) = &entry.content {
             match kinds.as_written(path, content) {
-                Written::Redacted(redacted) => write_file(&dir.join("fs").join(rel), &redacted)?,
+                Written::Redacted(redacted) => {
+                    members.push((format!("fs/{rel}"), redacted));
+                }
                 Written::Withheld(reason) => record.withheld = Some(reason),
                 Written::NotKept => record.not_kept = true,
             }
         }
         records.insert(path.clone(), record);
     }
-    write_json(&dir.join("files.json"), &records)?;
+    members.push((
+        "files.json".into(),
+        json_bytes(&label.join("files.json"), &records)?,
+    ));
     if let Some(m) = &ev.mysql {
-        write_json(&dir.join("mysql.json"), m)?;
+        members.push((
+            "mysql.json".into(),
+            json_bytes(&label.join("mysql.json"), m)?,
+        ));
     }
     if let Some(c) = &ev.connection {
-        write_json(&dir.join("connection.json"), c)?;
+        members.push((
+            "connection.json".into(),
+            json_bytes(&label.join("connection.json"), c)?,
+        ));
     }
     if let Some(p) = &ev.probe {
-        write_json(&dir.join("probe.json"), p)?;
+        members.push((
+            "probe.json".into(),
+            json_bytes(&label.join("probe.json"), p)?,
+        ));
     }
     if !ev.galera_ports.is_empty() {
-        write_json(&dir.join("galera_ports.json"), &ev.galera_ports)?;
+        members.push((
+            "galera_ports.json".into(),
+            json_bytes(&label.join("galera_ports.json"), &ev.galera_ports)?,
+        ));
     }
-    Ok(dir)
+    Ok((folder, members))
 }
 
 /// Writes `snapshot.toml` and `SHA256SUMS` (every file of the snapshot, in
@@ -685,16 +878,16 @@ mod tests {
 
     #[test]
     fn evidence_that_cannot_be_serialized_is_an_error_naming_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("mysql.json");
+        let path = PathBuf::from("production/db/mysql.json");
         // serde_json refuses map keys that are not strings.
         let bad: BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into_iter().collect();
-        let err = write_json(&path, &bad).unwrap_err();
+        let err = json_bytes(&path, &bad).unwrap_err();
         assert!(matches!(&err, SnapshotError::Serialize { path: p, .. } if *p == path));
         assert!(err.to_string().contains("mysql.json"), "{err}");
-        assert!(!path.exists(), "no empty file left behind");
-        write_json(&path, &BTreeMap::from([("a", 1)])).unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "{\n  \"a\": 1\n}\n");
+        assert_eq!(
+            json_bytes(&path, &BTreeMap::from([("a", 1)])).unwrap(),
+            b"{\n  \"a\": 1\n}\n"
+        );
     }
 
     fn entry(path: &str, content: Option<&[u8]>, mode: u32) -> FileEntry {

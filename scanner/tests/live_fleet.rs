@@ -352,6 +352,54 @@ fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
         "the MySQL password reached the snapshot"
     );
 
+    // The same evidence as one packed file (`collect --packed`): the
+    // folder's findings, and no password in it either.
+    let packed = fleet.path("evidence.sslsnap");
+    let out = fleet.sslaudit(&[
+        "collect",
+        "--inventory",
+        &fleet.path("inventory.yaml"),
+        "--packed",
+        "--out",
+        &packed,
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let packed_json = fleet.path("offline-packed.json");
+    let out = fleet.sslaudit(&[
+        "scan",
+        "--snapshot",
+        &packed,
+        "--as-of",
+        "2026-11-30",
+        "--json",
+        &packed_json,
+        "-q",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_packed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&packed_json).unwrap()).unwrap();
+    assert_eq!(
+        from_packed["findings"], offline["findings"],
+        "collect --packed: the folder's findings"
+    );
+    let bytes = std::fs::read(&packed).unwrap();
+    assert!(
+        !bytes
+            .windows(fleet.password.len())
+            .any(|w| w == fleet.password.as_bytes()),
+        "the MySQL password reached the packed snapshot"
+    );
+
     // The probe alone: a healthy server and one that still accepts TLS 1.1.
     let out = fleet.sslaudit(&["probe", "127.0.41.1", "127.0.41.8", "--timeout", "3s"]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -27,12 +27,20 @@ fn now_rfc3339() -> String {
 }
 
 /// `sslaudit collect`: writes the evidence of every selected host as a
-/// snapshot folder, for audits to keep and for `scan --snapshot` later.
-pub fn collect(source: &SourceArgs, out: &Path, quiet: bool) -> Result<ExitCode> {
+/// snapshot folder (or one packed file), for audits to keep and for
+/// `scan --snapshot` later.
+pub fn collect(source: &SourceArgs, out: &Path, packed: bool, quiet: bool) -> Result<ExitCode> {
     if source.snapshot.is_some() {
         bail!("collect reads live hosts: give --inventory FILE or --host USER@ADDR");
     }
-    if out.exists()
+    if packed && out.exists() {
+        bail!(
+            "{} exists: collect --packed writes a fresh file, never over old evidence",
+            out.display()
+        );
+    }
+    if !packed
+        && out.exists()
         && std::fs::read_dir(out)
             .map(|mut d| d.next().is_some())
             .unwrap_or(true)
@@ -43,11 +51,33 @@ pub fn collect(source: &SourceArgs, out: &Path, quiet: bool) -> Result<ExitCode>
         );
     }
     let hosts = source.live_hosts()?;
+    let now = time::OffsetDateTime::now_utc();
+    let collected_at = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let manifest = Manifest {
+        format: FORMAT,
+        tool: Some(format!("sslaudit {}", env!("CARGO_PKG_VERSION"))),
+        collected_at: Some(collected_at),
+        description: Some(format!("collected from {}", source.label())),
+        inventory: source.inventory.as_ref().map(|p| p.display().to_string()),
+    };
+    // The packed file is a temporary one until every host is in it.
+    let writer = if packed {
+        let mtime = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+        Some(std::sync::Mutex::new(snapshot::pack::PackedWriter::create(
+            out, mtime,
+        )?))
+    } else {
+        None
+    };
     let progress = source.progress(hosts.len(), quiet);
-    let collected_at = now_rfc3339();
     let written = live::collect_fleet(&hosts, &source.live_options(), progress.as_ref(), |ev| {
         let ok = ev.meta.reachability == Reachability::Reachable;
-        snapshot::write_host(out, &ev).map(|_| ok)
+        match &writer {
+            Some(w) => snapshot::write_host_packed(w, &ev).map(|_| ok),
+            None => snapshot::write_host(out, &ev).map(|_| ok),
+        }
     })?;
     drop(progress);
     let mut reached = 0;
@@ -56,16 +86,16 @@ pub fn collect(source: &SourceArgs, out: &Path, quiet: bool) -> Result<ExitCode>
             reached += 1;
         }
     }
-    snapshot::write_manifest(
-        out,
-        &Manifest {
-            format: FORMAT,
-            tool: Some(format!("sslaudit {}", env!("CARGO_PKG_VERSION"))),
-            collected_at: Some(collected_at),
-            description: Some(format!("collected from {}", source.label())),
-            inventory: source.inventory.as_ref().map(|p| p.display().to_string()),
-        },
-    )?;
+    match writer {
+        Some(w) => {
+            let mut w = w
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            w.add("snapshot.toml", manifest_text(&manifest)?.as_bytes())?;
+            w.finish()?;
+        }
+        None => snapshot::write_manifest(out, &manifest)?,
+    }
     if !quiet {
         eprintln!(
             "wrote {} ({} hosts, {reached} reached); scan it with: {}",
@@ -75,6 +105,11 @@ pub fn collect(source: &SourceArgs, out: &Path, quiet: bool) -> Result<ExitCode>
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `snapshot.toml`'s text.
+fn manifest_text(manifest: &Manifest) -> Result<String> {
+    toml::to_string_pretty(manifest).context("writing snapshot.toml")
 }
 
 /// `sslaudit probe`: the TLS of MySQL ports, no credentials needed.

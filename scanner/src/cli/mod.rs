@@ -150,20 +150,35 @@ could not be read or the inputs do not belong together."
 the rules need (secret values redacted in place, private keys described by derived facts only), \
 the SQL facts and the TLS probe, plus snapshot.toml (tool, collection time) and SHA256SUMS. \
 Audits keep it as evidence; `sslaudit scan --snapshot DIR --as-of <collection day>` gives \
-the same findings as the live scan.",
+the same findings as the live scan. With --packed the same content is one file (a tar; \
+docs/snapshot-format.md, \"The packed form\"), written beside its destination and renamed \
+into place once complete.",
         after_help = "Examples:\n  sslaudit collect --inventory fleet.yaml --out evidence/2026-11-30\n  \
+sslaudit collect --inventory fleet.yaml --packed --out evidence/2026-11-30.sslsnap\n  \
 sslaudit collect --host root@127.0.10.1 --identity-file id_ed25519 --known-hosts known_hosts --out ev/"
     )]
     Collect {
         #[command(flatten)]
         source: SourceArgs,
-        /// The snapshot folder to create (must not exist or be empty)
-        #[arg(long, short = 'o', value_name = "DIR")]
+        /// The snapshot folder to create (must not exist or be empty), or with --packed the file (must not exist)
+        #[arg(long, short = 'o', value_name = "DIR|FILE")]
         out: PathBuf,
+        /// Write one packed file instead of a folder (for large fleets: one file, not a million)
+        #[arg(long)]
+        packed: bool,
         /// No summary line
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Convert a snapshot between its folder and packed forms
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  sslaudit snapshot pack evidence/2026-11-30 -o evidence/2026-11-30.sslsnap\n  \
+sslaudit snapshot unpack evidence/2026-11-30.sslsnap -o /tmp/evidence\n\n\
+Both forms hold the same content and SHA256SUMS; every --snapshot reads either \
+(docs/snapshot-format.md, \"The packed form\")."
+    )]
+    Snapshot(SnapshotCommand),
     /// Probe the TLS of MySQL ports, without credentials
     #[command(
         long_about = "Probe the TLS of MySQL ports without credentials: speak the MySQL protocol \
@@ -243,6 +258,45 @@ sslaudit remediate rollback rotate-1796000000-4242 --inventory fleet.yaml"
     Facts {
         #[command(flatten)]
         source: SourceArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotCommand {
+    /// Pack a snapshot folder into one file (docs/snapshot-format.md, "The packed form")
+    #[command(
+        long_about = "Pack a snapshot folder into one file with the same content: every file \
+of the folder as a member of a tar, and SHA256SUMS over them all. A folder with its own \
+SHA256SUMS (every collected one) is checked against it first: a file that changed, is missing \
+or is not listed stops the packing. `scan --snapshot FILE` reads the file as it reads the \
+folder, with the same findings. The file is written beside its destination and renamed into \
+place once complete; an existing file is never replaced.",
+        after_help = "Examples:\n  sslaudit snapshot pack evidence/2026-11-30 -o evidence/2026-11-30.sslsnap\n  \
+sslaudit scan --snapshot evidence/2026-11-30.sslsnap --as-of 2026-11-30"
+    )]
+    Pack {
+        /// The snapshot folder
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// The packed file to create (must not exist)
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Unpack a packed snapshot into a folder, every member checked against its SHA256SUMS
+    #[command(
+        long_about = "Unpack a packed snapshot into a new folder: the folder form of the same \
+content, SHA256SUMS included (so `sha256sum -c SHA256SUMS` works in it). Every member is \
+checked against SHA256SUMS; one that does not match stops the unpacking and names it, and no \
+folder is left behind.",
+        after_help = "Examples:\n  sslaudit snapshot unpack evidence/2026-11-30.sslsnap -o /tmp/evidence"
+    )]
+    Unpack {
+        /// The packed snapshot file
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The folder to create (must not exist)
+        #[arg(long, short = 'o', value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -432,7 +486,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             fail_on,
         } => merge_reports(&inputs, &output, category, fail_on.map(Gate::from)),
         Command::Facts { source } => facts(&source),
-        Command::Collect { source, out, quiet } => live::collect(&source, &out, quiet),
+        Command::Collect {
+            source,
+            out,
+            packed,
+            quiet,
+        } => live::collect(&source, &out, packed, quiet),
+        Command::Snapshot(cmd) => snapshot_command(cmd),
         Command::Probe {
             targets,
             timeout,
@@ -724,8 +784,12 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     // the one a snapshot was collected with.
     let inventory = match (&args.source.inventory, &args.source.snapshot) {
         (Some(p), _) => Some(p.display().to_string()),
-        (None, Some(s)) => sslaudit_scanner::snapshot::read_manifest(s)
+        (None, Some(_)) => args
+            .source
+            .open_snapshot()
             .ok()
+            .flatten()
+            .and_then(|s| s.manifest().ok())
             .and_then(|m| m.inventory),
         (None, None) => None,
     }
@@ -1012,6 +1076,36 @@ fn explain(rule: &str, packs: &[PathBuf]) -> Result<ExitCode> {
         }
     }
     std::io::stdout().write_all(out.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sslaudit snapshot pack|unpack`.
+fn snapshot_command(cmd: SnapshotCommand) -> Result<ExitCode> {
+    use sslaudit_scanner::snapshot::pack;
+    match cmd {
+        SnapshotCommand::Pack { dir, out } => {
+            let p = pack::pack(&dir, &out)?;
+            eprintln!(
+                "packed {} files of {} into {}{}",
+                p.files,
+                dir.display(),
+                out.display(),
+                if p.sums_checked {
+                    " (checked against its SHA256SUMS first)"
+                } else {
+                    " (the folder had no SHA256SUMS: the file's was made now)"
+                }
+            );
+        }
+        SnapshotCommand::Unpack { file, out } => {
+            let n = pack::unpack(&file, &out)?;
+            eprintln!(
+                "unpacked {n} files of {} into {}, each matching its SHA256SUMS",
+                file.display(),
+                out.display()
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -166,6 +166,8 @@ fn scan_loop(
 fn scan_once(args: &ServeArgs, rules: &RuleSet, policy: &Policy) -> Result<Results> {
     let (as_of, as_of_label) = super::parse_as_of(None)?;
     let started = time::OffsetDateTime::now_utc();
+    // Each round reads the snapshot as it is now.
+    args.source.forget_snapshot();
     let mut report = source::scan(&args.source, true, rules, policy, as_of, &as_of_label)?;
     let inventory = args
         .source

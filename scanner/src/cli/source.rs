@@ -4,12 +4,14 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use globset::Glob;
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use sslaudit_rules::facts::{Fleet, Role};
 use sslaudit_rules::policy::Policy;
 use sslaudit_rules::report::ScanReport;
@@ -22,14 +24,17 @@ use sslaudit_scanner::inventory::{
 };
 use sslaudit_scanner::live::{self, LiveOptions, Progress, Silent};
 use sslaudit_scanner::shard::{self, Shard};
-use sslaudit_scanner::snapshot;
+use sslaudit_scanner::snapshot::Snapshot;
 
 use super::values::{RoleArg, ViaArg, spelling};
 
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// A snapshot folder (see docs/snapshot-format.md): scan offline, no network
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["inventory", "hosts"])]
+    /// A snapshot, folder or packed file (see docs/snapshot-format.md): scan offline, no network
+    ///
+    /// A folder as `collect` writes it, or one file as `collect --packed` or `sslaudit snapshot
+    /// pack` writes it: either is read the same way. Example: --snapshot evidence.sslsnap
+    #[arg(long, value_name = "DIR|FILE", conflicts_with_all = ["inventory", "hosts"])]
     pub snapshot: Option<PathBuf>,
     /// An inventory: sslaudit's YAML or an Ansible inventory (INI or YAML; see docs/inventory.md)
     #[arg(long, short = 'i', value_name = "FILE", conflicts_with = "hosts")]
@@ -76,6 +81,10 @@ pub struct SourceArgs {
     /// Trust and record the SSH host key of hosts not yet in known_hosts (first contact only; a changed key is still refused; loud on stderr)
     #[arg(long)]
     pub accept_new_host_keys: bool,
+    /// The snapshot, once opened (its manifest and host list are read once
+    /// for the selection, the scan and the report's scope).
+    #[arg(skip)]
+    opened: std::sync::Mutex<Option<Arc<Snapshot>>>,
 }
 
 impl SourceArgs {
@@ -87,6 +96,32 @@ impl SourceArgs {
             (None, Some(i)) => i.display().to_string(),
             (None, None) => "sslaudit-adhoc-hosts".to_string(),
         }
+    }
+
+    /// The `--snapshot` snapshot, opened once (`None` without one).
+    pub fn open_snapshot(&self) -> Result<Option<Arc<Snapshot>>> {
+        let Some(path) = &self.snapshot else {
+            return Ok(None);
+        };
+        let mut opened = self
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(s) = &*opened {
+            return Ok(Some(Arc::clone(s)));
+        }
+        let s = Arc::new(Snapshot::open(path)?);
+        *opened = Some(Arc::clone(&s));
+        Ok(Some(s))
+    }
+
+    /// Forgets the opened snapshot: the next scan reads it anew (`serve`
+    /// rescans a snapshot that may have changed).
+    pub fn forget_snapshot(&self) {
+        *self
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     /// The live hosts selected by --inventory/--host, --limit and --shard.
@@ -155,16 +190,12 @@ impl SourceArgs {
     /// What the scan covers, for the reports (`policy` is the digest of
     /// the policy and rule packs).
     pub fn scope(&self, policy: String) -> Result<Scope> {
-        let source = if let Some(dir) = &self.snapshot {
-            let manifest = dir.join("snapshot.toml");
-            let manifest = std::fs::read(&manifest)
-                .with_context(|| format!("reading {}", manifest.display()))?;
-            let folders: Vec<String> = snapshot::host_dirs(dir)?
-                .iter()
-                .map(|d| d.strip_prefix(dir).unwrap_or(d).display().to_string())
-                .collect();
+        let source = if let Some(snapshot) = self.open_snapshot()? {
+            // The same digest for a folder and its packed form.
+            let folders: Vec<String> = (0..snapshot.len()).map(|i| snapshot.folder(i)).collect();
             scope_digest(
-                std::iter::once(manifest.as_slice()).chain(folders.iter().map(|f| f.as_bytes())),
+                std::iter::once(snapshot.manifest_bytes())
+                    .chain(folders.iter().map(|f| f.as_bytes())),
             )
         } else if let Some(path) = &self.inventory {
             let bytes =
@@ -272,18 +303,18 @@ fn selected(globs: &[globset::GlobMatcher], name: &str, environment: &str) -> bo
 /// folders' metadata); a shard may be empty (its reports list no host).
 fn snapshot_selection(
     source: &SourceArgs,
-    dir: &std::path::Path,
-) -> Result<impl Fn(&HostMeta) -> bool> {
+    snapshot: &Snapshot,
+) -> Result<impl Fn(&HostMeta) -> bool + use<>> {
+    let dir = snapshot.path();
     let globs = limit_globs(source)?;
     let environments = match source.parsed_shard()? {
         None => None,
         Some(shard) => {
-            snapshot::read_manifest(dir)?;
             let mut sizes: std::collections::BTreeMap<String, usize> = Default::default();
-            for d in snapshot::host_dirs(dir)? {
-                let meta = snapshot::read_host_meta(&d)?;
+            for i in 0..snapshot.len() {
+                let meta = snapshot.meta(i);
                 if selected(&globs, &meta.name, &meta.environment) {
-                    *sizes.entry(meta.environment).or_default() += 1;
+                    *sizes.entry(meta.environment.clone()).or_default() += 1;
                 }
             }
             if sizes.is_empty() {
@@ -329,14 +360,14 @@ pub fn scan(
         Some(s) if s.count > 1 => Part::Shard,
         _ => Part::Whole,
     };
-    if let Some(dir) = &source.snapshot {
-        let keep = snapshot_selection(source, dir)?;
-        let (_, groups) = snapshot::host_groups(dir, &keep)?;
-        none_selected(source, dir, groups.is_empty())?;
+    if let Some(snapshot) = source.open_snapshot()? {
+        let keep = snapshot_selection(source, &snapshot)?;
+        let groups = snapshot.host_groups(&keep);
+        none_selected(source, snapshot.path(), groups.is_empty())?;
         let started = Instant::now();
         let report = engine::scan_streaming(
             &groups,
-            |d| snapshot::load_host(d),
+            |&i| snapshot.load_host(i),
             rules,
             policy,
             as_of,
@@ -364,11 +395,17 @@ pub fn scan(
 /// collecting them live (hosts in parallel, facts built on the worker that
 /// collected them).
 pub fn load_fleet(source: &SourceArgs, quiet: bool) -> Result<Fleet> {
-    if let Some(dir) = &source.snapshot {
-        let keep = snapshot_selection(source, dir)?;
-        let (_, fleet) = snapshot::load_fleet(dir, &keep)?;
-        none_selected(source, dir, fleet.hosts.is_empty())?;
-        return Ok(fleet);
+    if let Some(snapshot) = source.open_snapshot()? {
+        let keep = snapshot_selection(source, &snapshot)?;
+        let chosen: Vec<usize> = (0..snapshot.len())
+            .filter(|&i| keep(snapshot.meta(i)))
+            .collect();
+        none_selected(source, snapshot.path(), chosen.is_empty())?;
+        let hosts = chosen
+            .par_iter()
+            .map(|&i| snapshot.load_host(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Fleet { hosts });
     }
     let hosts = source.live_hosts()?;
     let progress = source.progress(hosts.len(), quiet);
