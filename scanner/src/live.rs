@@ -245,11 +245,7 @@ fn through_ssh(
     opts: &LiveOptions,
     ssh: &SshHost,
 ) -> (Option<ProbeRecord>, Collected) {
-    let probe_opts = ProbeOptions {
-        timeout: h.ssh.timeout,
-        versions: false,
-        ..ProbeOptions::default()
-    };
+    let probe_opts = probe_options(h);
     let target = endpoint(&h.address, h.mysql.port);
     let mut probe = match h.mysql.via {
         // The database port is usually not reachable from outside (the
@@ -345,6 +341,16 @@ fn collect_wire(h: &InventoryHost, opts: &LiveOptions, mut ev: HostEvidence) -> 
     ev
 }
 
+/// The probe's first handshake only: the version tests come when the
+/// server's `tls_version` does not already say what it accepts.
+fn probe_options(h: &InventoryHost) -> ProbeOptions {
+    ProbeOptions {
+        timeout: h.ssh.timeout,
+        versions: false,
+        ..ProbeOptions::default()
+    }
+}
+
 /// The server straight over TCP: the probe's first handshake, then the
 /// scanner's own login and queries (which reset the host cache's count of
 /// the probe's connection), then the version tests when the server's
@@ -356,11 +362,7 @@ fn direct(
     plaintext: bool,
 ) -> (Option<ProbeRecord>, Collected) {
     let target = endpoint(&h.address, h.mysql.port);
-    let probe_opts = ProbeOptions {
-        timeout: h.ssh.timeout,
-        versions: false,
-        ..ProbeOptions::default()
-    };
+    let probe_opts = probe_options(h);
     let started = std::time::Instant::now();
     let mut probe = opts.probe.then(|| Probe::tcp(&target, &probe_opts));
     tracing::debug!(host = %h.label(), elapsed = ?started.elapsed(), "probe handshake done");
