@@ -246,12 +246,7 @@ fn read_host_with(dir: &Path, meta: HostMeta) -> HostEvidence {
             })
             .collect(),
         Err(e) => {
-            ev.problems.push(CollectionProblem {
-                what: "snapshot folder".into(),
-                path: Some(dir.display().to_string()),
-                line: None,
-                message: e.to_string(),
-            });
+            unreadable_folder(&mut ev, dir, &e);
             BTreeMap::new()
         }
     };
@@ -401,6 +396,17 @@ pub(crate) fn over_cap_reason(len: u64) -> String {
     format!("file is {len} bytes, over the {MAX_FILE_BYTES} byte cap")
 }
 
+/// A host's folder (or one below its `fs/`) that cannot be listed: a
+/// problem on that host, and the scan goes on.
+fn unreadable_folder(ev: &mut HostEvidence, dir: &Path, e: &std::io::Error) {
+    ev.problems.push(CollectionProblem {
+        what: "snapshot folder".into(),
+        path: Some(dir.display().to_string()),
+        line: None,
+        message: e.to_string(),
+    });
+}
+
 fn walk_fs(
     fs_root: &Path,
     dir: &Path,
@@ -410,12 +416,7 @@ fn walk_fs(
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            ev.problems.push(CollectionProblem {
-                what: "snapshot folder".into(),
-                path: Some(dir.display().to_string()),
-                line: None,
-                message: e.to_string(),
-            });
+            unreadable_folder(ev, dir, &e);
             return;
         }
     };

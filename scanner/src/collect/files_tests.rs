@@ -62,6 +62,25 @@ fn fake_bin(root: &Path) -> String {
     root.join("fakebin").to_str().unwrap().to_string()
 }
 
+/// The host `local` of environment `test`, laid out as `overrides` say.
+fn local_meta(overrides: BTreeMap<String, String>) -> HostMeta {
+    HostMeta {
+        aliases: Vec::new(),
+        named_users: Vec::new(),
+        name: "local".into(),
+        environment: "test".into(),
+        roles: vec![],
+        address: None,
+        layout: "engineyard".into(),
+        layout_overrides: overrides,
+        app_user: None,
+        database_yml: vec![],
+        reachability: sslaudit_rules::facts::Reachability::Reachable,
+        access: Default::default(),
+        problems: vec![],
+    }
+}
+
 /// A database and application host under `root`, with the awkward cases:
 /// a symlinked option file (returned), includes across rounds, keys, a
 /// file over the cap, names with tabs and newlines, files the racy
@@ -154,19 +173,9 @@ fn host_tree(root: &Path) -> (Layout, HostMeta, String) {
     ]);
     let layout = Layout::with_overrides("engineyard", &overrides).unwrap();
     let meta = HostMeta {
-        aliases: Vec::new(),
-        named_users: Vec::new(),
-        name: "local".into(),
-        environment: "test".into(),
-        roles: vec![],
-        address: None,
-        layout: "engineyard".into(),
-        layout_overrides: overrides.clone(),
         app_user: Some("deploy".into()),
         database_yml: vec![format!("{r}/app/config/database.yml")],
-        reachability: sslaudit_rules::facts::Reachability::Reachable,
-        access: Default::default(),
-        problems: vec![],
+        ..local_meta(overrides)
     };
     (layout, meta, real)
 }
@@ -471,21 +480,7 @@ fn galera_certificates_are_collected() {
         ("data_dirs".to_string(), format!("{r}/nodata")),
     ]);
     let layout = Layout::with_overrides("engineyard", &overrides).unwrap();
-    let meta = HostMeta {
-        aliases: Vec::new(),
-        named_users: Vec::new(),
-        name: "local".into(),
-        environment: "test".into(),
-        roles: vec![],
-        address: None,
-        layout: "engineyard".into(),
-        layout_overrides: overrides,
-        app_user: None,
-        database_yml: vec![],
-        reachability: sslaudit_rules::facts::Reachability::Reachable,
-        access: Default::default(),
-        problems: vec![],
-    };
+    let meta = local_meta(overrides);
     let exec = LocalExec {
         name: "local".into(),
     };

@@ -44,10 +44,7 @@ impl PackedWriter {
         if out.exists() {
             return Err(SnapshotError::Exists(out.to_path_buf()));
         }
-        let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let parent = parent_of(out);
         // Readable as the folder form's files are (the umask applies).
         let temp = tempfile::Builder::new()
             .prefix(".sslsnap-")
@@ -282,6 +279,14 @@ pub(crate) fn manifest_mtime(manifest: &Manifest) -> u64 {
         .unwrap_or(0)
 }
 
+/// The folder `out` is written in (its temporary file goes beside it).
+fn parent_of(out: &Path) -> PathBuf {
+    match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// Unpacks the packed snapshot `file` into the folder `out` (which must
 /// not exist), every member checked against `SHA256SUMS`; the folder
 /// appears only once all of it is written and checked.
@@ -291,10 +296,7 @@ pub fn unpack(file: &Path, out: &Path) -> Result<usize, SnapshotError> {
     }
     // Opening checks the format and the archive's structure.
     let packed = super::packed::Packed::open(file)?;
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let parent = parent_of(out);
     let temp = tempfile::Builder::new()
         .prefix(".sslsnap-")
         .suffix(".partial")
