@@ -167,9 +167,10 @@ pub struct Context<'a> {
     /// The instant expiry and waivers are judged against (unix seconds).
     pub as_of: i64,
     pub thresholds: &'a Thresholds,
-    /// The other hosts, for rules that compare a host with its environment
-    /// or with the fleet: a [`crate::facts::Fleet`] of full facts, or the
-    /// engine's [`crate::facts::FleetSummary`] of digests.
+    /// The other hosts, for rules that compare a host with its
+    /// environment: a [`crate::facts::Fleet`] of full facts, or the
+    /// engine's [`crate::facts::FleetSummary`] of digests. In
+    /// [`Rule::check_fleet`] it holds one environment's hosts.
     pub fleet: &'a dyn FleetView,
     /// The CAs servers' certificates will come from after an announced
     /// rotation (`scan --next-ca`); empty when none was given.
@@ -180,9 +181,13 @@ pub struct Context<'a> {
 ///
 /// The engine calls [`Rule::check_host`] once per host (hosts in parallel,
 /// each with the answers about its environment complete) and
-/// [`Rule::check_fleet`] once per scan, over every host's digest (the
-/// facts themselves are gone by then: see [`crate::facts::HostDigest`]). A rule implements whichever fits and pushes findings to
-/// `out`; it reports nothing when a fact it needs was not collected (SCAN002
+/// [`Rule::check_fleet`] once per environment, over its hosts' digests (the
+/// facts themselves are gone by then: see [`crate::facts::HostDigest`]):
+/// fleet rules compare the hosts of one environment, which is what lets a
+/// scan drop an environment once it is checked and a shard hold whole
+/// environments (a comparison across environments is a
+/// [`crate::pending`] finding). A rule implements whichever fits and pushes
+/// findings to `out`; it reports nothing when a fact it needs was not collected (SCAN002
 /// says so). Every finding carries the rule's id and a location whose file
 /// or object tells apart two problems of the same rule on the same host.
 pub trait Rule: Send + Sync {

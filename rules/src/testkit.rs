@@ -62,7 +62,16 @@ fn run_cx(
     for h in &fleet.hosts {
         rule.check_host(&cx, h, &mut out);
     }
-    rule.check_fleet(&cx, &mut out);
+    // As the engine runs them: once per environment, over its hosts.
+    let mut environments: Vec<&str> = fleet.hosts.iter().map(|h| h.environment.as_str()).collect();
+    environments.sort_unstable();
+    environments.dedup();
+    for env in environments {
+        let one = Fleet {
+            hosts: fleet.hosts_in(env).cloned().collect(),
+        };
+        rule.check_fleet(&Context { fleet: &one, ..cx }, &mut out);
+    }
     crate::pending::settle(&mut out);
     for f in &out {
         assert_eq!(f.rule_id, rule.meta().id, "finding of another rule");

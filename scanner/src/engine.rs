@@ -1,16 +1,19 @@
 //! The parallel engine: evidence to facts to findings, hosts in parallel.
 //!
-//! A host's rules run as soon as its environment is built; the host is then
-//! reduced to its report lines, its findings and a [`HostDigest`] (what the
-//! fleet rules compare), and its facts are dropped. Fleet rules run once,
-//! over the digests.
+//! An environment's rules run as soon as its hosts are built: the host
+//! rules over each host's facts, then the fleet rules over the
+//! environment's [`HostDigest`]s (fleet rules compare the hosts of one
+//! environment). Each host is then reduced to its report lines and
+//! findings, and its facts and digest are dropped: memory follows the
+//! report, not the fleet. The one comparison across environments (SSL012's
+//! shared server key) waits in [`sslaudit_rules::pending`] until every
+//! environment is done.
 
 use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use sslaudit_rules::facts::{Certificate, Fleet, FleetSummary, HostDigest, HostFacts};
+use sslaudit_rules::facts::{Fleet, FleetSummary, HostDigest, HostFacts};
 use sslaudit_rules::finding::sort_findings;
 use sslaudit_rules::pending::{self, Pending};
 use sslaudit_rules::policy::{Policy, PolicyOutcome};
@@ -65,14 +68,15 @@ impl RuleSet {
     }
 }
 
-/// What a scan keeps of a host once its rules ran: its line in the report,
-/// its certificates' lines, its findings, and its digest for the fleet
-/// rules. The facts themselves are dropped.
+/// What a scan keeps of an environment once its rules ran: its hosts' and
+/// certificates' lines in the report, its findings and its readiness rows.
+/// The facts and the digests are dropped.
+#[derive(Default)]
 struct Checked {
-    summary: HostSummary,
+    hosts: Vec<HostSummary>,
     certificates: Vec<CertificateSummary>,
     findings: Vec<Finding>,
-    digest: HostDigest,
+    readiness: Vec<TrustRow>,
 }
 
 /// The enabled rules, the policy and the instant of one scan.
@@ -80,7 +84,6 @@ struct Run<'a> {
     enabled: Vec<&'a dyn Rule>,
     policy: &'a Policy,
     as_of: i64,
-    interner: Interner,
 }
 
 impl<'a> Run<'a> {
@@ -92,18 +95,19 @@ impl<'a> Run<'a> {
                 .collect(),
             policy,
             as_of,
-            interner: Interner::default(),
         }
     }
 
-    /// Host rules over the hosts of one environment (in parallel), each
-    /// host then reduced to what the report and the fleet rules need.
-    fn check_environment<H>(&self, hosts: Vec<H>) -> Vec<Checked>
+    /// Every rule over the hosts of one environment: host rules (hosts in
+    /// parallel), then the fleet rules over the environment's digests
+    /// (fleet rules compare the hosts of one environment; the one
+    /// comparison across environments, SSL012's shared server key, is left
+    /// awaiting, see [`pending`]). Each host is then reduced to its report
+    /// lines; facts and digests are dropped.
+    fn check_environment<H>(&self, hosts: Vec<H>) -> Checked
     where
         H: Borrow<HostFacts> + Send,
     {
-        // Host rules ask about their own environment only (application
-        // users, the master's accounts): its digests answer.
         let view = FleetSummary::new(hosts.iter().map(|h| HostDigest::of(h.borrow())).collect());
         let cx = Context {
             as_of: self.as_of,
@@ -112,7 +116,7 @@ impl<'a> Run<'a> {
             next_ca: &self.policy.next_ca,
         };
         let medium = self.policy.thresholds.expiry_medium_days;
-        let checked: Vec<(HostSummary, Vec<CertificateSummary>, Vec<Finding>)> = hosts
+        let per_host: Vec<(HostSummary, Vec<CertificateSummary>, Vec<Finding>)> = hosts
             .into_par_iter()
             .map(|host| {
                 let host = host.borrow();
@@ -129,16 +133,20 @@ impl<'a> Run<'a> {
                 )
             })
             .collect();
-        checked
-            .into_iter()
-            .zip(view.into_hosts())
-            .map(|((summary, certificates, findings), digest)| Checked {
-                summary,
-                certificates,
-                findings,
-                digest: self.interner.intern(digest),
-            })
-            .collect()
+        let mut out = Checked {
+            hosts: Vec::with_capacity(per_host.len()),
+            readiness: readiness::rows(view.hosts(), &self.policy.next_ca),
+            ..Checked::default()
+        };
+        for (summary, certificates, findings) in per_host {
+            out.hosts.push(summary);
+            out.certificates.extend(certificates);
+            out.findings.extend(findings);
+        }
+        for r in &self.enabled {
+            r.check_fleet(&cx, &mut out.findings);
+        }
+        out
     }
 
     /// The host's line in the report, with the rules that could not judge it.
@@ -149,23 +157,26 @@ impl<'a> Run<'a> {
         summary
     }
 
-    /// Fleet rules over every digest, then the policy; the report.
+    /// The environments' lines and findings joined (each environment's
+    /// vectors freed as they are moved), the policy applied; the report.
     fn finish(&self, checked: Vec<Checked>, as_of_label: &str, part: Part) -> ScanReport {
-        let mut hosts = Vec::with_capacity(checked.len());
-        let mut certificates = Vec::new();
-        let mut findings = Vec::new();
-        let mut digests = Vec::with_capacity(checked.len());
+        let total = |f: fn(&Checked) -> usize| checked.iter().map(f).sum::<usize>();
+        let mut all = Checked {
+            hosts: Vec::with_capacity(total(|c| c.hosts.len())),
+            certificates: Vec::with_capacity(total(|c| c.certificates.len())),
+            findings: Vec::with_capacity(total(|c| c.findings.len())),
+            readiness: Vec::with_capacity(total(|c| c.readiness.len())),
+        };
         for c in checked {
-            hosts.push(c.summary);
-            certificates.extend(c.certificates);
-            findings.extend(c.findings);
-            digests.push(c.digest);
+            all.hosts.extend(c.hosts);
+            all.certificates.extend(c.certificates);
+            all.findings.extend(c.findings);
+            all.readiness.extend(c.readiness);
         }
-        let readiness = readiness::rows(&digests, &self.policy.next_ca);
-        let (findings, pending, outcome) = self.fleet_pass(digests, findings, part);
-        let mut report = assemble(hosts, certificates, findings, outcome, as_of_label);
+        let (findings, pending, outcome) = self.settle(all.findings, part);
+        let mut report = assemble(all.hosts, all.certificates, findings, outcome, as_of_label);
         report.pending = pending;
-        self.readiness(&mut report, readiness);
+        self.readiness(&mut report, all.readiness);
         report
     }
 
@@ -176,25 +187,14 @@ impl<'a> Run<'a> {
         report.next_ca = self.policy.next_ca.iter().map(NextCa::label).collect();
     }
 
-    /// Fleet rules over every digest, the policy over every finding, then
-    /// the comparisons across environments: completed over these hosts in
-    /// a whole scan, left pending in a shard. Findings sorted.
-    fn fleet_pass(
+    /// The policy over every finding, then the comparisons across
+    /// environments: completed over these hosts in a whole scan, left
+    /// pending in a shard. Findings sorted.
+    fn settle(
         &self,
-        digests: Vec<HostDigest>,
         mut findings: Vec<Finding>,
         part: Part,
     ) -> (Vec<Finding>, Vec<Pending>, PolicyOutcome) {
-        let summary = FleetSummary::new(digests);
-        let cx = Context {
-            as_of: self.as_of,
-            thresholds: &self.policy.thresholds,
-            fleet: &summary,
-            next_ca: &self.policy.next_ca,
-        };
-        for r in &self.enabled {
-            r.check_fleet(&cx, &mut findings);
-        }
         let outcome = self.policy.apply(&mut findings, self.as_of);
         let pending = match part {
             Part::Whole => {
@@ -217,50 +217,11 @@ pub enum Part {
     Shard,
 }
 
-/// Hosts holding the same certificate file (same path, same bytes: the
-/// seed's stack copies the CA and client keys to every host of an
-/// environment) share one copy in their digests.
-#[derive(Default)]
-struct Interner {
-    files: Mutex<HashMap<FileKey, Arc<Vec<Certificate>>>>,
-}
-
-/// A certificate file: its path and its certificates' SHA-256, in order.
-type FileKey = (String, Vec<String>);
-
-/// Past this many distinct files the interner starts over: sharing is an
-/// optimisation, never a requirement.
-const INTERNED_FILES_LIMIT: usize = 1 << 16;
-
-impl Interner {
-    fn intern(&self, mut digest: HostDigest) -> HostDigest {
-        let Ok(mut files) = self.files.lock() else {
-            return digest;
-        };
-        for (path, certs) in digest.certificates.iter_mut() {
-            let key = (
-                path.clone(),
-                certs.iter().map(|c| c.sha256.clone()).collect::<Vec<_>>(),
-            );
-            if let Some(shared) = files.get(&key) {
-                *certs = Arc::clone(shared);
-            } else {
-                if files.len() >= INTERNED_FILES_LIMIT {
-                    files.clear();
-                }
-                files.insert(key, Arc::clone(certs));
-            }
-        }
-        digest
-    }
-}
-
 /// Scans hosts environment by environment without keeping their facts:
 /// `load` builds a host's facts on the worker (reading and parsing beside
-/// each other), the host rules run once its environment is built, and the
-/// host is then reduced to its report lines, findings and digest. Memory
-/// grows with the findings and the digests, plus the facts of the
-/// environments in flight. `environments` holds each environment's hosts
+/// each other), the environment's rules run once it is built, and each
+/// host is then reduced to its report lines and findings. Memory grows
+/// with the report, plus the facts of the environments in flight. `environments` holds each environment's hosts
 /// in inventory order; the report is the same as [`evaluate`] and
 /// [`report`] give for the whole fleet at once.
 pub fn scan_streaming<T, E>(
@@ -284,7 +245,7 @@ where
             Ok(run.check_environment(facts))
         })
         .collect::<Result<Vec<_>, E>>()?;
-    Ok(run.finish(per_env.into_iter().flatten().collect(), as_of_label, part))
+    Ok(run.finish(per_env, as_of_label, part))
 }
 
 /// Hosts grouped by environment, in the order each environment first
@@ -329,15 +290,11 @@ pub fn evaluate_part(
     part: Part,
 ) -> (Vec<Finding>, Vec<Pending>, PolicyOutcome) {
     let run = Run::new(rules, policy, as_of);
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut digests = Vec::with_capacity(fleet.hosts.len());
-    for group in by_environment(&fleet.hosts) {
-        for c in run.check_environment(group) {
-            findings.extend(c.findings);
-            digests.push(c.digest);
-        }
-    }
-    run.fleet_pass(digests, findings, part)
+    let findings = by_environment(&fleet.hosts)
+        .into_iter()
+        .flat_map(|group| run.check_environment(group).findings)
+        .collect();
+    run.settle(findings, part)
 }
 
 /// Assembles the report every output format presents.

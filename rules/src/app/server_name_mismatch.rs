@@ -16,7 +16,7 @@ pub struct AppServerNameMismatch;
 const HELP: &str = r#"## What it checks
 
 For every MySQL environment of every database.yml whose `host:` is a
-literal name or address of a database host in the scan (its inventory name,
+literal name or address of a database host of its environment (its inventory name,
 address or alias, or the server's `@@hostname`), the certificate that server
 presents (to the probe; else the file its `ssl-cert` names) must carry that
 name, as TLS clients check it (RFC 6125, OpenSSL's `X509_check_host`):
@@ -158,11 +158,14 @@ impl Rule for AppServerNameMismatch {
     }
 
     fn check_fleet(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        // Names resolve within the application's environment: host names
+        // repeat across environments (`db-master` in production and in
+        // staging), and staging's application does not reach production's.
         let digests = cx.fleet.digests();
-        let mut by_name: HashMap<&str, &HostDigest> = HashMap::new();
+        let mut by_name: HashMap<(&str, &str), &HostDigest> = HashMap::new();
         for d in digests.iter().filter(|d| d.is_db()) {
             for name in d.names.iter() {
-                by_name.entry(name).or_insert(d);
+                by_name.entry((&d.environment, name)).or_insert(d);
             }
         }
         for app in digests.iter() {
@@ -173,7 +176,8 @@ impl Rule for AppServerNameMismatch {
                 let Some(host) = e.host.as_deref() else {
                     continue;
                 };
-                if let Some(server) = by_name.get(HostNames::normalize(host).as_str()) {
+                let name = HostNames::normalize(host);
+                if let Some(server) = by_name.get(&(app.environment.as_str(), name.as_str())) {
                     self.check(app, e, server, out);
                 }
             }
@@ -195,6 +199,62 @@ mod tests {
         );
         c.subject_alt_names = sans.iter().map(|s| s.to_string()).collect();
         c
+    }
+
+    /// Two environments with a `db-master` each: an application is
+    /// judged against the certificate of its own environment's server,
+    /// whichever environment comes first.
+    #[test]
+    fn a_name_resolves_within_the_applications_environment() {
+        use crate::facts::Role;
+        use crate::testkit::{app_host, probe_with_chain, run_fleet, tcp_env, with_seed_keys};
+        let server = |env: &str, sans: &[&str]| {
+            let mut h = crate::testkit::host("db-master", env, &[Role::DbMaster]);
+            h.address = Some(format!("10.0.{}.10", env.len()));
+            h.probe = Some(probe_with_chain(
+                "db-master:3306",
+                vec![cert("db-master", sans)],
+            ));
+            h
+        };
+        let app = |env: &str| {
+            let mut h = app_host(vec![with_seed_keys(tcp_env("production", 1, "db-master"))]);
+            h.environment = env.to_string();
+            h
+        };
+        for order in [["production", "staging"], ["staging", "production"]] {
+            let mut hosts = Vec::new();
+            for env in order {
+                // Production's certificate carries the name; staging's does not.
+                let sans: &[&str] = if env == "production" {
+                    &["db-master"]
+                } else {
+                    &["db.staging.internal"]
+                };
+                hosts.push(server(env, sans));
+                hosts.push(app(env));
+            }
+            // The rule itself resolves within an environment, whether it
+            // is shown one environment (as the engine does) or several.
+            let per_env = run_fleet(&AppServerNameMismatch, hosts.clone(), &Default::default());
+            let fleet = crate::facts::Fleet { hosts };
+            let cx = Context {
+                as_of: crate::testkit::AS_OF,
+                thresholds: &Default::default(),
+                fleet: &fleet,
+                next_ca: &[],
+            };
+            let mut found = Vec::new();
+            AppServerNameMismatch.check_fleet(&cx, &mut found);
+            assert_eq!(found, per_env);
+            let envs: Vec<&str> = found.iter().map(|f| f.environment.as_str()).collect();
+            assert_eq!(envs, ["staging"], "{order:?}: {found:#?}");
+            assert!(
+                found[0].message.contains("db.staging.internal"),
+                "{}",
+                found[0].message
+            );
+        }
     }
 
     #[test]
