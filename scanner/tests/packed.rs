@@ -330,12 +330,27 @@ fn a_truncated_or_foreign_archive_is_a_clear_error() {
     collected(&tmp.path().join("ev"), &packed);
     let bytes = fs::read(&packed).unwrap();
     let cut = tmp.path().join("cut.sslsnap");
-    fs::write(&cut, &bytes[..bytes.len() / 2 + 100]).unwrap();
-    let o = sslaudit(tmp.path(), &["scan", "--snapshot", "cut.sslsnap"]);
-    assert_eq!(o.status.code(), Some(2));
-    let err = stderr(&o);
-    assert!(err.contains("cut.sslsnap"), "{err}");
-    assert!(err.contains("truncated"), "{err}");
+    // Cut inside a header, inside a member's content or its padding, at a
+    // member's boundary (the archive seems to just end there), inside the
+    // end-of-archive blocks: each is named as a truncation. Opening seeks
+    // over the content it does not keep, so these are checked apart.
+    let len = bytes.len();
+    let boundary = (len / 2) / 512 * 512;
+    for at in [
+        len / 2 + 100,
+        len / 3 + 7,
+        boundary,
+        len - 512,
+        len - 1024,
+        len - 1536,
+    ] {
+        fs::write(&cut, &bytes[..at]).unwrap();
+        let o = sslaudit(tmp.path(), &["scan", "--snapshot", "cut.sslsnap"]);
+        assert_eq!(o.status.code(), Some(2), "cut at {at} of {len}");
+        let err = stderr(&o);
+        assert!(err.contains("cut.sslsnap"), "{err}");
+        assert!(err.contains("truncated"), "cut at {at} of {len}: {err}");
+    }
 
     // Not a packed snapshot at all.
     let other = tmp.path().join("notes.txt");

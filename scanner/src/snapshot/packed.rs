@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, ErrorKind, Read};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -145,10 +145,17 @@ impl Packed {
             path: path.to_path_buf(),
             source,
         })?;
-        let reader = BufReader::with_capacity(1 << 20, &file);
+        let file_len = file
+            .metadata()
+            .map_err(|source| SnapshotError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
+        let reader = Skipping::new(BufReader::with_capacity(1 << 20, &file));
         let mut archive = tar::Archive::new(reader);
         let io = |what: &str, e: std::io::Error| broken(path, format!("{what}: {e}"));
-        let mut entries = archive.entries().map_err(|e| io("reading", e))?;
+        let mut entries = archive.entries_with_seek().map_err(|e| io("reading", e))?;
         // The first header says what this is.
         let mut first = match entries.next() {
             Some(Ok(e)) => e,
@@ -204,6 +211,18 @@ impl Packed {
             let data_at = entry.raw_file_position();
             let size = entry.size();
             end = data_at + round_up(size);
+            // Skipped content is seeked over, not read: a member that runs
+            // past the end of the file is caught here.
+            if data_at.saturating_add(size) > file_len {
+                return Err(broken(
+                    path,
+                    format!(
+                        "the archive is broken after byte {start} (truncated or damaged?): a \
+                         member of {size} bytes at byte {data_at} ends past the end of the file \
+                         ({file_len} bytes)"
+                    ),
+                ));
+            }
             let raw = entry.path().map_err(|e| io("a member's name", e))?;
             let Some(name) = member_name(&raw) else {
                 return Err(broken(
@@ -307,6 +326,17 @@ impl Packed {
         }
         if let Some((f, s)) = current.take() {
             blocks.push((f, s, end));
+        }
+        // tar ends with two zero blocks; a file cut at a member's boundary
+        // reads as an archive that just ends there.
+        if end.saturating_add(1024) > file_len {
+            return Err(broken(
+                path,
+                format!(
+                    "the archive is broken after byte {end} (truncated or damaged?): it ends \
+                     without tar's end-of-archive blocks"
+                ),
+            ));
         }
         let manifest = manifest.ok_or_else(|| {
             broken(
@@ -503,6 +533,46 @@ impl Packed {
                 .unwrap_or_default();
         finish_host(&mut ev, &dir, records, take);
         Ok(ev)
+    }
+}
+
+/// A buffered reader whose forward skips stay inside its buffer: opening
+/// skips the content of every member it does not keep (most of a
+/// snapshot), and tar skips by reading into a zeroed 32 KiB scratch array
+/// unless the reader can seek. A relative seek within the buffer moves in
+/// it (`BufReader::seek_relative`); the position is counted here rather
+/// than asked of the file (no system call per member).
+struct Skipping<R> {
+    inner: BufReader<R>,
+    pos: u64,
+}
+
+impl<R> Skipping<R> {
+    fn new(inner: BufReader<R>) -> Self {
+        Skipping { inner, pos: 0 }
+    }
+}
+
+impl<R: Read> Read for Skipping<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for Skipping<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.pos = match to {
+            SeekFrom::Current(n) => {
+                self.inner.seek_relative(n)?;
+                self.pos.checked_add_signed(n).ok_or_else(|| {
+                    std::io::Error::new(ErrorKind::InvalidInput, "seek before the start")
+                })?
+            }
+            other => self.inner.seek(other)?,
+        };
+        Ok(self.pos)
     }
 }
 
