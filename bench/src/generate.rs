@@ -215,18 +215,23 @@ pub fn generate(opts: &GenOptions) -> Result<GenSummary> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let hosts = plan(opts);
     let environments = hosts.last().map_or(0, |h| h.env + 1);
+    let mut masters: Vec<Option<&str>> = vec![None; environments];
+    for h in hosts.iter().filter(|h| h.kind == Kind::Master) {
+        masters[h.env] = Some(&h.address);
+    }
     // The kits are made in parallel, each from its own seeded stream.
     let kits: Vec<Kit> = (0..environments)
         .into_par_iter()
         .map(|e| {
             Kit::new(
                 &env_name(e),
+                masters[e],
                 now,
                 &mut Rng::new(opts.seed ^ (e as u64 + 1) << 20),
             )
         })
         .collect::<Result<_>>()?;
-    let rogue = Kit::new("rogue", now, &mut Rng::new(opts.seed ^ 0x5eed))?;
+    let rogue = Kit::new("rogue", None, now, &mut Rng::new(opts.seed ^ 0x5eed))?;
     fs::create_dir_all(&opts.out).with_context(|| format!("creating {}", opts.out.display()))?;
     let collected_at = time::OffsetDateTime::from_unix_timestamp(now)?
         .format(&time::format_description::well_known::Rfc3339)?;
@@ -279,6 +284,46 @@ mod tests {
         );
         assert_eq!(a.iter().filter(|h| h.kind == Kind::Master).count(), 100);
         assert!(a.iter().any(|h| h.kind == Kind::Replica));
+    }
+
+    /// Without faults the fleet is healthy: the only findings are the
+    /// unreachable hosts' SCAN001, so what a benchmark scan reports is the
+    /// faults it was asked for.
+    #[test]
+    fn a_fleet_without_faults_has_no_findings() {
+        use sslaudit_rules::policy::Policy;
+        use sslaudit_scanner::engine::{Part, RuleSet, scan_streaming};
+        use sslaudit_scanner::snapshot::Snapshot;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fleet");
+        generate(&GenOptions {
+            hosts: 40,
+            out: out.clone(),
+            seed: 11,
+            misconfigured_share: 0.0,
+        })
+        .unwrap();
+        let snapshot = Snapshot::open(&out).unwrap();
+        let groups = snapshot.host_groups(|_| true);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let report = scan_streaming(
+            &groups,
+            |&i| snapshot.load_host(i),
+            &RuleSet::new(Vec::new()),
+            &Policy::default(),
+            now,
+            "now",
+            Part::Whole,
+        )
+        .unwrap();
+        assert_eq!(report.hosts.len(), 40);
+        let unexpected: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id != "SCAN001")
+            .map(|f| format!("{}/{} {} {}", f.environment, f.host, f.rule_id, f.message))
+            .collect();
+        assert!(unexpected.is_empty(), "{unexpected:#?}");
     }
 
     #[test]

@@ -62,7 +62,9 @@ pub(super) struct Signed<'a> {
     pub(super) not_before: i64,
     pub(super) not_after: i64,
     pub(super) ca: bool,
+    /// subjectAltName: a DNS name and an IP address, each if given.
     pub(super) san: Option<String>,
+    pub(super) san_ip: Option<String>,
 }
 
 pub(super) fn sign(s: Signed<'_>, rng: &mut Rng) -> Result<X509> {
@@ -101,10 +103,15 @@ pub(super) fn sign(s: Signed<'_>, rng: &mut Rng) -> Result<X509> {
                 .build()?,
         )?;
     }
-    if let Some(dns) = s.san {
-        let ext = SubjectAlternativeName::new()
-            .dns(&dns)
-            .build(&b.x509v3_context(s.issuer.map(|(c, _)| &**c), None))?;
+    if s.san.is_some() || s.san_ip.is_some() {
+        let mut names = SubjectAlternativeName::new();
+        if let Some(dns) = &s.san {
+            names.dns(dns);
+        }
+        if let Some(ip) = &s.san_ip {
+            names.ip(ip);
+        }
+        let ext = names.build(&b.x509v3_context(s.issuer.map(|(c, _)| &**c), None))?;
         b.append_extension(ext)?;
     }
     let signer = s.issuer.map(|(_, k)| k).unwrap_or(s.key);
@@ -117,7 +124,14 @@ pub(super) fn pem(cert: &X509) -> Result<String> {
 }
 
 impl Kit {
-    pub(super) fn new(env: &str, now: i64, rng: &mut Rng) -> Result<Kit> {
+    /// The CA, server and client keys of environment `env`, whose
+    /// db_master (if any) has `master_address`.
+    pub(super) fn new(
+        env: &str,
+        master_address: Option<&str>,
+        now: i64,
+        rng: &mut Rng,
+    ) -> Result<Kit> {
         let ca_key = KeyPair::ec()?;
         let ca = sign(
             Signed {
@@ -128,6 +142,7 @@ impl Kit {
                 not_after: now + 3250 * DAY,
                 ca: true,
                 san: None,
+                san_ip: None,
             },
             rng,
         )?;
@@ -142,6 +157,8 @@ impl Kit {
                     not_after: na,
                     ca: false,
                     san: Some(format!("db-master.{env}.internal")),
+                    // The address database.yml connects to (SSL023).
+                    san_ip: master_address.map(str::to_string),
                 },
                 rng,
             )
@@ -160,6 +177,7 @@ impl Kit {
                     not_after: now + 700 * DAY,
                     ca: false,
                     san: None,
+                    san_ip: None,
                 },
                 rng,
             )?;
