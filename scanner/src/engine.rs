@@ -10,7 +10,8 @@
 //! environment is done.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 use sslaudit_rules::facts::{Fleet, FleetSummary, HostDigest, HostFacts};
@@ -157,22 +158,8 @@ impl<'a> Run<'a> {
         summary
     }
 
-    /// The environments' lines and findings joined (each environment's
-    /// vectors freed as they are moved), the policy applied; the report.
-    fn finish(&self, checked: Vec<Checked>, as_of_label: &str, part: Part) -> ScanReport {
-        let total = |f: fn(&Checked) -> usize| checked.iter().map(f).sum::<usize>();
-        let mut all = Checked {
-            hosts: Vec::with_capacity(total(|c| c.hosts.len())),
-            certificates: Vec::with_capacity(total(|c| c.certificates.len())),
-            findings: Vec::with_capacity(total(|c| c.findings.len())),
-            readiness: Vec::with_capacity(total(|c| c.readiness.len())),
-        };
-        for c in checked {
-            all.hosts.extend(c.hosts);
-            all.certificates.extend(c.certificates);
-            all.findings.extend(c.findings);
-            all.readiness.extend(c.readiness);
-        }
+    /// The policy over the joined environments' findings; the report.
+    fn finish(&self, all: Checked, as_of_label: &str, part: Part) -> ScanReport {
         let (findings, pending, outcome) = self.settle(all.findings, part);
         let mut report = assemble(all.hosts, all.certificates, findings, outcome, as_of_label);
         report.pending = pending;
@@ -238,14 +225,60 @@ where
     E: Send,
 {
     let run = Run::new(rules, policy, as_of);
-    let per_env = environments
-        .par_iter()
-        .map(|hosts| {
+    let joined = Mutex::new(Joined::new(environments.iter().map(Vec::len).sum()));
+    // Environments are handed out in order (`par_bridge` pulls from one
+    // iterator), so few wait to be joined: each is appended to the report
+    // as soon as the ones before it are, and its own vectors freed.
+    environments
+        .iter()
+        .enumerate()
+        .par_bridge()
+        .try_for_each(|(i, hosts)| {
             let facts = hosts.par_iter().map(&load).collect::<Result<Vec<_>, E>>()?;
-            Ok(run.check_environment(facts))
-        })
-        .collect::<Result<Vec<_>, E>>()?;
-    Ok(run.finish(per_env, as_of_label, part))
+            let checked = run.check_environment(facts);
+            joined
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(i, checked);
+            Ok(())
+        })?;
+    let joined = joined.into_inner().unwrap_or_else(PoisonError::into_inner);
+    Ok(run.finish(joined.all, as_of_label, part))
+}
+
+/// The report's lines and findings, joined environment by environment in
+/// the order of the scan's environments whatever order they finish in
+/// (the report is then the same bytes every run).
+struct Joined {
+    all: Checked,
+    /// The next environment to append.
+    next: usize,
+    /// Environments done before one ahead of them.
+    waiting: BTreeMap<usize, Checked>,
+}
+
+impl Joined {
+    fn new(hosts: usize) -> Self {
+        Joined {
+            all: Checked {
+                hosts: Vec::with_capacity(hosts),
+                ..Checked::default()
+            },
+            next: 0,
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    fn push(&mut self, index: usize, checked: Checked) {
+        self.waiting.insert(index, checked);
+        while let Some(c) = self.waiting.remove(&self.next) {
+            self.all.hosts.extend(c.hosts);
+            self.all.certificates.extend(c.certificates);
+            self.all.findings.extend(c.findings);
+            self.all.readiness.extend(c.readiness);
+            self.next += 1;
+        }
+    }
 }
 
 /// Hosts grouped by environment, in the order each environment first
