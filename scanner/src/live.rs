@@ -109,8 +109,9 @@ pub(crate) fn endpoint(host: &str, port: u16) -> String {
 }
 
 /// The server's SQL facts, each way in with an exec or a connection of its
-/// own. Via ssh the host's client usually shares the first file round's
-/// exec instead ([`joint::Rider`]).
+/// own. A scan runs the host's client (`via: ssh`) beside the first file
+/// round instead ([`files_and_client`]); the exec of its own here is for a
+/// host whose client did not run there.
 fn collect_mysql(h: &InventoryHost, ssh: &SshHost, census: Duration) -> Collected {
     let fail = |p: CollectionProblem| (None, None, vec![p]);
     let tcp = |h| {
@@ -142,23 +143,23 @@ fn collect_mysql(h: &InventoryHost, ssh: &SshHost, census: Duration) -> Collecte
     }
 }
 
-/// Runs `f` with the host's timeout stretched by the census window: the
-/// client's output of a sampled census arrives at its end, so one read may
-/// wait the window longer than usual.
-fn stretched<T>(ssh: &SshHost, census: Duration, f: impl FnOnce() -> T) -> T {
-    let timeout = ssh.timeout();
-    ssh.set_timeout(timeout + census);
-    let done = f();
-    ssh.set_timeout(timeout);
-    done
-}
-
 /// The host seen through a timeout stretched by the census window, for the
-/// exec the host's client runs in (alone or beside the first file round,
-/// [`joint::Rider`]).
+/// exec the host's client runs in (alone, or beside the first file round:
+/// [`joint::Rider`]): the client's output of a sampled census arrives at its
+/// end, so one read may wait the window longer than usual.
 struct Stretched<'a> {
     ssh: &'a SshHost,
     census: Duration,
+}
+
+impl Stretched<'_> {
+    fn around<T>(&self, f: impl FnOnce(&SshHost) -> T) -> T {
+        let timeout = self.ssh.timeout();
+        self.ssh.set_timeout(timeout + self.census);
+        let done = f(self.ssh);
+        self.ssh.set_timeout(timeout);
+        done
+    }
 }
 
 impl Exec for Stretched<'_> {
@@ -167,7 +168,7 @@ impl Exec for Stretched<'_> {
     }
 
     fn exec(&self, command: &str, stdin: &[u8]) -> Result<ExecOutput, RemoteError> {
-        stretched(self.ssh, self.census, || self.ssh.exec(command, stdin))
+        self.around(|ssh| ssh.exec(command, stdin))
     }
 
     fn exec_partial(
@@ -175,9 +176,7 @@ impl Exec for Stretched<'_> {
         command: &str,
         stdin: &[u8],
     ) -> Result<ExecOutput, (RemoteError, Vec<u8>)> {
-        stretched(self.ssh, self.census, || {
-            self.ssh.exec_partial(command, stdin)
-        })
+        self.around(|ssh| ssh.exec_partial(command, stdin))
     }
 }
 
