@@ -11,17 +11,17 @@ use std::time::Duration;
 use rayon::prelude::*;
 use sslaudit_rules::facts::{Access, CollectionProblem, Reachability, Role, what};
 
-use crate::collect::files::{DEFAULT_MAX_BYTES, collect_files};
+use crate::collect::files::{self, DEFAULT_MAX_BYTES};
 use crate::collect::mysql::{
-    ClientSettings, Collected, Secret, TcpSettings, collect_via_client, collect_via_tcp,
-    collect_via_tunnel,
+    ClientRun, ClientSettings, Collected, Secret, TcpSettings, collect_via_tcp, collect_via_tunnel,
 };
-use crate::evidence::HostEvidence;
 use crate::evidence::MysqlRecord;
 use crate::evidence::ProbeRecord;
+use crate::evidence::{HostEvidence, HostMeta};
 use crate::inventory::{InventoryHost, Via};
 use crate::probe::{Probe, ProbeOptions};
 use crate::remote::ssh::SshHost;
+use crate::remote::{Exec, ExecOutput, RemoteError, joint};
 
 /// How hosts are collected.
 #[derive(Debug, Clone)]
@@ -108,6 +108,10 @@ pub(crate) fn endpoint(host: &str, port: u16) -> String {
     }
 }
 
+/// The server's SQL facts, each way in with an exec or a connection of its
+/// own. A scan runs the host's client (`via: ssh`) beside the first file
+/// round instead ([`files_and_client`]); the exec of its own here is for a
+/// host whose client did not run there.
 fn collect_mysql(h: &InventoryHost, ssh: &SshHost, census: Duration) -> Collected {
     let fail = |p: CollectionProblem| (None, None, vec![p]);
     let tcp = |h| {
@@ -119,13 +123,9 @@ fn collect_mysql(h: &InventoryHost, ssh: &SshHost, census: Duration) -> Collecte
     match h.mysql.via {
         Via::Ssh => match client_settings(h, census) {
             Ok(s) => {
-                // The client's output of a sampled census arrives at its
-                // end: the exec may take the window longer than one read.
-                let timeout = ssh.timeout();
-                ssh.set_timeout(timeout + census);
-                let collected = collect_via_client(ssh, &s);
-                ssh.set_timeout(timeout);
-                collected
+                let run = ClientRun::new(&s);
+                let ssh = Stretched { ssh, census };
+                run.finish(ssh.exec(run.command(), run.stdin()))
             }
             Err(p) => fail(p),
         },
@@ -141,6 +141,72 @@ fn collect_mysql(h: &InventoryHost, ssh: &SshHost, census: Duration) -> Collecte
             Err(p) => fail(p),
         },
     }
+}
+
+/// The host seen through a timeout stretched by the census window, for the
+/// exec the host's client runs in (alone, or beside the first file round:
+/// [`joint::Rider`]): the client's output of a sampled census arrives at its
+/// end, so one read may wait the window longer than usual.
+struct Stretched<'a> {
+    ssh: &'a SshHost,
+    census: Duration,
+}
+
+impl Stretched<'_> {
+    fn around<T>(&self, f: impl FnOnce(&SshHost) -> T) -> T {
+        let timeout = self.ssh.timeout();
+        self.ssh.set_timeout(timeout + self.census);
+        let done = f(self.ssh);
+        self.ssh.set_timeout(timeout);
+        done
+    }
+}
+
+impl Exec for Stretched<'_> {
+    fn host(&self) -> &str {
+        self.ssh.host()
+    }
+
+    fn exec(&self, command: &str, stdin: &[u8]) -> Result<ExecOutput, RemoteError> {
+        self.around(|ssh| ssh.exec(command, stdin))
+    }
+
+    fn exec_partial(
+        &self,
+        command: &str,
+        stdin: &[u8],
+    ) -> Result<ExecOutput, (RemoteError, Vec<u8>)> {
+        self.around(|ssh| ssh.exec_partial(command, stdin))
+    }
+}
+
+/// The host's files and, on a database host `via: ssh`, what its own MySQL
+/// client says: the client runs in the first file round's exec
+/// ([`joint::Rider`]), one exec per host fewer than each on its own.
+fn files_and_client(
+    h: &InventoryHost,
+    ssh: &SshHost,
+    meta: &HostMeta,
+    opts: &LiveOptions,
+    is_db: bool,
+) -> (files::Collected, Option<Collected>) {
+    let files = |first: &dyn Exec| {
+        files::collect_with_first(ssh, first, &h.layout, meta, opts.max_file_bytes)
+    };
+    if !is_db || h.mysql.via != Via::Ssh {
+        return (files(ssh), None);
+    }
+    let run = match client_settings(h, opts.census) {
+        Ok(s) => ClientRun::new(&s),
+        Err(p) => return (files(ssh), Some((None, None, vec![p]))),
+    };
+    let stretched = Stretched {
+        ssh,
+        census: opts.census,
+    };
+    let rider = joint::Rider::new(&stretched, run.command(), run.stdin());
+    let collected = files(&rider);
+    (collected, Some(run.finish(rider.answer())))
 }
 
 /// Collects one host. Never panics on what the host returns; never takes
@@ -182,7 +248,14 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
                 return ev;
             }
         };
-        let (files, problems) = collect_files(&ssh, &h.layout, &ev.meta, opts.max_file_bytes);
+        let (collected, from_client) = files_and_client(h, &ssh, &ev.meta, opts, is_db);
+        tracing::debug!(
+            host = %h.label(),
+            execs = ssh.execs(),
+            file_rounds = collected.rounds,
+            "commands run"
+        );
+        let (files, problems) = (collected.files, collected.problems);
         if files.is_empty() {
             // Logged in, but not one path could be read (the host went away
             // mid-scan, or every command fails, as with a sudo that wants a
@@ -206,7 +279,7 @@ pub fn collect_host(h: &InventoryHost, opts: &LiveOptions) -> HostEvidence {
                 Ok(done) => done,
                 Err(panic) => std::panic::resume_unwind(panic),
             },
-            None => through_ssh(h, opts, &ssh),
+            None => through_ssh(h, opts, &ssh, from_client),
         };
         if opts.probe
             && let Some(port) = galera_replication_port(record.as_ref())
@@ -244,6 +317,7 @@ fn through_ssh(
     h: &InventoryHost,
     opts: &LiveOptions,
     ssh: &SshHost,
+    from_client: Option<Collected>,
 ) -> (Option<ProbeRecord>, Collected) {
     let probe_opts = probe_options(h);
     let target = endpoint(&h.address, h.mysql.port);
@@ -259,7 +333,7 @@ fn through_ssh(
         )),
         _ => None,
     };
-    let collected = collect_mysql(h, ssh, opts.census);
+    let collected = from_client.unwrap_or_else(|| collect_mysql(h, ssh, opts.census));
     if opts.probe && h.mysql.via == Via::Ssh {
         // The host's own client used the socket, which resets nothing: a
         // probe from the host to its own address would add up there.

@@ -195,6 +195,45 @@ fn each_fault_gives_its_finding_while_the_rest_is_scanned() {
     ] {
         assert!(table.contains(want), "{want}:\n{table}");
     }
+
+    // Via ssh the host's client shares the first file round's exec: a
+    // client that stalls (its server stopped) costs the SQL facts, within
+    // the timeout, never the files read beside it.
+    let stop = fleet.ssh("db-replica-1", "kill -STOP $(pidof mariadbd)");
+    assert!(stop.status.success(), "{}", text(&stop));
+    let json = fleet.path("stalled-client.json");
+    let out = sslaudit(
+        &[
+            "scan",
+            "--inventory",
+            &fleet.path("inventory.yaml"),
+            "--limit",
+            "db-replica-1",
+            "--json",
+            &json,
+            "-q",
+        ],
+        &[("SSLAUDIT_MYSQL_PASSWORD", &password)],
+        fleet.dir.path(),
+    );
+    let cont = fleet.ssh("db-replica-1", "kill -CONT $(pidof mariadbd)");
+    assert!(cont.status.success(), "{}", text(&cont));
+    assert_sane(&out);
+    let r = report(&json);
+    check(
+        &r,
+        &[(
+            "db-replica-1",
+            &[(
+                "SCAN002",
+                "mysql client could not be run, so its SQL facts were not checked: \
+                 db-replica-1: timed out after 3s while reading a command's output",
+            )],
+            NONE,
+        )],
+    );
+    let host = &r["hosts"][0];
+    assert_eq!(host["status"], "partial", "{host}");
 }
 
 const TRUST: &str = "\

@@ -117,6 +117,33 @@ fn check(report: &serde_json::Value, expect: &[(&str, &[&str], &[&str])]) {
 
 const NONE: &[&str] = &[];
 
+/// `host -> (execs, file rounds)` from the scanner's debug log (`commands
+/// run host=... execs=N file_rounds=M`).
+fn execs_per_host(log: &str) -> BTreeMap<String, (u32, u32)> {
+    let field = |line: &str, name: &str| -> Option<String> {
+        let at = line.find(&format!(" {name}="))? + name.len() + 2;
+        Some(line[at..].split_whitespace().next()?.to_string())
+    };
+    // The log may be colored: its escapes go first.
+    let mut plain = String::with_capacity(log.len());
+    let mut rest = log;
+    while let Some(at) = rest.find('\x1b') {
+        plain.push_str(&rest[..at]);
+        rest = rest[at..].find('m').map_or("", |m| &rest[at + m + 1..]);
+    }
+    plain.push_str(rest);
+    plain
+        .lines()
+        .filter(|l| l.contains("commands run"))
+        .filter_map(|l| {
+            let host = field(l, "host")?;
+            let execs = field(l, "execs")?.parse().ok()?;
+            let rounds = field(l, "file_rounds")?.parse().ok()?;
+            Some((host, (execs, rounds)))
+        })
+        .collect()
+}
+
 #[test]
 fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
     if !live("the_test_fleet_yields_each_seeded_fault_on_its_host") {
@@ -398,6 +425,52 @@ fn the_test_fleet_yields_each_seeded_fault_on_its_host() {
             .windows(fleet.password.len())
             .any(|w| w == fleet.password.as_bytes()),
         "the MySQL password reached the packed snapshot"
+    );
+
+    // One exec per file round and nothing else: a database host's own
+    // client (via ssh) runs in the first round's exec, not one of its own.
+    let out = fleet.sslaudit(&[
+        "collect",
+        "--inventory",
+        &fleet.path("inventory.yaml"),
+        "--limit",
+        "db-master",
+        "--limit",
+        "f-ssl-off",
+        "--limit",
+        "app-1",
+        "--out",
+        &fleet.path("execs"),
+        "-vv",
+    ]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let costs = execs_per_host(&log);
+    for host in [
+        "production/db-master",
+        "faulty/f-ssl-off",
+        "production/app-1",
+    ] {
+        let (execs, rounds) = costs
+            .get(host)
+            .unwrap_or_else(|| panic!("no `commands run` line for {host}:\n{log}"));
+        assert!(*rounds >= 1, "{host}: {rounds} rounds");
+        assert_eq!(
+            execs, rounds,
+            "{host}: one exec per file round, the client's included"
+        );
+    }
+    // ...and its facts are there.
+    let found = Command::new("grep")
+        .args(["-rl", "have_ssl", &fleet.path("execs")])
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&found.stdout);
+    assert!(
+        found
+            .lines()
+            .any(|l| l.contains("db-master") && l.ends_with("mysql.json")),
+        "{found}"
     );
 
     // The probe alone: a healthy server and one that still accepts TLS 1.1.

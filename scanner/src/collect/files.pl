@@ -3,8 +3,7 @@
 # and a subshell per file. Run by the bootstrap in files.rs when the host has
 # perl (Debian's perl-base is essential); files.sh otherwise. Read-only.
 #
-# stdin: the length of files.sh and files.sh itself (skipped here), then the
-# header and the requests exactly as files.sh reads them.
+# stdin: the header and the requests exactly as files.sh reads them.
 #
 # Only modules of Debian's perl-base, and nothing newer than Perl 5.10: a
 # perl that cannot compile this exits 2 before reading stdin, and the
@@ -23,13 +22,6 @@ sub line {
 	return $l;
 }
 
-my $skip = line();
-exit 3 unless defined $skip && $skip =~ /\A[0-9]+\z/;
-while ($skip > 0) {
-	my $got = read(STDIN, my $buf, $skip > 65536 ? 65536 : $skip);
-	exit 3 unless $got;
-	$skip -= $got;
-}
 my ($tok, $cap, $budget, $maxent) = (line(), line(), line(), line());
 exit 3 unless defined $maxent;
 exit 3 unless $tok =~ /\A[0-9a-f]+\z/;

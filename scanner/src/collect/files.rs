@@ -1,7 +1,7 @@
 //! Reads the files a host's rules need, in as few round trips as possible:
 //! each round is ONE command (`files.pl` where the host has perl, one
-//! process; else `files.sh`, sent on stdin; the list of paths follows as
-//! data) that streams every requested file with its metadata in a framed
+//! process; else `files.sh`; both on the command line, the list of paths
+//! on stdin as data) that streams every requested file with its metadata in a framed
 //! format, and the next round asks only for what the previous ones
 //! revealed (`!include` targets, ssl-* paths, paths named by database.yml).
 //!
@@ -48,19 +48,25 @@ const SCRIPT: &str = include_str!("files.sh");
 const PERL_SCRIPT: &str = include_str!("files.pl");
 /// With perl (`$1` is [`PERL_SCRIPT`]), runs it on stdin; a perl that
 /// cannot run it (missing, or too old to compile it: exit 2 before reading
-/// stdin) falls back to files.sh. Otherwise reads files.sh's length, then
-/// exactly that many bytes (dd bs=1 never reads ahead), and runs it: the
-/// rest of stdin is left for the script.
-const BOOTSTRAP: &str = r#"if command -v perl >/dev/null 2>&1; then perl -e "$1"; r=$?; case $r in 2 | 126 | 127) ;; *) exit "$r" ;; esac; fi; IFS= read -r n || exit 3; s=$(dd bs=1 count="$n" 2>/dev/null) || exit 3; eval "$s""#;
+/// stdin) falls back to files.sh (`$2`). Both scripts travel on the command
+/// line, so stdin holds only the header and the requests: a short run of
+/// lines that a shell can hand over exactly, which lets a round share its
+/// exec with another command ([`crate::remote::joint`]).
+const BOOTSTRAP: &str = r#"if command -v perl >/dev/null 2>&1; then perl -e "$1"; r=$?; case $r in 2 | 126 | 127) ;; *) exit "$r" ;; esac; fi; eval "$2""#;
 
-/// The command a round runs: the bootstrap, with the Perl collector as its
-/// argument (code, never a secret: the paths travel on stdin).
-fn round_command() -> String {
-    format!(
-        "env LC_ALL=C sh -c {} sslaudit-files {}",
-        shell_quote(BOOTSTRAP),
-        shell_quote(PERL_SCRIPT)
-    )
+/// The command every round runs: the bootstrap with both collectors as its
+/// arguments (code, never a secret: the paths travel on stdin). The same
+/// for every host and round, so it is built once per process.
+pub fn round_command() -> &'static str {
+    static COMMAND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "env LC_ALL=C sh -c {} sslaudit-files {} {}",
+            shell_quote(BOOTSTRAP),
+            shell_quote(PERL_SCRIPT),
+            shell_quote(SCRIPT)
+        )
+    });
+    &COMMAND
 }
 
 /// Option names whose values are files or directories to collect.
@@ -94,6 +100,20 @@ pub fn collect_files(
 
 /// [`collect_files`] with the round count, byte count and symlinks.
 pub fn collect(exec: &dyn Exec, layout: &Layout, meta: &HostMeta, max_bytes: u64) -> Collected {
+    collect_with_first(exec, exec, layout, meta, max_bytes)
+}
+
+/// [`collect`] with the first round run through `first` and the later ones
+/// through `exec`: the first round is the one every host needs, so another
+/// command the host must run anyway can share its exec (`via: ssh`: the
+/// host's MySQL client, see [`crate::remote::joint`]).
+pub fn collect_with_first(
+    exec: &dyn Exec,
+    first: &dyn Exec,
+    layout: &Layout,
+    meta: &HostMeta,
+    max_bytes: u64,
+) -> Collected {
     let mut st = State::default();
     let mut out = Collected::default();
     let mut next = first_round(layout, meta);
@@ -109,7 +129,8 @@ pub fn collect(exec: &dyn Exec, layout: &Layout, meta: &HostMeta, max_bytes: u64
         }
         st.requested.extend(reqs.iter().cloned());
         let started = Instant::now();
-        let result = run_round(exec, &reqs, max_bytes);
+        let via = if round == 1 { first } else { exec };
+        let result = run_round(via, &reqs, max_bytes);
         out.rounds += 1;
         match result {
             Ok((bytes, parsed)) => {
@@ -549,17 +570,12 @@ fn derive_keys(files: &mut BTreeMap<String, FileEntry>, problems: &mut Vec<Colle
 /// Runs the script once with these requests: the bytes received and what
 /// they parse to, or why the round failed.
 fn run_round(exec: &dyn Exec, reqs: &[Request], max_bytes: u64) -> Result<(u64, Parsed), String> {
-    let token = token();
-    let mut stdin = format!("{}\n{SCRIPT}", SCRIPT.len());
-    stdin.push_str(&format!(
-        "{token}\n{max_bytes}\n{}\n{MAX_RECORDS}\n",
-        ROUND_BUDGET.max(max_bytes)
-    ));
-    for r in reqs {
-        stdin.push_str(&r.line());
-    }
+    let token = crate::remote::token();
     let out = exec
-        .exec(&round_command(), stdin.as_bytes())
+        .exec(
+            round_command(),
+            round_input(&token, reqs, max_bytes).as_bytes(),
+        )
         .map_err(|e| e.to_string())?;
     let parsed = parse_output(&out.stdout, &token, max_bytes);
     if !parsed.complete {
@@ -594,18 +610,17 @@ fn run_round(exec: &dyn Exec, reqs: &[Request], max_bytes: u64) -> Result<(u64, 
     Ok((out.stdout.len() as u64, parsed))
 }
 
-fn token() -> String {
-    let mut b = [0u8; 16];
-    if openssl::rand::rand_bytes(&mut b).is_err() {
-        // Only framing robustness depends on it, not secrecy: fall back to
-        // the clock and the process id.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        b[..16].copy_from_slice(&(t ^ u128::from(std::process::id())).to_be_bytes());
+/// What a round's collector reads on stdin: the header (the records'
+/// token, the caps), then one line per request.
+fn round_input(token: &str, reqs: &[Request], max_bytes: u64) -> String {
+    let mut stdin = format!(
+        "{token}\n{max_bytes}\n{}\n{MAX_RECORDS}\n",
+        ROUND_BUDGET.max(max_bytes)
+    );
+    for r in reqs {
+        stdin.push_str(&r.line());
     }
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    stdin
 }
 
 // --- framing -----------------------------------------------------------------

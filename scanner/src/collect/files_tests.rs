@@ -370,8 +370,7 @@ fn the_script_refuses_a_bad_header() {
     let tmp = tempfile::tempdir().unwrap();
     for perl in [true, false] {
         let e = exec_with(tmp.path(), perl);
-        let stdin = format!("{}\n{SCRIPT}not-hex\n1\n1\n1\n", SCRIPT.len());
-        let out = e.exec(&round_command(), stdin.as_bytes()).unwrap();
+        let out = e.exec(round_command(), b"not-hex\n1\n1\n1\n").unwrap();
         assert_eq!(out.status, Some(3), "perl: {perl}");
         assert!(out.stdout.is_empty());
     }
@@ -497,4 +496,130 @@ fn galera_certificates_are_collected() {
         assert!(e.key.is_some(), "{p}: a key, turned into facts");
         assert!(e.content.is_none(), "{p}: key bytes are dropped");
     }
+}
+
+/// Counts the commands an [`Exec`] runs.
+struct Counting<'a> {
+    inner: &'a dyn Exec,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+impl Exec for Counting<'_> {
+    fn host(&self) -> &str {
+        self.inner.host()
+    }
+    fn exec(&self, command: &str, stdin: &[u8]) -> Result<ExecOutput, RemoteError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.exec(command, stdin)
+    }
+}
+
+/// Another command riding along with the first round (the host's MySQL
+/// client, `via: ssh`) costs no exec of its own, with files.pl and with
+/// files.sh alike: the files are those of rounds on their own, and the
+/// rider gets exactly its input and its own output, whatever it prints.
+#[test]
+fn a_command_riding_along_with_the_first_round_costs_no_exec() {
+    use crate::remote::joint::Rider;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let (layout, meta, _) = host_tree(&root);
+    let comparable = |c: &Collected| {
+        c.files
+            .iter()
+            .map(|(p, e)| (p.clone(), e.meta.clone(), e.content.clone()))
+            .collect::<Vec<_>>()
+    };
+    // The rider's input holds what looks like either side's framing.
+    let sql = b"SELECT '\n@@0123abcd 1 0\n' AS x;\n\n@@0123abcd E\n";
+    let riders: [(&str, &[u8]); 4] = [
+        // Echoes its input, then fakes the collector's and the joint's markers.
+        (
+            "cat; printf '\\n@@%s E\\n\\n@@%s 2 0\\n' 0123abcd 0123abcd",
+            sql,
+        ),
+        // Prints nothing.
+        (":", b""),
+        // Fails, as a client that finds no server does.
+        (
+            "cat >/dev/null; echo 'ERROR 2002 (HY000): no socket' >&2; exit 1",
+            sql,
+        ),
+        // Never reads its input.
+        ("echo ran", sql),
+    ];
+    for perl in [true, false] {
+        let exec = exec_with(&root, perl);
+        let alone = collect(&exec, &layout, &meta, 1024 * 1024);
+        assert!(alone.rounds >= 2, "{:?}", alone.problems);
+        for (command, stdin) in riders {
+            let counting = Counting {
+                inner: &exec,
+                calls: Default::default(),
+            };
+            let rider = Rider::new(&counting, command, stdin);
+            let c = collect_with_first(&counting, &rider, &layout, &meta, 1024 * 1024);
+            let out = rider.answer().unwrap();
+            let calls = counting.calls.load(std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(calls, c.rounds, "perl {perl}, {command}");
+            assert_eq!(c.rounds, alone.rounds, "perl {perl}, {command}");
+            assert_eq!(comparable(&c), comparable(&alone), "perl {perl}, {command}");
+            assert_eq!(c.problems, alone.problems, "perl {perl}, {command}");
+            match command {
+                ":" => assert_eq!((out.stdout, out.status), (vec![], Some(0))),
+                "echo ran" => assert_eq!((out.stdout, out.status), (b"ran\n".to_vec(), Some(0))),
+                c if c.starts_with("cat;") => {
+                    let mut want = sql.to_vec();
+                    want.extend_from_slice(b"\n@@0123abcd E\n\n@@0123abcd 2 0\n");
+                    assert_eq!(out.stdout, want);
+                    assert_eq!(out.status, Some(0));
+                }
+                _ => {
+                    assert_eq!(out.status, Some(1));
+                    assert_eq!(out.stderr, b"ERROR 2002 (HY000): no socket\n");
+                    assert!(out.stdout.is_empty());
+                }
+            }
+        }
+    }
+}
+
+/// The host's real client command riding along: a client that cannot
+/// reach its server is a MySQL problem, and the files are still collected.
+#[test]
+fn a_failing_client_beside_the_first_round_is_a_mysql_problem() {
+    use crate::collect::mysql::{ClientRun, ClientSettings, Secret};
+    use crate::remote::joint::Rider;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let (layout, meta, _) = host_tree(&root);
+    // A `mariadb` that says what a client without a server says, and the
+    // first word of its input: the SQL, the password line having gone to
+    // the command's private option file.
+    write(
+        &root,
+        "bin-perl/mariadb",
+        b"#!/bin/sh\nIFS= read -r p\ncat >/dev/null\n\
+          echo \"ERROR 2002 (HY000): Can't connect to local server through socket (${p%% *})\" >&2\nexit 1\n",
+        0o755,
+    );
+    let exec = exec_with(&root, true);
+    let run = ClientRun::new(&ClientSettings {
+        user: Some("sslaudit".into()),
+        password: Some(Secret::new("pw")),
+        ..ClientSettings::default()
+    });
+    let rider = Rider::new(&exec, run.command(), run.stdin());
+    let c = collect_with_first(&exec, &rider, &layout, &meta, 1024 * 1024);
+    assert!(c.files.len() > 10, "{:?}", c.problems);
+    let (rec, conn, problems) = run.finish(rider.answer());
+    assert!(rec.is_none() && conn.is_none());
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].what, "mysql connection");
+    assert!(
+        problems[0].message.contains("socket (SELECT)"),
+        "{}",
+        problems[0].message
+    );
+    assert!(c.problems.iter().all(|p| p.what == "file collection"));
 }

@@ -36,7 +36,7 @@ use sslaudit_rules::facts::{CollectionProblem, ConnectionFacts};
 
 use crate::evidence::MysqlRecord;
 
-pub use client::collect_via_client;
+pub use client::{ClientRun, collect_via_client};
 pub use tcp::{collect_via_tcp, collect_via_tunnel, connect as connect_tcp};
 
 pub use crate::secret::{Secret, SecretError};

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+pub mod joint;
 pub mod ssh;
 pub mod target;
 
@@ -55,6 +56,33 @@ pub trait Exec: Sync {
     /// The host's name, for messages.
     fn host(&self) -> &str;
     fn exec(&self, command: &str, stdin: &[u8]) -> Result<ExecOutput, RemoteError>;
+
+    /// [`Exec::exec`], but a failure once the command runs comes with the
+    /// stdout read by then: two commands sharing one exec
+    /// ([`joint`]) keep the first one's output when the second stalls.
+    fn exec_partial(
+        &self,
+        command: &str,
+        stdin: &[u8],
+    ) -> Result<ExecOutput, (RemoteError, Vec<u8>)> {
+        self.exec(command, stdin).map_err(|e| (e, Vec::new()))
+    }
+}
+
+/// 32 random hex digits, for the markers that frame what a host sends: a
+/// host cannot guess them ahead of time, so nothing it prints can fake one.
+pub(crate) fn token() -> String {
+    let mut b = [0u8; 16];
+    if openssl::rand::rand_bytes(&mut b).is_err() {
+        // Only framing robustness depends on it, not secrecy: fall back to
+        // the clock and the process id.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        b.copy_from_slice(&(t ^ u128::from(std::process::id())).to_be_bytes());
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Runs commands with `/bin/sh -c` on this machine.

@@ -38,7 +38,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -115,6 +115,8 @@ pub struct SshHost {
     timeout_ms: AtomicU64,
     /// The jump relay, when the host is reached through a bastion.
     relay: Option<JoinHandle<()>>,
+    /// Commands run so far ([`SshHost::execs`]).
+    execs: AtomicU32,
 }
 
 /// A local port forwarded through SSH ([`SshHost::forward`]).
@@ -186,6 +188,7 @@ impl SshHost {
             session,
             sudo: host.ssh.sudo,
             timeout_ms: AtomicU64::new(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
+            execs: AtomicU32::new(0),
             relay,
         })
     }
@@ -269,6 +272,12 @@ impl SshHost {
         &self.session
     }
 
+    /// Commands run on this connection so far: each one is a channel, a
+    /// round trip and a shell on the host, the cost a scan keeps down.
+    pub fn execs(&self) -> u32 {
+        self.execs.load(Ordering::Relaxed)
+    }
+
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms.load(Ordering::Relaxed))
     }
@@ -328,37 +337,54 @@ impl Exec for SshHost {
     /// `sudo -n -- sh -c` when the inventory says `sudo: true`), sends
     /// `stdin` then EOF, and collects stdout and stderr.
     fn exec(&self, command: &str, stdin: &[u8]) -> Result<ExecOutput, RemoteError> {
+        self.exec_partial(command, stdin).map_err(|(e, _)| e)
+    }
+
+    fn exec_partial(
+        &self,
+        command: &str,
+        stdin: &[u8],
+    ) -> Result<ExecOutput, (RemoteError, Vec<u8>)> {
+        let bare = |e| (e, Vec::new());
         let line = if self.sudo {
             format!("sudo -n -- sh -c {}", shell_quote(command))
         } else {
             command.to_string()
         };
+        self.execs.fetch_add(1, Ordering::Relaxed);
         let mut ch = self
             .session
             .channel_session()
-            .map_err(|e| self.error(e, "opening a session channel"))?;
+            .map_err(|e| bare(self.error(e, "opening a session channel")))?;
         ch.exec(&line)
-            .map_err(|e| self.error(e, "starting a command"))?;
+            .map_err(|e| bare(self.error(e, "starting a command")))?;
         if let Err(e) = ch.write_all(stdin) {
             // A command that does not read its stdin may exit first; only a
             // stalled peer is an error here.
             if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) {
-                return Err(self.io_error(e, "sending input to a command"));
+                return Err(bare(self.io_error(e, "sending input to a command")));
             }
         }
         match ch.send_eof() {
             Ok(()) => {}
-            Err(e) if is_timeout(&e) => return Err(self.error(e, "sending input to a command")),
+            Err(e) if is_timeout(&e) => {
+                return Err(bare(self.error(e, "sending input to a command")));
+            }
             Err(_) => {}
         }
         // libssh2 widens the window whenever stream 0 is read and queues
         // stderr meanwhile, so reading stdout first cannot deadlock.
-        let stdout = read_capped(&mut ch, MAX_OUTPUT)
-            .map_err(|e| self.io_error(e, "reading a command's output"))?;
-        let stderr = read_capped(&mut ch.stderr(), MAX_OUTPUT)
-            .map_err(|e| self.io_error(e, "reading a command's errors"))?;
-        ch.wait_close()
-            .map_err(|e| self.error(e, "waiting for a command to end"))?;
+        let mut stdout = Vec::new();
+        if let Err(e) = read_capped(&mut ch, MAX_OUTPUT, &mut stdout) {
+            return Err((self.io_error(e, "reading a command's output"), stdout));
+        }
+        let mut stderr = Vec::new();
+        if let Err(e) = read_capped(&mut ch.stderr(), MAX_OUTPUT, &mut stderr) {
+            return Err((self.io_error(e, "reading a command's errors"), stdout));
+        }
+        if let Err(e) = ch.wait_close() {
+            return Err((self.error(e, "waiting for a command to end"), stdout));
+        }
         let signalled = ch.exit_signal().ok().and_then(|s| s.exit_signal).is_some();
         let status = if signalled {
             None
@@ -371,7 +397,7 @@ impl Exec for SshHost {
             status,
         };
         if self.sudo {
-            check_sudo(&self.name, &out)?;
+            check_sudo(&self.name, &out).map_err(bare)?;
         }
         Ok(out)
     }
@@ -406,12 +432,13 @@ fn check_sudo(host: &str, out: &ExecOutput) -> Result<(), RemoteError> {
     Ok(())
 }
 
-fn read_capped(r: &mut impl Read, cap: usize) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
+/// Reads `r` to its end into `out`, at most `cap` bytes; on an error `out`
+/// holds what came before it.
+fn read_capped(r: &mut impl Read, cap: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match r.read(&mut buf) {
-            Ok(0) => return Ok(out),
+            Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),

@@ -16,7 +16,7 @@ use super::batch::{END_SECTION, parse_batch, parse_errors};
 use super::queries::{CENSUS_INTERVAL, SECTIONS, Section, census_looks, census_window_secs};
 use super::record::{Outcome, add_samples, assemble, connection, problem};
 use super::{ClientSettings, Collected, ResultSet, Secret, endpoint};
-use crate::remote::{Exec, ExecOutput, shell_quote};
+use crate::remote::{Exec, ExecOutput, RemoteError, shell_quote};
 use sslaudit_rules::facts::what;
 
 /// The SQL sent on stdin, and which section each of its lines belongs to.
@@ -187,34 +187,76 @@ pub(crate) fn command(settings: &ClientSettings) -> String {
     sh
 }
 
-/// Runs every query through the host's own client (`via: ssh`). The
-/// session facts say `via: ssh`, endpoint `socket` (or `host:port` with
-/// `settings.tcp`), and the session's own cipher: MariaDB encrypts even
-/// socket sessions when both sides have TLS.
+/// One run of the host's own client (`via: ssh`): the command, what it
+/// reads on stdin, and how to read what it prints. Made apart from the
+/// exec so that the client can share one with the first file round
+/// ([`crate::remote::joint`]).
+pub struct ClientRun {
+    script: Script,
+    command: String,
+    stdin: Vec<u8>,
+    endpoint: String,
+    census_window: std::time::Duration,
+}
+
+impl ClientRun {
+    pub fn new(settings: &ClientSettings) -> ClientRun {
+        let script = script(&nonce(), census_looks(settings.census_window));
+        let mut stdin = Vec::new();
+        if let Some(pw) = &settings.password {
+            stdin.extend_from_slice(option_line(pw).as_bytes());
+            stdin.push(b'\n');
+        }
+        stdin.extend_from_slice(script.sql.as_bytes());
+        let endpoint = match &settings.tcp {
+            Some((host, port)) => endpoint(host, *port),
+            None => "socket".to_string(),
+        };
+        ClientRun {
+            script,
+            command: command(settings),
+            stdin,
+            endpoint,
+            census_window: settings.census_window,
+        }
+    }
+
+    /// The shell command; it holds no secret.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// The password line (when there is one), then the SQL.
+    pub fn stdin(&self) -> &[u8] {
+        &self.stdin
+    }
+
+    /// The record from the client's output; a failed exec is one `mysql
+    /// client` problem. The session facts say `via: ssh`, endpoint `socket`
+    /// (or `host:port` with `settings.tcp`), and the session's own cipher:
+    /// MariaDB encrypts even socket sessions when both sides have TLS.
+    pub fn finish(&self, out: Result<ExecOutput, RemoteError>) -> Collected {
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => return (None, None, vec![problem(what::MYSQL_CLIENT, e.to_string())]),
+        };
+        let script = &self.script;
+        let (mut rec, conn, problems) = interpret(script, &out, &self.endpoint);
+        if script.census_looks > 0
+            && let Some(census) = rec.as_mut().and_then(|r| r.sessions.as_mut())
+        {
+            let looks = census_sets(script, &out);
+            add_samples(census, &looks, census_window_secs(self.census_window));
+        }
+        (rec, conn, problems)
+    }
+}
+
+/// Runs every query through the host's own client (`via: ssh`), in an exec
+/// of its own ([`ClientRun::finish`] says what comes back).
 pub fn collect_via_client(exec: &dyn Exec, settings: &ClientSettings) -> Collected {
-    let script = script(&nonce(), census_looks(settings.census_window));
-    let mut stdin = Vec::new();
-    if let Some(pw) = &settings.password {
-        stdin.extend_from_slice(option_line(pw).as_bytes());
-        stdin.push(b'\n');
-    }
-    stdin.extend_from_slice(script.sql.as_bytes());
-    let out = match exec.exec(&command(settings), &stdin) {
-        Ok(out) => out,
-        Err(e) => return (None, None, vec![problem(what::MYSQL_CLIENT, e.to_string())]),
-    };
-    let endpoint = match &settings.tcp {
-        Some((host, port)) => endpoint(host, *port),
-        None => "socket".to_string(),
-    };
-    let (mut rec, conn, problems) = interpret(&script, &out, &endpoint);
-    if script.census_looks > 0
-        && let Some(census) = rec.as_mut().and_then(|r| r.sessions.as_mut())
-    {
-        let looks = census_sets(&script, &out);
-        add_samples(census, &looks, census_window_secs(settings.census_window));
-    }
-    (rec, conn, problems)
+    let run = ClientRun::new(settings);
+    run.finish(exec.exec(run.command(), run.stdin()))
 }
 
 /// The census's further looks that came back.
