@@ -138,7 +138,8 @@ pub trait FleetView: Sync {
     /// True when a db_master of `environment` had its account list collected.
     fn master_accounts_collected(&self, environment: &str) -> bool;
 
-    /// Every host's digest, in inventory order.
+    /// The digest of every host the view holds, in inventory order: one
+    /// environment's when the engine runs [`crate::Rule::check_fleet`].
     fn digests(&self) -> Cow<'_, [HostDigest]>;
 }
 
