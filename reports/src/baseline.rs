@@ -341,7 +341,7 @@ pub fn apply_to_sarif(
         hosts: Vec::new(),
         findings: comparison.absent.clone(),
         expired_waivers: Vec::new(),
-        certificates: Vec::new(),
+        certificates: Default::default(),
         next_ca: Vec::new(),
         readiness: Vec::new(),
     };

@@ -131,7 +131,7 @@ pub fn to_prometheus(report: &ScanReport, run: Option<&ScanRun>) -> String {
         }
     }
 
-    for c in &report.certificates {
+    for c in report.certificates.iter() {
         let (file, endpoint) = match c.path.strip_prefix("probe:") {
             Some(addr) => (String::new(), addr.to_string()),
             None => (c.path.clone(), String::new()),

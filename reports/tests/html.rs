@@ -137,7 +137,7 @@ fn demo_report_shows_every_host_finding_and_certificate() {
             assert!(html.contains(&esc(v)), "evidence {v:?}");
         }
     }
-    for cs in &report.certificates {
+    for cs in report.certificates.iter() {
         assert!(html.contains(&esc(&cs.sha256)), "certificate {}", cs.path);
     }
     // One card per finding: active ones counted by the filters, waived ones apart.
@@ -234,7 +234,7 @@ fn small_report(findings: Vec<Finding>, unreachable: bool) -> ScanReport {
         hosts,
         findings,
         expired_waivers: Vec::new(),
-        certificates: Vec::new(),
+        certificates: Default::default(),
         scope: None,
         pending: Vec::new(),
         next_ca: Vec::new(),
@@ -398,8 +398,9 @@ fn timeline_survives_unreadable_dates() {
         cert("2020-01-01", "2021-01-01", -1977, ExpiryStatus::Expired),
         cert("garbage", "2040-01-01", 4962, ExpiryStatus::Ok),
         cert("2026-05-01", "2026-06-10", 9, ExpiryStatus::Soon),
-    ];
-    report.certificates[2].issuing_ca =
+    ]
+    .into();
+    report.certificates.to_mut()[2].issuing_ca =
         Some("rds-ca-rsa2048-g1 (Amazon RDS, valid until 2061-05-25)".into());
     let html = render_with(&report, &[], &gate(None));
     // The issuing CA of a presented leaf is named beside its issuer.
@@ -455,7 +456,7 @@ fn hostile_report() -> (ScanReport, Vec<RuleMeta>) {
         justification: evil.clone(),
         expires: Some(evil.clone()),
     });
-    let c = &mut report.certificates[0];
+    let c = &mut report.certificates.to_mut()[0];
     c.subject = format!("CN={evil}");
     c.issuer = evil.clone();
     c.issuing_ca = Some(evil.clone());

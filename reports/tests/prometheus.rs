@@ -78,7 +78,8 @@ fn report() -> ScanReport {
                 0,
             )
         },
-    ];
+    ]
+    .into();
     r.readiness = vec![TrustRow {
         environment: "production".into(),
         host: "app-1".into(),
@@ -348,7 +349,7 @@ fn hostile_label_values_stay_inside_their_quotes() {
         r.hosts.push(h);
         let mut c = cert(name, "production", name, &format!("CN={name},O=x"), 1);
         c.issuer = format!("CN={name}");
-        r.certificates.push(c);
+        r.certificates.to_mut().push(c);
         let mut f = r.findings[0].clone();
         f.host = (*name).to_string();
         f.rule_id = (*name).to_string();
@@ -377,7 +378,7 @@ fn the_same_report_in_any_order_gives_the_same_bytes() {
     let mut b = report();
     b.hosts.reverse();
     b.findings.reverse();
-    b.certificates.reverse();
+    b.certificates.to_mut().reverse();
     let text = to_prometheus(&a, Some(&RUN));
     assert_eq!(text, to_prometheus(&a, Some(&RUN)));
     assert_eq!(text, to_prometheus(&b, Some(&RUN)));

@@ -185,7 +185,7 @@ fn report() -> impl Strategy<Value = ScanReport> {
                 hosts,
                 findings,
                 expired_waivers,
-                certificates,
+                certificates: certificates.into(),
                 scope: None,
                 pending: Vec::new(),
                 next_ca: Vec::new(),

@@ -22,6 +22,7 @@ pub mod policy;
 pub mod readiness;
 pub mod registry;
 pub mod report;
+pub mod rows;
 pub mod rule;
 pub mod scan;
 pub mod secrets;

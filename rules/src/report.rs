@@ -8,6 +8,7 @@ use crate::facts::{Access, FileStatus, HostFacts, Reachability};
 use crate::pending::Pending;
 use crate::policy::ExpiredWaiver;
 use crate::readiness::TrustRow;
+use crate::rows::Rows;
 use crate::rule::{Evidence, RuleMeta};
 use crate::{Finding, Location};
 
@@ -216,9 +217,11 @@ pub struct ScanReport {
     pub findings: Vec<Finding>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expired_waivers: Vec<ExpiredWaiver>,
-    /// Every certificate seen in the fleet, for expiry timelines.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub certificates: Vec<CertificateSummary>,
+    /// Every certificate seen in the fleet, for expiry timelines, sorted
+    /// by environment, host, path and position (packed in a snapshot
+    /// scan: [`crate::rows`]).
+    #[serde(default, skip_serializing_if = "Rows::is_empty")]
+    pub certificates: Rows<CertificateSummary>,
     /// What the scan covered (absent in reports of older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scope>,

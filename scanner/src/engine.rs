@@ -22,6 +22,7 @@ use sslaudit_rules::readiness::{self, NextCa, TrustRow};
 use sslaudit_rules::report::{
     CertificateSummary, HostSummary, NotApplicable, SCHEMA_VERSION, ScanReport, ToolInfo,
 };
+use sslaudit_rules::rows::{Block, Rows};
 use sslaudit_rules::{Context, Finding, Rule, RuleMeta, Severity};
 
 /// The rules of a scan: the compiled catalogue plus any rule packs, minus
@@ -159,9 +160,12 @@ impl<'a> Run<'a> {
     }
 
     /// The policy over the joined environments' findings; the report.
-    fn finish(&self, all: Checked, as_of_label: &str, part: Part) -> ScanReport {
+    fn finish(&self, joined: Joined, as_of_label: &str, part: Part) -> ScanReport {
+        let Joined {
+            all, certificates, ..
+        } = joined;
         let (findings, pending, outcome) = self.settle(all.findings, part);
-        let mut report = assemble(all.hosts, all.certificates, findings, outcome, as_of_label);
+        let mut report = assemble(all.hosts, certificates, findings, outcome, as_of_label);
         report.pending = pending;
         self.readiness(&mut report, all.readiness);
         report
@@ -235,15 +239,23 @@ where
         .par_bridge()
         .try_for_each(|(i, hosts)| {
             let facts = hosts.par_iter().map(&load).collect::<Result<Vec<_>, E>>()?;
-            let checked = run.check_environment(facts);
+            let mut checked = run.check_environment(facts);
+            // The environment's certificate lines, sorted and packed here
+            // on the worker (a report's largest part: crate::rows).
+            let mut certificates = std::mem::take(&mut checked.certificates);
+            certificates
+                .sort_by(|a, b| (&a.host, &a.path, a.index).cmp(&(&b.host, &b.path, b.index)));
+            let environment = checked.hosts.first().map(|h| h.environment.clone());
+            let block = (environment, Block::pack(&certificates), certificates.len());
+            drop(certificates);
             joined
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(i, checked);
+                .push(i, checked, block);
             Ok(())
         })?;
     let joined = joined.into_inner().unwrap_or_else(PoisonError::into_inner);
-    Ok(run.finish(joined.all, as_of_label, part))
+    Ok(run.finish(joined.in_order(), as_of_label, part))
 }
 
 /// The report's lines and findings, joined environment by environment in
@@ -251,11 +263,21 @@ where
 /// (the report is then the same bytes every run).
 struct Joined {
     all: Checked,
+    /// The environments' certificate lines, packed.
+    certificates: Rows<CertificateSummary>,
+    /// The last environment appended, and whether every one came after
+    /// the one before it by name (packed lines are in the report's order
+    /// only then).
+    last: Option<String>,
+    by_name: bool,
     /// The next environment to append.
     next: usize,
     /// Environments done before one ahead of them.
-    waiting: BTreeMap<usize, Checked>,
+    waiting: BTreeMap<usize, (Checked, Packed)>,
 }
+
+/// An environment's certificate lines packed: its name, the block, how many.
+type Packed = (Option<String>, Block<CertificateSummary>, usize);
 
 impl Joined {
     fn new(hosts: usize) -> Self {
@@ -264,20 +286,38 @@ impl Joined {
                 hosts: Vec::with_capacity(hosts),
                 ..Checked::default()
             },
+            certificates: Rows::default(),
+            last: None,
+            by_name: true,
             next: 0,
             waiting: BTreeMap::new(),
         }
     }
 
-    fn push(&mut self, index: usize, checked: Checked) {
-        self.waiting.insert(index, checked);
-        while let Some(c) = self.waiting.remove(&self.next) {
+    fn push(&mut self, index: usize, checked: Checked, packed: Packed) {
+        self.waiting.insert(index, (checked, packed));
+        while let Some((c, (environment, block, len))) = self.waiting.remove(&self.next) {
             self.all.hosts.extend(c.hosts);
-            self.all.certificates.extend(c.certificates);
             self.all.findings.extend(c.findings);
             self.all.readiness.extend(c.readiness);
+            if len > 0 {
+                if environment <= self.last {
+                    self.by_name = false;
+                }
+                self.last = environment;
+            }
+            self.certificates.push_block(block);
             self.next += 1;
         }
+    }
+
+    /// Environments that did not come by name leave their certificate
+    /// lines unpacked, to be sorted with the report.
+    fn in_order(mut self) -> Self {
+        if !self.by_name {
+            self.certificates = Rows::from(self.certificates.to_vec());
+        }
+        self
     }
 }
 
@@ -358,20 +398,20 @@ pub fn report(
         .flat_map(|h| CertificateSummary::of_host(h, as_of, policy.thresholds.expiry_medium_days))
         .collect();
     let digests: Vec<HostDigest> = fleet.hosts.iter().map(HostDigest::of).collect();
-    let mut report = assemble(hosts, certificates, findings, outcome, as_of_label);
+    let mut report = assemble(hosts, certificates.into(), findings, outcome, as_of_label);
     run.readiness(&mut report, readiness::rows(&digests, &policy.next_ca));
     report
 }
 
 fn assemble(
     mut hosts: Vec<HostSummary>,
-    mut certificates: Vec<CertificateSummary>,
+    mut certificates: Rows<CertificateSummary>,
     findings: Vec<Finding>,
     outcome: PolicyOutcome,
     as_of_label: &str,
 ) -> ScanReport {
     hosts.sort_by(|a, b| (&a.environment, &a.name).cmp(&(&b.environment, &b.name)));
-    certificates.sort_by(|a, b| {
+    certificates.sort_plain_by(|a, b| {
         (&a.environment, &a.host, &a.path, a.index).cmp(&(
             &b.environment,
             &b.host,
@@ -435,9 +475,67 @@ pub fn has_audit_gap(findings: &[Finding]) -> bool {
 #[cfg(test)]
 mod tests {
     use sslaudit_rules::facts::{Access, Role};
-    use sslaudit_rules::testkit::{AS_OF, host, missing, my_cnf};
+    use sslaudit_rules::testkit::{AS_OF, cert, host, missing, my_cnf};
 
     use super::*;
+
+    /// A snapshot scan packs each environment's certificate lines as it
+    /// finishes: they are in the report's order (environment, host, path,
+    /// position) whatever order the environments and hosts come in, and the
+    /// report is the one the in-memory path gives.
+    #[test]
+    fn certificate_lines_are_in_report_order_whatever_order_environments_come_in() {
+        let mk = |name: &str, env: &str| {
+            let mut h = host(name, env, &[Role::DbMaster]);
+            for path in ["/db/server.pem", "/db/ca.pem"] {
+                let c = |i| {
+                    cert(
+                        path,
+                        i,
+                        &format!("CN={name}"),
+                        "CN=CA",
+                        AS_OF + 86_400 * 400,
+                    )
+                };
+                h.certificates.insert(path.into(), vec![c(0), c(1)]);
+            }
+            h
+        };
+        let hosts = vec![mk("z", "c"), mk("db", "a"), mk("b2", "b"), mk("b1", "b")];
+        let rules = RuleSet::new(Vec::new());
+        let policy = Policy::default();
+        let scan = |groups: Vec<Vec<usize>>| {
+            let load = |&i: &usize| Ok::<_, std::convert::Infallible>(hosts[i].clone());
+            let report =
+                scan_streaming(&groups, load, &rules, &policy, AS_OF, "as of", Part::Whole);
+            serde_json::to_string_pretty(&report.unwrap()).unwrap()
+        };
+        let by_name = scan(vec![vec![1], vec![2, 3], vec![0]]);
+        let shuffled = scan(vec![vec![0], vec![3, 2], vec![1]]);
+        assert_eq!(by_name, shuffled);
+        let fleet = Fleet {
+            hosts: hosts.clone(),
+        };
+        let (findings, outcome) = evaluate(&fleet, &rules, &policy, AS_OF);
+        let in_memory = report(&fleet, findings, outcome, (&rules, &policy), AS_OF, "as of");
+        assert_eq!(by_name, serde_json::to_string_pretty(&in_memory).unwrap());
+        let places: Vec<(String, String, String, usize)> = in_memory
+            .certificates
+            .iter()
+            .map(|c| {
+                (
+                    c.environment.clone(),
+                    c.host.clone(),
+                    c.path.clone(),
+                    c.index,
+                )
+            })
+            .collect();
+        let mut sorted = places.clone();
+        sorted.sort();
+        assert_eq!(places, sorted);
+        assert_eq!(places.len(), 16);
+    }
 
     /// A host audited from the wire is not judged by the rules that read
     /// files: its report says which, once, instead of findings about files

@@ -392,6 +392,8 @@ fn wire_seen(w: &WireSummary) -> String {
 
 impl Page {
     pub(super) fn build(report: &ScanReport, rules: &[&RuleMeta], opts: &HtmlOptions) -> Page {
+        // Unpacked once: the page counts, sorts and lists them.
+        let certificates = report.certificates.to_vec();
         let metas: BTreeMap<&str, (usize, &RuleMeta)> = rules
             .iter()
             .enumerate()
@@ -668,7 +670,7 @@ impl Page {
                 entry.0[i] += 1;
             }
         }
-        for cs in &report.certificates {
+        for cs in &certificates {
             per_host
                 .entry((cs.environment.as_str(), cs.host.as_str()))
                 .or_default()
@@ -743,8 +745,7 @@ impl Page {
                 count: report.active().filter(|f| f.severity == s).count(),
             })
             .collect();
-        let cert_count =
-            |s: ExpiryStatus| report.certificates.iter().filter(|x| x.status == s).count();
+        let cert_count = |s: ExpiryStatus| certificates.iter().filter(|x| x.status == s).count();
 
         let envs: BTreeSet<&str> = report
             .hosts
@@ -766,7 +767,7 @@ impl Page {
                 b.index,
             ))
         };
-        let mut certs: Vec<&CertificateSummary> = report.certificates.iter().collect();
+        let mut certs: Vec<&CertificateSummary> = certificates.iter().collect();
         certs.sort_by(by_place);
         // A large fleet's table lists what needs action: expired and
         // expiring certificates, the soonest first, then by place.
@@ -825,7 +826,7 @@ impl Page {
             waived_total: report.findings.len() - report.active().count(),
             expired_waiver_total: report.expired_waivers.len(),
             certs: CertCounts {
-                total: report.certificates.len(),
+                total: certificates.len(),
                 expired: cert_count(ExpiryStatus::Expired),
                 soon: cert_count(ExpiryStatus::Soon),
                 ok: cert_count(ExpiryStatus::Ok),

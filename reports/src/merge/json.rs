@@ -87,7 +87,7 @@ pub fn merge_reports(inputs: &[(&str, ScanReport)]) -> Result<ScanReport, MergeE
 
     let mut certificates: Vec<_> = inputs
         .iter()
-        .flat_map(|(_, r)| r.certificates.iter().cloned())
+        .flat_map(|(_, r)| r.certificates.iter().map(std::borrow::Cow::into_owned))
         .collect();
     certificates.sort_by(|a, b| {
         (&a.environment, &a.host, &a.path, a.index, &a.sha256).cmp(&(
@@ -117,7 +117,7 @@ pub fn merge_reports(inputs: &[(&str, ScanReport)]) -> Result<ScanReport, MergeE
         hosts: hosts.into_values().collect(),
         findings,
         expired_waivers,
-        certificates,
+        certificates: certificates.into(),
         pending: inputs
             .iter()
             .flat_map(|(_, r)| r.pending.iter().cloned())

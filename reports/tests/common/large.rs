@@ -26,7 +26,7 @@ pub fn fleet(hosts: usize) -> ScanReport {
         hosts: Vec::new(),
         findings: Vec::new(),
         expired_waivers: Vec::new(),
-        certificates: Vec::new(),
+        certificates: Default::default(),
         scope: None,
         pending: Vec::new(),
         next_ca: Vec::new(),
@@ -64,7 +64,7 @@ pub fn fleet(hosts: usize) -> ScanReport {
                 1 => (12, ExpiryStatus::Soon),
                 n => (200 + (n as i64) * 9, ExpiryStatus::Ok),
             };
-            report.certificates.push(CertificateSummary {
+            report.certificates.to_mut().push(CertificateSummary {
                 host: name.clone(),
                 environment: env.clone(),
                 path: format!("/db/mysql/5.7/data/cert-{k}.crt"),

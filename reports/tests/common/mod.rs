@@ -211,7 +211,7 @@ pub fn sample_report() -> ScanReport {
             expires: "2026-01-01".into(),
             origin: "policy.toml:14".into(),
         }],
-        certificates: Vec::new(),
+        certificates: Default::default(),
         scope: None,
         pending: Vec::new(),
         next_ca: Vec::new(),

@@ -134,22 +134,17 @@ impl Snapshot {
         self.read_host(i).map(|ev| crate::build::build_host(&ev))
     }
 
-    /// The hosts `select` keeps, grouped by environment (in the order each
-    /// first appears; folder order within), as indexes for [`Self::load_host`].
+    /// The hosts `select` keeps, grouped by environment (environments by
+    /// name, the order of the report; folder order within), as indexes for
+    /// [`Self::load_host`].
     pub fn host_groups(&self, select: impl Fn(&HostMeta) -> bool) -> Vec<Vec<usize>> {
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        let mut index: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
         for i in 0..self.len() {
             let meta = self.meta(i);
-            if !select(meta) {
-                continue;
+            if select(meta) {
+                groups.entry(meta.environment.as_str()).or_default().push(i);
             }
-            let g = *index.entry(meta.environment.as_str()).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
-            groups[g].push(i);
         }
-        groups
+        groups.into_values().collect()
     }
 }
