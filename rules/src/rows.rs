@@ -61,6 +61,16 @@ impl<T: Serialize> Block<T> {
     }
 }
 
+impl<T> Block<T> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 impl<T: DeserializeOwned> Block<T> {
     /// The lines, as they were packed.
     fn unpack(&self) -> Vec<T> {
@@ -105,7 +115,7 @@ impl<T> Rows<T> {
 
     /// Appends a block after every line so far.
     pub fn push_block(&mut self, block: Block<T>) {
-        if block.len > 0 {
+        if !block.is_empty() {
             self.packed += block.len;
             self.blocks.push(block);
         }

@@ -212,9 +212,12 @@ pub enum Part {
 /// `load` builds a host's facts on the worker (reading and parsing beside
 /// each other), the environment's rules run once it is built, and each
 /// host is then reduced to its report lines and findings. Memory grows
-/// with the report, plus the facts of the environments in flight. `environments` holds each environment's hosts
-/// in inventory order; the report is the same as [`evaluate`] and
-/// [`report`] give for the whole fleet at once.
+/// with the report (its certificate lines packed: [`Rows`]), plus the
+/// facts of the environments in flight. `environments` holds each
+/// environment's hosts in inventory order, environments preferably by name (the
+/// report's order, which keeps the certificate lines packed); the report
+/// is the same as [`evaluate`] and [`report`] give for the whole fleet at
+/// once.
 pub fn scan_streaming<T, E>(
     environments: &[Vec<T>],
     load: impl Fn(&T) -> Result<HostFacts, E> + Sync,
@@ -246,7 +249,7 @@ where
             certificates
                 .sort_by(|a, b| (&a.host, &a.path, a.index).cmp(&(&b.host, &b.path, b.index)));
             let environment = checked.hosts.first().map(|h| h.environment.clone());
-            let block = (environment, Block::pack(&certificates), certificates.len());
+            let block = (environment, Block::pack(&certificates));
             drop(certificates);
             joined
                 .lock()
@@ -276,8 +279,8 @@ struct Joined {
     waiting: BTreeMap<usize, (Checked, Packed)>,
 }
 
-/// An environment's certificate lines packed: its name, the block, how many.
-type Packed = (Option<String>, Block<CertificateSummary>, usize);
+/// An environment's name and its certificate lines, packed.
+type Packed = (Option<String>, Block<CertificateSummary>);
 
 impl Joined {
     fn new(hosts: usize) -> Self {
@@ -296,11 +299,11 @@ impl Joined {
 
     fn push(&mut self, index: usize, checked: Checked, packed: Packed) {
         self.waiting.insert(index, (checked, packed));
-        while let Some((c, (environment, block, len))) = self.waiting.remove(&self.next) {
+        while let Some((c, (environment, block))) = self.waiting.remove(&self.next) {
             self.all.hosts.extend(c.hosts);
             self.all.findings.extend(c.findings);
             self.all.readiness.extend(c.readiness);
-            if len > 0 {
+            if !block.is_empty() {
                 if environment <= self.last {
                     self.by_name = false;
                 }
