@@ -5,25 +5,10 @@
 
 mod fleet_util;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use fleet_util::{demo, demo_as_of, root};
 use sslaudit_rules::registry;
-use sslaudit_scanner::snapshot;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn demo() -> PathBuf {
-    root().join("fixtures/demo-fleet")
-}
-
-/// The demo fleet's own collection day, so expiry findings never rot.
-fn demo_as_of() -> String {
-    let m = snapshot::read_manifest(&demo()).expect("demo fleet manifest");
-    m.collected_at.expect("demo fleet has collected_at")[..10].to_string()
-}
 
 fn sslaudit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sslaudit"))

@@ -6,25 +6,15 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod fleet_util;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
+use fleet_util::{demo, demo_as_of};
 use sslaudit_scanner::snapshot::{self, FORMAT, Manifest, pack::PackedWriter};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn demo() -> PathBuf {
-    root().join("fixtures/demo-fleet")
-}
-
-fn demo_as_of() -> String {
-    let m = snapshot::read_manifest(&demo()).unwrap();
-    m.collected_at.unwrap()[..10].to_string()
-}
 
 /// Runs sslaudit in `cwd`.
 fn sslaudit(cwd: &Path, args: &[&str]) -> Output {

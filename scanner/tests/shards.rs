@@ -12,12 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use fleet_util::root;
+use fleet_util::{demo, root};
 use serde_json::Value;
-
-fn demo() -> PathBuf {
-    root().join("fixtures/demo-fleet")
-}
 
 const AS_OF: &str = "2026-11-30";
 

@@ -30,6 +30,17 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The demo fleet's snapshot folder.
+pub fn demo() -> PathBuf {
+    root().join("fixtures/demo-fleet")
+}
+
+/// The demo fleet's own collection day, so expiry findings never rot.
+pub fn demo_as_of() -> String {
+    let m = sslaudit_scanner::snapshot::read_manifest(&demo()).expect("demo fleet manifest");
+    m.collected_at.expect("demo fleet has collected_at")[..10].to_string()
+}
+
 /// `promtool ARGS...` in the repository (stdin from `stdin`); `None` (the
 /// test says it skips) when promtool is not installed, unless
 /// SSLAUDIT_REQUIRE_PROMTOOL is set (CI: it must run).
